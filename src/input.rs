@@ -1,0 +1,76 @@
+//! Validation of what crosses the API: flat `n × 784` image batches and scalar settings.
+
+use crate::error::DaeError;
+use crate::model::PIXELS;
+
+/// `"50176 floats (64 × 784)"`, or `"50000 floats (63 × 784 + 608)"` when not a whole batch.
+pub fn describe_len(len: usize) -> String {
+    let (n, rest) = (len / PIXELS, len % PIXELS);
+    if rest == 0 {
+        format!("{len} floats ({n} × {PIXELS})")
+    } else {
+        format!("{len} floats ({n} × {PIXELS} + {rest})")
+    }
+}
+
+/// Checks that `values` is a non-empty whole number of 28×28 images with every value finite and
+/// in [0, 1]; returns the number of images.
+pub fn check_images(name: &str, values: &[f32]) -> Result<usize, DaeError> {
+    let len = values.len();
+    if len == 0 || len % PIXELS != 0 {
+        return Err(DaeError::Input(format!(
+            "{name}: expected n × {PIXELS} floats with n ≥ 1 (flat 28×28 images), got {}",
+            describe_len(len)
+        )));
+    }
+    if let Some((i, v)) = values
+        .iter()
+        .enumerate()
+        .find(|(_, v)| !(0.0..=1.0).contains(*v))
+    {
+        let what = if v.is_finite() { "outside [0, 1]" } else { "not finite" };
+        return Err(DaeError::Input(format!(
+            "{name}: expected values in [0, 1], got {v} ({what}) at index {i} (image {}, pixel {})",
+            i / PIXELS,
+            i % PIXELS
+        )));
+    }
+    Ok(len / PIXELS)
+}
+
+/// Checks a noisy/clean pair: both valid batches of the same length.
+pub fn check_pair(noisy: &[f32], clean: &[f32]) -> Result<usize, DaeError> {
+    let n = check_images("noisy", noisy)?;
+    if clean.len() != noisy.len() {
+        return Err(DaeError::Input(format!(
+            "clean: expected {} to match noisy, got {}",
+            describe_len(noisy.len()),
+            describe_len(clean.len())
+        )));
+    }
+    check_images("clean", clean)?;
+    Ok(n)
+}
+
+/// Checks a finite scalar within `[lo, hi]`.
+pub fn check_range(name: &str, value: f64, lo: f64, hi: f64) -> Result<f64, DaeError> {
+    if value.is_finite() && (lo..=hi).contains(&value) {
+        Ok(value)
+    } else {
+        Err(DaeError::Input(format!(
+            "{name}: expected a finite number in [{lo}, {hi}], got {value}"
+        )))
+    }
+}
+
+/// Checks a seed given as a JavaScript number: an integer in [0, 2^53).
+pub fn check_seed(value: f64) -> Result<u64, DaeError> {
+    const MAX_SAFE: f64 = 9_007_199_254_740_991.0; // Number.MAX_SAFE_INTEGER
+    if value.is_finite() && value >= 0.0 && value <= MAX_SAFE && value.fract() == 0.0 {
+        Ok(value as u64)
+    } else {
+        Err(DaeError::Input(format!(
+            "seed: expected an integer in [0, 2^53 − 1], got {value}"
+        )))
+    }
+}

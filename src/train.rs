@@ -1,0 +1,176 @@
+//! Training, evaluation and inference on one device: the state a `Denoiser` owns.
+
+use burn::module::Module;
+use burn::optim::{AdamConfig, GradientsParams, ModuleOptimizer};
+use burn::prelude::*;
+
+use crate::error::DaeError;
+use crate::input::{check_images, check_pair, check_range};
+use crate::model::{Activation, Dae, DaeConfig, PIXELS, SIDE, bce_with_logits};
+use crate::weights;
+
+/// Largest batch pushed through the network at once by `evaluate` and `denoise`; bigger inputs
+/// are split so that memory stays bounded (256 × 32 × 28 × 28 f32 ≈ 26 MB per activation).
+pub const EVAL_CHUNK: usize = 256;
+
+/// Optimiser and initialisation settings.
+#[derive(Config, Debug)]
+pub struct TrainerConfig {
+    /// Architecture.
+    pub model: DaeConfig,
+    /// Adam step size (the tutorial: Keras' default 1e-3).
+    #[config(default = 1e-3)]
+    pub learning_rate: f64,
+    /// Adam β1.
+    #[config(default = 0.9)]
+    pub beta_1: f32,
+    /// Adam β2.
+    #[config(default = 0.999)]
+    pub beta_2: f32,
+    /// Adam ε, added to √v̂ (the paper's and PyTorch's form).
+    #[config(default = 1e-8)]
+    pub epsilon: f32,
+    /// Seed of the initial weights (drawn on the host: identical on every backend).
+    #[config(default = 0)]
+    pub seed: u64,
+}
+
+impl TrainerConfig {
+    /// The tutorial's setup with the given activation.
+    pub fn tutorial(activation: Activation) -> Self {
+        Self::new(DaeConfig::new().with_activation(activation))
+    }
+}
+
+/// A model with its optimiser, on one device.
+pub struct Trainer {
+    device: Device,
+    model: Dae,
+    optim: ModuleOptimizer,
+    config: TrainerConfig,
+    steps: u64,
+}
+
+fn images(values: &[f32], n: usize, device: &Device) -> Tensor<4> {
+    Tensor::from_data(TensorData::new(values.to_vec(), [n, 1, SIDE, SIDE]), device)
+}
+
+fn adam(config: &TrainerConfig) -> ModuleOptimizer {
+    AdamConfig::new()
+        .with_beta_1(config.beta_1)
+        .with_beta_2(config.beta_2)
+        .with_epsilon(config.epsilon)
+        .init()
+}
+
+fn backend_error<E: std::fmt::Debug>(what: &str) -> impl Fn(E) -> DaeError + '_ {
+    move |e| DaeError::Backend(format!("{what}: {e:?}"))
+}
+
+impl Trainer {
+    /// A freshly initialised model on `device` (autodiff is added here).
+    pub fn new(config: TrainerConfig, device: &Device) -> Result<Self, DaeError> {
+        check_range("learning_rate", config.learning_rate, f64::MIN_POSITIVE, 1.0)?;
+        let device = device.clone().autodiff();
+        let model = config.model.init(&device, config.seed);
+        Ok(Self { optim: adam(&config), device, model, config, steps: 0 })
+    }
+
+    /// The model (parameters live on the trainer's autodiff device).
+    pub fn model(&self) -> &Dae {
+        &self.model
+    }
+
+    /// The settings this trainer was built with (learning rate as currently set).
+    pub fn config(&self) -> &TrainerConfig {
+        &self.config
+    }
+
+    /// Optimiser steps taken since creation or the last weights load.
+    pub fn steps(&self) -> u64 {
+        self.steps
+    }
+
+    /// Changes Adam's step size from the next step on; moments are kept.
+    pub fn set_learning_rate(&mut self, learning_rate: f64) -> Result<(), DaeError> {
+        self.config.learning_rate = check_range("learning_rate", learning_rate, f64::MIN_POSITIVE, 1.0)?;
+        Ok(())
+    }
+
+    /// One Adam step on a batch: `noisy` in, `clean` as the target, both flat `n × 784` in
+    /// [0, 1]. Returns the batch's mean sigmoid cross-entropy *before* the update; the loss is
+    /// the step's only readback.
+    pub async fn train_step(&mut self, noisy: &[f32], clean: &[f32]) -> Result<f32, DaeError> {
+        let n = check_pair(noisy, clean)?;
+        let x = images(noisy, n, &self.device);
+        let y = images(clean, n, &self.device);
+        let loss = bce_with_logits(self.model.forward_logits(x), y);
+        let grads = GradientsParams::from_grads(loss.backward(), &self.model);
+        self.model = self.optim.step(self.config.learning_rate, self.model.clone(), grads);
+        self.steps += 1;
+        loss.inner().into_scalar_async::<f32>().await.map_err(backend_error("reading the loss"))
+    }
+
+    /// Mean sigmoid cross-entropy of the reconstruction of `noisy` against `clean`, without
+    /// touching the weights; one readback whatever `n`.
+    pub async fn evaluate(&self, noisy: &[f32], clean: &[f32]) -> Result<f32, DaeError> {
+        let n = check_pair(noisy, clean)?;
+        let model = self.model.valid();
+        let device = self.device.clone().inner();
+        let mut total: Option<Tensor<1>> = None;
+        for start in (0..n).step_by(EVAL_CHUNK) {
+            let m = EVAL_CHUNK.min(n - start);
+            let range = start * PIXELS..(start + m) * PIXELS;
+            let x = images(&noisy[range.clone()], m, &device);
+            let y = images(&clean[range], m, &device);
+            // Weight each chunk's mean by its share of the images.
+            let part = bce_with_logits(model.forward_logits(x), y).mul_scalar(m as f64 / n as f64);
+            total = Some(match total {
+                Some(t) => t + part,
+                None => part,
+            });
+        }
+        total
+            .expect("n ≥ 1")
+            .into_scalar_async::<f32>()
+            .await
+            .map_err(backend_error("reading the loss"))
+    }
+
+    /// The reconstruction of `noisy` (flat `n × 784` in [0, 1]): sigmoid outputs, flat `n × 784`.
+    pub async fn denoise(&self, noisy: &[f32]) -> Result<Vec<f32>, DaeError> {
+        let n = check_images("noisy", noisy)?;
+        let model = self.model.valid();
+        let device = self.device.clone().inner();
+        let parts: Vec<Tensor<4>> = (0..n)
+            .step_by(EVAL_CHUNK)
+            .map(|start| {
+                let m = EVAL_CHUNK.min(n - start);
+                model.forward(images(&noisy[start * PIXELS..(start + m) * PIXELS], m, &device))
+            })
+            .collect();
+        Tensor::cat(parts, 0)
+            .into_data_async()
+            .await
+            .map_err(backend_error("reading the reconstruction"))?
+            .try_into_vec::<f32>()
+            .map_err(|e| DaeError::Backend(format!("reconstruction: expected f32 data, got {e:?}")))
+    }
+
+    /// The weights as safetensors bytes (see [`crate::weights`]).
+    pub async fn save_weights(&self) -> Result<Vec<u8>, DaeError> {
+        weights::save(&self.model.valid()).await
+    }
+
+    /// Replaces the weights with those in `bytes` (safetensors) after validating all of them;
+    /// on error nothing changes. The optimiser restarts, since its moments belonged to the old
+    /// weights; the activation follows the file's metadata when it names one.
+    pub fn load_weights(&mut self, bytes: &[u8]) -> Result<(), DaeError> {
+        let checked = weights::check(bytes, self.config.model.channels)?;
+        self.model = weights::apply(&self.model, checked, &self.device);
+        self.config.model.activation = self.model.activation();
+        self.optim = adam(&self.config);
+        self.steps = 0;
+        Ok(())
+    }
+}
