@@ -79,7 +79,7 @@ fn parse_options(options: &JsValue) -> Result<Options, DaeError> {
         return Err(DaeError::Input(format!("options: expected an object, got {options:?}")));
     }
     const KNOWN: [&str; 4] = ["backend", "seed", "learning_rate", "activation"];
-    for key in Object::keys(options.unchecked_ref()).iter() {
+    for key in Object::keys(options.unchecked_ref::<Object>()).iter() {
         let key = key.as_string().unwrap_or_default();
         if !KNOWN.contains(&key.as_str()) {
             return Err(DaeError::Input(format!(
@@ -118,6 +118,13 @@ struct Gpu {
     software: bool,
 }
 
+#[wasm_bindgen(module = "/src/webgpu_shim.js")]
+extern "C" {
+    /// Adds "subgroups" to burn's device request (see the file's comment); returns the undo.
+    #[wasm_bindgen(js_name = requestSubgroupsWhileInitialising)]
+    fn request_subgroups_while_initialising() -> js_sys::Function;
+}
+
 thread_local! {
     /// burn registers one wgpu runtime per page (or worker): initialised once, then shared by
     /// every `Denoiser` created there.
@@ -137,11 +144,14 @@ async fn webgpu() -> Result<Gpu, String> {
     if gpu.is_undefined() {
         return Err("this JavaScript environment has no navigator.gpu (WebGPU)".into());
     }
-    let (device, setup) = Device::wgpu_options()
+    let restore = request_subgroups_while_initialising();
+    let initialised = Device::wgpu_options()
         .graphics_api(burn::tensor::wgpu::WgpuBackend::WebGpu)
         .init_with_setup_async()
-        .await
-        .map_err(|e| format!("no WebGPU adapter or device could be had: {e}"))?;
+        .await;
+    let _ = restore.call0(&JsValue::NULL);
+    let (device, setup) =
+        initialised.map_err(|e| format!("no WebGPU adapter or device could be had: {e}"))?;
     let info = setup.adapter.get_info();
     let name = [info.name.as_str(), info.driver.as_str(), info.driver_info.as_str()]
         .iter()
@@ -330,4 +340,6 @@ pub fn parameter_count() -> u32 {
 fn start() {
     // Panics become readable console errors instead of a bare "unreachable".
     console_error_panic_hook::set_once();
+    // Warnings and errors only: the WebGPU backend reports shader compile errors this way.
+    let _ = console_log::init_with_level(log::Level::Warn);
 }
