@@ -118,13 +118,6 @@ struct Gpu {
     software: bool,
 }
 
-#[wasm_bindgen(module = "/src/webgpu_shim.js")]
-extern "C" {
-    /// Adds "subgroups" to burn's device request (see the file's comment); returns the undo.
-    #[wasm_bindgen(js_name = requestSubgroupsWhileInitialising)]
-    fn request_subgroups_while_initialising() -> js_sys::Function;
-}
-
 thread_local! {
     /// burn registers one wgpu runtime per page (or worker): initialised once, then shared by
     /// every `Denoiser` created there.
@@ -144,14 +137,11 @@ async fn webgpu() -> Result<Gpu, String> {
     if gpu.is_undefined() {
         return Err("this JavaScript environment has no navigator.gpu (WebGPU)".into());
     }
-    let restore = request_subgroups_while_initialising();
-    let initialised = Device::wgpu_options()
+    let (device, setup) = Device::wgpu_options()
         .graphics_api(burn::tensor::wgpu::WgpuBackend::WebGpu)
         .init_with_setup_async()
-        .await;
-    let _ = restore.call0(&JsValue::NULL);
-    let (device, setup) =
-        initialised.map_err(|e| format!("no WebGPU adapter or device could be had: {e}"))?;
+        .await
+        .map_err(|e| format!("no WebGPU adapter or device could be had: {e}"))?;
     let info = setup.adapter.get_info();
     let name = [info.name.as_str(), info.driver.as_str(), info.driver_info.as_str()]
         .iter()
