@@ -178,7 +178,7 @@ impl Denoiser {
     /// Builds a model (37,601 parameters, Glorot-uniform from `seed`) on the requested backend.
     #[wasm_bindgen(unchecked_return_type = "Promise<Denoiser>")]
     pub fn create(
-        #[wasm_bindgen(unchecked_param_type = "DenoiserOptions")] options: Option<JsValue>,
+        #[wasm_bindgen(unchecked_optional_param_type = "DenoiserOptions")] options: Option<JsValue>,
     ) -> js_sys::Promise {
         let options = options.unwrap_or(JsValue::UNDEFINED);
         future_to_promise(async move {
@@ -295,7 +295,7 @@ impl Denoiser {
     }
 
     /// The hidden activation: `"leaky_relu"` or `"relu"` (a loaded file may set it).
-    #[wasm_bindgen(unchecked_return_type = "Promise<string>")]
+    #[wasm_bindgen(unchecked_return_type = "Promise<\"leaky_relu\" | \"relu\">")]
     pub fn activation(&self) -> js_sys::Promise {
         let trainer = self.trainer.clone();
         future_to_promise(async move {
