@@ -17,7 +17,7 @@ pub fn describe_len(len: usize) -> String {
 /// in [0, 1]; returns the number of images.
 pub fn check_images(name: &str, values: &[f32]) -> Result<usize, DaeError> {
     let len = values.len();
-    if len == 0 || len % PIXELS != 0 {
+    if len == 0 || !len.is_multiple_of(PIXELS) {
         return Err(DaeError::Input(format!(
             "{name}: expected n × {PIXELS} floats with n ≥ 1 (flat 28×28 images), got {}",
             describe_len(len)
@@ -66,7 +66,7 @@ pub fn check_range(name: &str, value: f64, lo: f64, hi: f64) -> Result<f64, DaeE
 /// Checks a seed given as a JavaScript number: an integer in [0, 2^53).
 pub fn check_seed(value: f64) -> Result<u64, DaeError> {
     const MAX_SAFE: f64 = 9_007_199_254_740_991.0; // Number.MAX_SAFE_INTEGER
-    if value.is_finite() && value >= 0.0 && value <= MAX_SAFE && value.fract() == 0.0 {
+    if (0.0..=MAX_SAFE).contains(&value) && value.fract() == 0.0 {
         Ok(value as u64)
     } else {
         Err(DaeError::Input(format!(

@@ -43,15 +43,6 @@ impl Mnist {
             .collect()
     }
 
-    /// Images at `indices` as floats in [0, 1], flat `indices.len() × 784`.
-    pub fn gather(&self, indices: &[usize]) -> Vec<f32> {
-        let mut out = Vec::with_capacity(indices.len() * PIXELS);
-        for &i in indices {
-            out.extend(self.images[i * PIXELS..(i + 1) * PIXELS].iter().map(|&b| b as f32 / 255.0));
-        }
-        out
-    }
-
     /// Reads one split from a directory holding the four IDX files.
     pub fn read(dir: &Path, split: Split) -> Result<Self, DaeError> {
         let prefix = match split {

@@ -168,17 +168,11 @@ fn loading_a_file_that_names_another_activation_switches_to_it() {
     assert_eq!(t.model().activation(), Activation::Relu);
 }
 
-/// A safetensors file built from `tensors` (name, dtype, shape, raw bytes).
-fn file(tensors: &[(&str, Dtype, Vec<usize>, Vec<u8>)]) -> Vec<u8> {
-    let views: Vec<_> = tensors
-        .iter()
-        .map(|(n, d, s, b)| (*n, TensorView::new(*d, s.clone(), b).unwrap()))
-        .collect();
-    safetensors::serialize(views, None).unwrap()
-}
+/// One tensor of a weights file: name, dtype, shape, raw little-endian bytes.
+type Part = (String, Dtype, Vec<usize>, Vec<u8>);
 
 /// The tensors of a valid weights file, editable.
-fn parts(bytes: &[u8]) -> Vec<(String, Dtype, Vec<usize>, Vec<u8>)> {
+fn parts(bytes: &[u8]) -> Vec<Part> {
     let f = safetensors::SafeTensors::deserialize(bytes).unwrap();
     f.tensors()
         .into_iter()
@@ -186,9 +180,13 @@ fn parts(bytes: &[u8]) -> Vec<(String, Dtype, Vec<usize>, Vec<u8>)> {
         .collect()
 }
 
-fn rebuild(p: &[(String, Dtype, Vec<usize>, Vec<u8>)]) -> Vec<u8> {
-    let refs: Vec<_> = p.iter().map(|(n, d, s, b)| (n.as_str(), *d, s.clone(), b.clone())).collect();
-    file(&refs)
+/// A safetensors file made of `parts`.
+fn rebuild(parts: &[Part]) -> Vec<u8> {
+    let views: Vec<_> = parts
+        .iter()
+        .map(|(n, d, s, b)| (n.as_str(), TensorView::new(*d, s.clone(), b).unwrap()))
+        .collect();
+    safetensors::serialize(views, None).unwrap()
 }
 
 #[test]
@@ -232,7 +230,7 @@ fn bad_inputs_are_refused_and_leave_weights_and_optimizer_untouched() {
 
     // Bad weights files.
     let good = parts(&before);
-    let with = |edit: &dyn Fn(&mut Vec<(String, Dtype, Vec<usize>, Vec<u8>)>)| {
+    let with = |edit: &dyn Fn(&mut Vec<Part>)| {
         let mut p = good.clone();
         edit(&mut p);
         rebuild(&p)
