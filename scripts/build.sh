@@ -1,13 +1,24 @@
 #!/usr/bin/env bash
-# Builds the WebAssembly package into pkg/ (ES module for --target web, with .d.ts), once:
-# a stamp of the Rust sources lets every later call (each test suite, npm start) reuse it.
+# Builds everything www/ needs, once: the WebAssembly package in www/pkg/ (ES module for
+# --target web, with .d.ts; a stamp of the Rust sources lets every later call reuse it), the
+# compact MNIST files in www/data/ (scripts/data.mjs) and uPlot in www/vendor/.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
 
-stamp=$(cat Cargo.toml Cargo.lock .cargo/config.toml $(find src -type f | sort) | sha256sum | cut -c1-16)
-if [[ -f pkg/.stamp && "$(cat pkg/.stamp)" == "$stamp" && -f pkg/mnist_dae_bg.wasm ]]; then
-  echo "[build] pkg/ is up to date ($stamp)"
+# Native-only sources (the trainer binary, experiment.rs) are left out: the wasm build never sees them.
+stamp=$(cat Cargo.toml Cargo.lock .cargo/config.toml $(find src -type f -not -path 'src/bin/*' -not -name experiment.rs | sort) | sha256sum | cut -c1-16)
+
+site() {
+  node scripts/data.mjs
+  mkdir -p www/vendor
+  cp node_modules/uplot/dist/uPlot.esm.js node_modules/uplot/dist/uPlot.min.css www/vendor/
+  cp node_modules/uplot/LICENSE www/vendor/uPlot.LICENSE
+}
+
+if [[ -f www/pkg/.stamp && "$(cat www/pkg/.stamp)" == "$stamp" && -f www/pkg/mnist_dae_bg.wasm ]]; then
+  echo "[build] www/pkg/ is up to date ($stamp)"
+  site
   exit 0
 fi
 
@@ -21,11 +32,12 @@ else
   export PATH="$PWD/node_modules/.bin:$PATH"
 fi
 echo "[build] wasm-opt: $(command -v wasm-opt) ($(wasm-opt --version))"
-rm -rf pkg
+rm -rf www/pkg
 start=$(date +%s)
 WASM_PACK_CACHE="${WASM_PACK_CACHE:-$HOME/.cache/wasm-pack}" \
-  wasm-pack --verbose build --release --target web --out-dir pkg --no-pack --mode no-install
-rm -f pkg/.gitignore
-echo "$stamp" > pkg/.stamp
-echo "[build] pkg/ built in $(( $(date +%s) - start )) s:"
-ls -l pkg/
+  wasm-pack --verbose build --release --target web --out-dir www/pkg --no-pack --mode no-install
+rm -f www/pkg/.gitignore
+echo "$stamp" > www/pkg/.stamp
+echo "[build] www/pkg/ built in $(( $(date +%s) - start )) s:"
+ls -l www/pkg/
+site

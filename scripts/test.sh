@@ -1,16 +1,21 @@
 #!/usr/bin/env bash
-# Runs every suite: native engine tests (cargo), the package in Node 20, and the API in headless
-# Chromium on the CPU and WebGPU backends. Installs whatever is missing first, builds pkg/ once.
+# Runs every suite: native engine and trainer tests (cargo), the package in Node 20, the API and
+# the demo page in headless Chromium (CPU and WebGPU), and the npm package as users install it
+# (Node, a Vite 7 app, plain and hostile host pages). Installs whatever is missing first and
+# builds www/ (wasm package, data, vendor) once.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh --browser
 bash scripts/build.sh
 
-echo "== native engine tests (cargo test --release, CPU backend) =="
+echo "== native: engine and trainer (cargo test --release, CPU backend) =="
 cargo test --release
 
 echo "== Node 20: the built package on the CPU =="
 node --test --test-reporter=spec tests/node/
 
-echo "== headless Chromium: the API on CPU and WebGPU =="
+echo "== headless Chromium: the API and the demo page, on CPU and WebGPU =="
 node --test --test-concurrency=1 --test-reporter=spec tests/browser/
+
+echo "== the npm package: packed, installed, used from Node, Vite 7 and plain pages =="
+node --test --test-concurrency=1 --test-reporter=spec tests/package/

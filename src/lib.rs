@@ -5,6 +5,8 @@
 //! tested natively; only [`wasm`] (compiled for `wasm32` alone) knows about JavaScript.
 
 pub mod error;
+#[cfg(not(target_arch = "wasm32"))]
+pub mod experiment;
 pub mod input;
 pub mod mnist;
 pub mod model;
@@ -18,7 +20,7 @@ pub mod wasm;
 pub use error::DaeError;
 pub use model::{Activation, Dae, DaeConfig, PIXELS, SIDE};
 pub use noise::add_noise;
-pub use train::{Trainer, TrainerConfig};
+pub use train::{TrainState, Trainer, TrainerConfig};
 
 use burn::prelude::Device;
 

@@ -42,6 +42,19 @@ impl TrainerConfig {
     }
 }
 
+/// A trainer's complete state, as [`Trainer::checkpoint`] takes it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TrainState {
+    /// The weights, safetensors bytes (see [`crate::weights`]).
+    pub weights: Vec<u8>,
+    /// Adam's state as burn's burnpack bytes.
+    pub optimizer: Vec<u8>,
+    /// Ids of the parameters in the weights' file order: the keys of Adam's state.
+    pub param_ids: Vec<u64>,
+    /// Optimiser steps taken.
+    pub steps: u64,
+}
+
 /// A model with its optimiser, on one device.
 pub struct Trainer {
     device: Device,
@@ -160,6 +173,64 @@ impl Trainer {
     /// The weights as safetensors bytes (see [`crate::weights`]).
     pub async fn save_weights(&self) -> Result<Vec<u8>, DaeError> {
         weights::save(&self.model.valid()).await
+    }
+
+    /// Logits of the reconstruction of `noisy` (flat `n × 784`), flat `n × 784`, in one readback:
+    /// what an evaluation needs to compute both the loss and the reconstruction on the host.
+    pub async fn logits(&self, noisy: &[f32]) -> Result<Vec<f32>, DaeError> {
+        let n = check_images("noisy", noisy)?;
+        let model = self.model.valid();
+        let device = self.device.clone().inner();
+        let parts: Vec<Tensor<4>> = (0..n)
+            .step_by(EVAL_CHUNK)
+            .map(|start| {
+                let m = EVAL_CHUNK.min(n - start);
+                model.forward_logits(images(&noisy[start * PIXELS..(start + m) * PIXELS], m, &device))
+            })
+            .collect();
+        Tensor::cat(parts, 0)
+            .into_data_async()
+            .await
+            .map_err(backend_error("reading the logits"))?
+            .try_into_vec::<f32>()
+            .map_err(|e| DaeError::Backend(format!("logits: expected f32 data, got {e:?}")))
+    }
+
+    /// Everything needed to continue training exactly where it stopped: the weights, Adam's
+    /// moments (burnpack bytes, keyed by the parameter ids listed in `param_ids`) and the step
+    /// count. Native only: it reads the optimiser state synchronously.
+    #[cfg(not(target_arch = "wasm32"))]
+    pub fn checkpoint(&self) -> Result<TrainState, DaeError> {
+        let weights = futures_lite::future::block_on(self.save_weights())?;
+        let optimizer = self
+            .optim
+            .into_bytes()
+            .map_err(|e| DaeError::Backend(format!("serialising the optimiser state failed: {e:?}")))?
+            .to_vec();
+        Ok(TrainState { weights, optimizer, param_ids: weights::param_ids(&self.model), steps: self.steps })
+    }
+
+    /// Restores a [`Trainer::checkpoint`]: the next step is the one the checkpointed trainer
+    /// would have taken. Everything is validated first; on error nothing changes.
+    #[cfg(not(target_arch = "wasm32"))]
+    pub fn restore(&mut self, state: &TrainState) -> Result<(), DaeError> {
+        let checked = weights::check(&state.weights, self.config.model.channels)?;
+        if state.param_ids.len() != checked.tensors.len() {
+            return Err(DaeError::Weights(format!(
+                "checkpoint: expected {} parameter ids, got {}",
+                checked.tensors.len(),
+                state.param_ids.len()
+            )));
+        }
+        let optim = adam(&self.config)
+            .from_bytes(burn::tensor::Bytes::from_bytes_vec(state.optimizer.clone()))
+            .map_err(|e| DaeError::Weights(format!("checkpoint: expected a burnpack optimiser record, got {e:?}")))?;
+        let model = weights::apply(&self.model, checked, &self.device);
+        self.model = weights::with_param_ids(model, &state.param_ids);
+        self.config.model.activation = self.model.activation();
+        self.optim = optim;
+        self.steps = state.steps;
+        Ok(())
     }
 
     /// Replaces the weights with those in `bytes` (safetensors) after validating all of them;

@@ -15,7 +15,7 @@
 
 use std::collections::HashMap;
 
-use burn::module::Param;
+use burn::module::{Param, ParamId};
 use burn::prelude::*;
 use burn::tensor::Transaction;
 use safetensors::tensor::TensorView;
@@ -174,6 +174,43 @@ pub fn check(bytes: &[u8], channels: usize) -> Result<Checked, DaeError> {
         tensors.push((values, shape.clone()));
     }
     Ok(Checked { tensors, activation })
+}
+
+/// Ids of the model's parameters, in [`expected`] order.
+pub fn param_ids(model: &Dae) -> Vec<u64> {
+    let bias = |b: &Option<Param<Tensor<1>>>| b.as_ref().expect("every layer has a bias").id.val();
+    vec![
+        model.enc1.weight.id.val(),
+        bias(&model.enc1.bias),
+        model.enc2.weight.id.val(),
+        bias(&model.enc2.bias),
+        model.dec1.weight.id.val(),
+        bias(&model.dec1.bias),
+        model.up1.weight.id.val(),
+        bias(&model.up1.bias),
+        model.up2.weight.id.val(),
+        bias(&model.up2.bias),
+        model.out.weight.id.val(),
+        bias(&model.out.bias),
+    ]
+}
+
+/// `model` with its parameters renamed to `ids` (in [`expected`] order), so that optimiser state
+/// saved under those ids applies to it again.
+pub fn with_param_ids(mut model: Dae, ids: &[u64]) -> Dae {
+    assert_eq!(ids.len(), 12, "one id per tensor");
+    let mut it = ids.iter().map(|&id| ParamId::from(id));
+    let mut rename = |w: &mut Param<Tensor<4>>, b: &mut Option<Param<Tensor<1>>>| {
+        w.id = it.next().expect("12 ids");
+        b.as_mut().expect("every layer has a bias").id = it.next().expect("12 ids");
+    };
+    rename(&mut model.enc1.weight, &mut model.enc1.bias);
+    rename(&mut model.enc2.weight, &mut model.enc2.bias);
+    rename(&mut model.dec1.weight, &mut model.dec1.bias);
+    rename(&mut model.up1.weight, &mut model.up1.bias);
+    rename(&mut model.up2.weight, &mut model.up2.bias);
+    rename(&mut model.out.weight, &mut model.out.bias);
+    model
 }
 
 /// A copy of `model` carrying the checked weights, as fresh trainable parameters on `device`.

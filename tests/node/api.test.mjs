@@ -2,10 +2,10 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
-import init, { Denoiser, add_noise, parameter_count } from '../../pkg/mnist_dae.js';
+import init, { Denoiser, add_noise, parameter_count } from '../../www/pkg/mnist_dae.js';
 import { PIXELS, floats, fnv1a, readMnist } from '../support/mnist.mjs';
 
-await init({ module_or_path: readFileSync(new URL('../../pkg/mnist_dae_bg.wasm', import.meta.url)) });
+await init({ module_or_path: readFileSync(new URL('../../www/pkg/mnist_dae_bg.wasm', import.meta.url)) });
 const mnist = readMnist('t10k');
 const clean = floats(mnist, 0, 64);
 const noisy = add_noise(clean, 0.5, 1);

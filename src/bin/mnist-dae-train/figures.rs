@@ -1,0 +1,137 @@
+//! The tutorial's two figures as PNGs: loss per epoch, and original / noisy / reconstructed
+//! test digits. Text is drawn with DejaVu Sans embedded by the `dejavu` crate, so no system
+//! font is needed.
+
+use std::path::Path;
+use std::sync::Once;
+
+use futures_lite::future::block_on;
+use plotters::prelude::*;
+use plotters::style::{FontStyle, register_font};
+
+use mnist_dae::experiment::{EpochRecord, Run, TUTORIAL_VAL_LOSS};
+use mnist_dae::{DaeError, PIXELS, SIDE};
+
+fn fonts() {
+    static ONCE: Once = Once::new();
+    ONCE.call_once(|| {
+        if register_font("sans-serif", FontStyle::Normal, dejavu::sans::regular()).is_err() {
+            panic!("the embedded DejaVu Sans does not parse");
+        }
+    });
+}
+
+fn drawing_error<E: std::fmt::Debug>(path: &Path) -> impl Fn(E) -> DaeError + '_ {
+    move |e| DaeError::Backend(format!("{}: drawing failed: {e:?}", path.display()))
+}
+
+const BLUE: RGBColor = RGBColor(31, 119, 180);
+const ORANGE: RGBColor = RGBColor(255, 127, 14);
+const GREY: RGBColor = RGBColor(120, 120, 120);
+
+/// Training and validation loss against epochs, with the tutorial's reported 0.1171 for scale.
+pub fn loss(path: &Path, history: &[EpochRecord], val_images: usize) -> Result<(), DaeError> {
+    fonts();
+    let err = drawing_error(path);
+    let root = BitMapBackend::new(path, (900, 560)).into_drawing_area();
+    root.fill(&WHITE).map_err(&err)?;
+    let last = history.last().map_or(1, |r| r.epoch).max(2);
+    let values = history.iter().flat_map(|r| [r.train_loss, r.val_loss]).chain([TUTORIAL_VAL_LOSS]);
+    let (lo, hi) = values.fold((f64::MAX, f64::MIN), |(lo, hi), v| (lo.min(v), hi.max(v)));
+    let pad = ((hi - lo) * 0.08).max(1e-3);
+    let mut chart = ChartBuilder::on(&root)
+        .caption("Training and validation loss (sigmoid cross-entropy)", ("sans-serif", 24))
+        .margin(16)
+        .x_label_area_size(44)
+        .y_label_area_size(64)
+        .build_cartesian_2d(1f64..last as f64, (lo - pad)..(hi + pad))
+        .map_err(&err)?;
+    chart
+        .configure_mesh()
+        .x_desc("epoch")
+        .y_desc("loss")
+        .x_labels(last.min(25))
+        .x_label_formatter(&|x| format!("{x:.0}"))
+        .y_label_formatter(&|y| format!("{y:.3}"))
+        .label_style(("sans-serif", 15))
+        .axis_desc_style(("sans-serif", 17))
+        .draw()
+        .map_err(&err)?;
+    let series = |pick: fn(&EpochRecord) -> f64| history.iter().map(move |r| (r.epoch as f64, pick(r)));
+    chart
+        .draw_series(LineSeries::new(series(|r| r.train_loss), BLUE.stroke_width(2)))
+        .map_err(&err)?
+        .label("training")
+        .legend(|(x, y)| PathElement::new([(x, y), (x + 20, y)], BLUE.stroke_width(2)));
+    chart
+        .draw_series(series(|r| r.train_loss).map(|p| Circle::new(p, 3, BLUE.filled())))
+        .map_err(&err)?;
+    chart
+        .draw_series(LineSeries::new(series(|r| r.val_loss), ORANGE.stroke_width(2)))
+        .map_err(&err)?
+        .label(format!("validation ({val_images} noisy test images)"))
+        .legend(|(x, y)| PathElement::new([(x, y), (x + 20, y)], ORANGE.stroke_width(2)));
+    chart
+        .draw_series(series(|r| r.val_loss).map(|p| Circle::new(p, 3, ORANGE.filled())))
+        .map_err(&err)?;
+    // Dashes drawn as short segments, 1/80 of the axis long.
+    let dash = (last as f64 - 1.0) / 80.0;
+    let dashes = (0..80)
+        .map(|i| 1.0 + 2.0 * i as f64 * dash)
+        .take_while(|&x| x < last as f64)
+        .map(|x| PathElement::new([(x, TUTORIAL_VAL_LOSS), ((x + dash).min(last as f64), TUTORIAL_VAL_LOSS)], GREY.stroke_width(1)));
+    chart
+        .draw_series(dashes)
+        .map_err(&err)?
+        .label("tutorial's validation loss after 25 epochs (0.1171)")
+        .legend(|(x, y)| PathElement::new([(x, y), (x + 8, y)], GREY.stroke_width(1)));
+    chart
+        .configure_series_labels()
+        .position(SeriesLabelPosition::UpperRight)
+        .label_font(("sans-serif", 15))
+        .background_style(WHITE.mix(0.9))
+        .border_style(BLACK.mix(0.3))
+        .draw()
+        .map_err(&err)?;
+    root.present().map_err(&err)?;
+    Ok(())
+}
+
+/// The first validation image of each digit 0–9: original, noisy and reconstructed rows.
+pub fn digits(path: &Path, run: &Run) -> Result<(), DaeError> {
+    fonts();
+    let err = drawing_error(path);
+    let data = run.data();
+    let picks: Vec<usize> = (0..10u8).filter_map(|d| data.val_labels.iter().position(|&l| l == d)).collect();
+    let gather = |src: &[f32]| -> Vec<f32> {
+        picks.iter().flat_map(|&i| src[i * PIXELS..(i + 1) * PIXELS].iter().copied()).collect()
+    };
+    let clean = gather(&data.val_clean);
+    let noisy = gather(&data.val_noisy);
+    let denoised = block_on(run.trainer().denoise(&noisy))?;
+    const SCALE: i32 = 4;
+    const GAP: i32 = 6;
+    const LABEL: i32 = 130;
+    let cell = SIDE as i32 * SCALE;
+    let width = LABEL + picks.len() as i32 * (cell + GAP) + GAP;
+    let height = 3 * (cell + GAP) + GAP;
+    let root = BitMapBackend::new(path, (width as u32, height as u32)).into_drawing_area();
+    root.fill(&WHITE).map_err(&err)?;
+    for (row, (name, images)) in [("original", &clean), ("noisy", &noisy), ("reconstructed", &denoised)].into_iter().enumerate() {
+        let top = GAP + row as i32 * (cell + GAP);
+        root.draw(&Text::new(name, (10, top + cell / 2 - 9), ("sans-serif", 18).into_font().color(&BLACK)))
+            .map_err(&err)?;
+        for (col, image) in images.chunks_exact(PIXELS).enumerate() {
+            let left = LABEL + GAP + col as i32 * (cell + GAP);
+            for (i, &v) in image.iter().enumerate() {
+                // MNIST's convention, as the tutorial's matplotlib `gray` map: 0 black, 1 white.
+                let g = (v.clamp(0.0, 1.0) * 255.0).round() as u8;
+                let (x, y) = (left + (i % SIDE) as i32 * SCALE, top + (i / SIDE) as i32 * SCALE);
+                root.draw(&Rectangle::new([(x, y), (x + SCALE, y + SCALE)], RGBColor(g, g, g).filled()))
+                    .map_err(&err)?;
+            }
+        }
+    }
+    root.present().map_err(&err)?;
+    Ok(())
+}

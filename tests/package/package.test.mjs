@@ -1,0 +1,169 @@
+// The npm package as users get it: `npm pack`, installed into a scratch project, then used
+// (a) from Node 20, (b) from a Vite 7 app, (c) with the one-line embed on a plain page, and
+// (d) twice on a host page with hostile CSS. Also checks what the tarball holds and its size.
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, writeFileSync, mkdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { repoRoot, serve } from '../support/server.mjs';
+import { launch, open } from '../support/chromium.mjs';
+import { mse, panelPixels, widgetReady } from '../support/widget.mjs';
+
+const VITE = '7.3.8';
+const scratch = mkdtempSync(join(tmpdir(), 'mnist-dae-package-'));
+const run = (cmd, args, cwd = scratch) => execFileSync(cmd, args, { cwd, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+let pack, tarball, context;
+
+before(async () => {
+  // The package is built by `npm test` before this suite (scripts/build.sh): no prepack again.
+  [pack] = JSON.parse(run('npm', ['pack', '--ignore-scripts', '--json', '--pack-destination', scratch], repoRoot));
+  tarball = join(scratch, pack.filename);
+  writeFileSync(join(scratch, 'package.json'), JSON.stringify({ name: 'scratch', private: true, type: 'module' }));
+  run('npm', ['install', '--no-audit', '--no-fund', '--loglevel=error', tarball, `vite@${VITE}`]);
+  context = await launch();
+});
+after(async () => { await context?.close(); });
+
+test('the tarball ships the API, the widget, the weights and the sample, and nothing else', (t) => {
+  const files = pack.files.map((f) => f.path).sort();
+  t.diagnostic(`${pack.filename}: ${(pack.size / 1048576).toFixed(2)} MiB packed, ${(pack.unpackedSize / 1048576).toFixed(2)} MiB unpacked, ${files.length} files`);
+  console.log(`# tarball ${pack.filename}: ${pack.size} bytes packed, ${pack.unpackedSize} unpacked`);
+  for (const f of ['package.json', 'www/pkg/mnist_dae.js', 'www/pkg/mnist_dae.d.ts', 'www/pkg/mnist_dae_bg.wasm',
+    'www/widget.js', 'www/worker.js', 'www/vendor/uPlot.esm.js', 'www/pretrained/mnist-dae.safetensors',
+    'www/data/sample.bin.gz', 'LICENSE-MIT', 'LICENSE-APACHE', 'NOTICE.md', 'README.md']) {
+    assert.ok(files.includes(f), `${f} is in the tarball`);
+  }
+  assert.deepEqual(files.filter((f) => /^tests?\/|\.test\.|^src\/|^runs\/|mnist-(train|test)|idx[13]-ubyte/.test(f)), [],
+    'no tests, sources, runs or full datasets');
+  const data = pack.files.filter((f) => f.path.startsWith('www/data/'));
+  assert.deepEqual(data.map((f) => f.path), ['www/data/sample.bin.gz']);
+  assert.ok(data[0].size < 64 * 1024, `sample is small (${data[0].size} bytes)`);
+});
+
+test('(a) Node 20: create on the CPU, load the shipped weights, denoise the sample', () => {
+  writeFileSync(join(scratch, 'node-check.mjs'), `
+    import { readFileSync } from 'node:fs';
+    import { gunzipSync } from 'node:zlib';
+    import { fileURLToPath } from 'node:url';
+    import init, { Denoiser, add_noise } from 'mnist-dae';
+    const file = (spec) => readFileSync(fileURLToPath(import.meta.resolve(spec)));
+    await init({ module_or_path: file('mnist-dae/wasm') });
+    const dae = await Denoiser.create({ backend: 'cpu' });
+    await dae.load_weights(file('mnist-dae/weights'));
+    const raw = gunzipSync(file('mnist-dae/sample'));
+    const n = raw.readUInt32LE(4);
+    const clean = Float32Array.from(raw.subarray(16 + n), (b) => b / 255);
+    const noisy = add_noise(clean, 0.5, 1);
+    const out = await dae.denoise(noisy);
+    const mse = (a, b) => a.reduce((s, v, i) => s + (v - b[i]) ** 2, 0) / a.length;
+    console.log(JSON.stringify({ n, length: out.length, backend: dae.backend, noisy: mse(noisy, clean), denoised: mse(out, clean) }));
+  `);
+  const r = JSON.parse(run('node', ['node-check.mjs']).trim().split('\n').at(-1));
+  assert.equal(r.backend, 'cpu');
+  assert.equal(r.n, 100);
+  assert.equal(r.length, 100 * 784);
+  assert.ok(r.denoised < r.noisy / 3, `denoised MSE ${r.denoised} vs noisy ${r.noisy}`);
+});
+
+async function checkDenoiseWidget(page, selector = 'mnist-dae') {
+  const widget = page.locator(selector);
+  await widgetReady(widget);
+  const [original, noisy, rec] = await panelPixels(widget);
+  assert.ok(Math.max(...rec) - Math.min(...rec) > 50, 'reconstruction drawn');
+  assert.ok(mse(rec, original) < mse(noisy, original) / 3, `reconstruction closer to the original (${mse(rec, original)}) than the noisy input (${mse(noisy, original)})`);
+}
+
+test('(b) a Vite 7 app imports the package and the widget; its build renders and denoises', async () => {
+  mkdirSync(join(scratch, 'vite-app'), { recursive: true });
+  writeFileSync(join(scratch, 'vite-app', 'index.html'), `<!doctype html><html><head><meta charset="utf-8"><link rel="icon" href="data:,"><title>vite</title></head>
+    <body><mnist-dae mode="denoise" backend="cpu"></mnist-dae><script type="module" src="./main.js"></script></body></html>`);
+  writeFileSync(join(scratch, 'vite-app', 'main.js'), `
+    import 'mnist-dae/widget';
+    import init, { parameter_count } from 'mnist-dae';
+    init().then(() => { document.body.dataset.parameters = String(parameter_count()); });
+  `);
+  run(join(scratch, 'node_modules', '.bin', 'vite'), ['build', '--logLevel', 'warn'], join(scratch, 'vite-app'));
+  const server = await serve(join(scratch, 'vite-app', 'dist'));
+  try {
+    const { page, errors } = await open(context, `${server.url}/`);
+    await checkDenoiseWidget(page);
+    await page.waitForFunction(() => document.body.dataset.parameters === '37601');
+    assert.deepEqual(errors, []);
+    await page.close();
+  } finally {
+    await server.close();
+  }
+});
+
+test('(c) a plain page with the one-line embed renders and denoises, also inside an iframe', async () => {
+  writeFileSync(join(scratch, 'plain.html'), `<!doctype html><html><head><meta charset="utf-8"><link rel="icon" href="data:,"><title>plain</title>
+    <script type="module" src="./node_modules/mnist-dae/www/widget.js"></script></head>
+    <body><p>Before.</p><mnist-dae mode="denoise"></mnist-dae><p>After.</p></body></html>`);
+  const server = await serve(scratch);
+  try {
+    const { page, errors } = await open(context, `${server.url}/plain.html`);
+    await checkDenoiseWidget(page);
+    assert.deepEqual(errors, []);
+    await page.close();
+    writeFileSync(join(scratch, 'framed.html'), `<!doctype html><html><head><meta charset="utf-8"><link rel="icon" href="data:,"><title>framed</title></head>
+      <body><iframe src="plain.html" title="embedded widget" style="width: 700px; height: 600px"></iframe></body></html>`);
+    const framed = await open(context, `${server.url}/framed.html`);
+    const inFrame = framed.page.frameLocator('iframe').locator('mnist-dae');
+    await widgetReady(inFrame);
+    const [original, noisy, rec] = await panelPixels(inFrame);
+    assert.ok(mse(rec, original) < mse(noisy, original) / 3, 'denoises inside an iframe');
+    assert.deepEqual(framed.errors, []);
+    await framed.page.close();
+  } finally {
+    await server.close();
+  }
+});
+
+test('(d) two widgets among hostile CSS: both work, the host is untouched, removing one ends its worker', async () => {
+  writeFileSync(join(scratch, 'hostile.html'), `<!doctype html><html><head><meta charset="utf-8"><link rel="icon" href="data:,"><title>hostile</title>
+    <style>
+      * { all: unset; }
+      html, body, p, div { display: block; }
+      body { font-size: 48px; line-height: 3; color: rgb(255, 0, 255); background: rgb(0, 255, 0); }
+      canvas, button { border: 9px dotted red !important; }
+      #probe { width: 300px; }
+    </style></head>
+    <body><p id="probe">Host text before the widgets.</p>
+    <div id="one"><mnist-dae id="w1" mode="denoise" backend="cpu" digits="4"></mnist-dae></div>
+    <div id="two"><mnist-dae id="w2" mode="denoise" backend="cpu" digits="3" noise="0.3"></mnist-dae></div>
+    <button id="hostbutton">host button</button></body></html>`);
+  const server = await serve(scratch);
+  try {
+    const { page, errors } = await open(context, `${server.url}/hostile.html`);
+    const hostState = () => page.evaluate(() => {
+      const probe = document.getElementById('probe').getBoundingClientRect();
+      const b = getComputedStyle(document.getElementById('hostbutton'));
+      return { probe: [probe.x, probe.y, probe.width, probe.height], button: [b.fontSize, b.color, b.borderTopStyle, b.display] };
+    });
+    const before = await hostState(); // the widgets are not defined yet: no script on the page
+    await page.addScriptTag({ type: 'module', url: './node_modules/mnist-dae/www/widget.js' });
+    await checkDenoiseWidget(page, '#w1');
+    await checkDenoiseWidget(page, '#w2');
+    assert.deepEqual(await hostState(), before, 'host element boxes and styles unchanged');
+    const sizes = await page.evaluate(() => ['#w1', '#w2'].map((s) => document.querySelector(s).shadowRoot.querySelectorAll('canvas.strip')[0].width));
+    assert.deepEqual(sizes, [4 * 28, 3 * 28], 'each widget has its own columns');
+    const font = await page.evaluate(() => getComputedStyle(document.querySelector('#w1').shadowRoot.querySelector('.root')).fontSize);
+    assert.equal(font, '14px', 'the widget keeps its own font size');
+    assert.equal(page.workers().length, 2, 'one worker per widget');
+    const closed = new Promise((resolve) => page.workers()[0].once('close', resolve));
+    await page.evaluate(() => document.getElementById('w1').remove());
+    await closed;
+    assert.equal(page.workers().length, 1, 'the removed widget\'s worker ended');
+    // The other one still works.
+    const w2 = page.locator('#w2');
+    const count = await w2.evaluate((w) => Number(w.dataset.panels));
+    await w2.getByRole('button', { name: 'New noise' }).click();
+    await page.waitForFunction((c) => Number(document.querySelector('#w2').dataset.panels) > c, count);
+    assert.deepEqual(errors, []);
+    await page.close();
+  } finally {
+    await server.close();
+  }
+});
