@@ -469,7 +469,22 @@ export class MnistDaeElement extends HTMLElement {
     this.$play.textContent = 'Pause';
     this.$play.setAttribute('aria-pressed', 'true');
     this.say('Training…');
-    this.loop().catch((e) => { this.pause(); this.fail(e); });
+    this.startLoop();
+  }
+
+  /** Runs the training loop unless one is already running (a pause followed quickly by a play
+   *  must not leave two loops sending steps). */
+  startLoop() {
+    const s = this.state;
+    if (!s || s.looping) return;
+    s.looping = true;
+    this.loop()
+      .catch((e) => { this.pause(); this.fail(e); })
+      .finally(() => {
+        s.looping = false;
+        // Play was pressed again while the loop was on its way out.
+        if (this.state === s && s.playing) this.startLoop();
+      });
   }
 
   pause(message = 'Paused.') {

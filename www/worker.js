@@ -60,7 +60,7 @@ function needModel() {
 /** Fetches a compact MNIST file (see scripts/data.mjs), reporting download progress. */
 async function fetchSet(url, report) {
   const response = await fetch(url);
-  if (!response.ok) throw new Error(`${url}: expected the MNIST file, got HTTP ${response.status}`);
+  if (!response.ok) throw new Error(`${url}: expected an MNIST file (npx mnist-dae-data writes them; the widget's data attribute says where they are), got HTTP ${response.status}`);
   const total = Number(response.headers.get('content-length')) || 0;
   let loaded = 0;
   const counted = response.body.pipeThrough(new TransformStream({

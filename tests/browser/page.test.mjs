@@ -214,3 +214,44 @@ describe('demo page on WebGPU', () => {
     assert.deepEqual(errors, []);
   });
 });
+
+describe('tutorial page', () => {
+  test('both embedded widgets come up: the denoise strip cleans digits, the trainer trains', async () => {
+    const context = await launch();
+    try {
+      const { page, errors } = await open(context, `${server.url}/tutorial.html`);
+      const strip = page.locator('mnist-dae#try');
+      const trainer = page.locator('mnist-dae#train');
+      for (const w of [strip, trainer]) {
+        await w.evaluate((w) => new Promise((resolve, reject) => {
+          const check = () => {
+            const s = w.shadowRoot?.querySelector('.status');
+            if (s?.classList.contains('error')) reject(new Error(s.textContent));
+            else if (s?.textContent.startsWith('Ready')) resolve();
+            else setTimeout(check, 100);
+          };
+          check();
+        }));
+      }
+      const rows = await strip.evaluate((w) => [...w.shadowRoot.querySelectorAll('canvas.strip')].map((c) => {
+        const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
+        return Array.from({ length: d.length / 4 }, (_, i) => d[4 * i]);
+      }));
+      const mse = (a, b) => a.reduce((s, v, i) => s + ((v - b[i]) / 255) ** 2, 0) / a.length;
+      assert.equal(rows[0].length, 6 * 784, 'digits="6"');
+      assert.ok(mse(rows[2], rows[0]) < mse(rows[1], rows[0]) / 3, 'the denoise widget cleans the digits');
+      const steps = [];
+      await page.exposeFunction('recordStep', (s) => steps.push(s));
+      await trainer.evaluate((w) => w.addEventListener('step', (e) => window.recordStep(e.detail)));
+      await trainer.getByRole('button', { name: 'Train', exact: true }).click();
+      await page.waitForFunction(() => document.querySelector('#train').state.steps >= 5, null, { timeout: 60_000 });
+      await trainer.getByRole('button', { name: 'Pause' }).click();
+      assert.ok(steps.length >= 5 && steps.every((s) => Number.isFinite(s.loss) && s.step >= 1), `step events: ${JSON.stringify(steps.slice(0, 3))}`);
+      const images = await page.evaluate(() => [...document.images].map((i) => [i.getAttribute('src'), i.naturalWidth]));
+      assert.ok(images.length === 2 && images.every(([, w]) => w > 0), `figures load: ${JSON.stringify(images)}`);
+      assert.deepEqual(errors, []);
+    } finally {
+      await context.close();
+    }
+  });
+});

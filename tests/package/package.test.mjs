@@ -129,6 +129,8 @@ test('(d) two widgets among hostile CSS: both work, the host is untouched, remov
       body { font-size: 48px; line-height: 3; color: rgb(255, 0, 255); background: rgb(0, 255, 0); }
       canvas, button { border: 9px dotted red !important; }
       #probe { width: 300px; }
+      #w2 { --mnist-dae-accent: rgb(4, 5, 6); }
+      #w2::part(root) { border-top-color: rgb(1, 2, 3); }
     </style></head>
     <body><p id="probe">Host text before the widgets.</p>
     <div id="one"><mnist-dae id="w1" mode="denoise" backend="cpu" digits="4"></mnist-dae></div>
@@ -151,6 +153,11 @@ test('(d) two widgets among hostile CSS: both work, the host is untouched, remov
     assert.deepEqual(sizes, [4 * 28, 3 * 28], 'each widget has its own columns');
     const font = await page.evaluate(() => getComputedStyle(document.querySelector('#w1').shadowRoot.querySelector('.root')).fontSize);
     assert.equal(font, '14px', 'the widget keeps its own font size');
+    const themed = await page.evaluate(() => {
+      const root = document.querySelector('#w2').shadowRoot;
+      return [getComputedStyle(root.querySelector('.root')).borderTopColor, getComputedStyle(root.querySelector('button')).color];
+    });
+    assert.deepEqual(themed, ['rgb(1, 2, 3)', 'rgb(4, 5, 6)'], '::part and custom properties style the widget');
     assert.equal(page.workers().length, 2, 'one worker per widget');
     const closed = new Promise((resolve) => page.workers()[0].once('close', resolve));
     await page.evaluate(() => document.getElementById('w1').remove());
