@@ -139,9 +139,11 @@ describe('demo page on the CPU backend', () => {
 
     const corrupt = join(artifacts, 'corrupt.safetensors');
     writeFileSync(corrupt, Buffer.from('this is not a safetensors file at all'));
+    await W(page, (w) => { window.widgetErrors = []; w.addEventListener('error', (e) => window.widgetErrors.push(e.detail.message)); });
     await page.getByLabel('Load weights file').setInputFiles(corrupt);
     await page.waitForFunction(() => /Could not load corrupt\.safetensors/.test(document.querySelector('mnist-dae').shadowRoot.querySelector('.status').textContent));
     assert.match(await status(page), /invalid weights: expected a safetensors file/);
+    assert.match((await page.evaluate(() => window.widgetErrors)).join(), /Could not load corrupt\.safetensors: invalid weights/, 'an error event');
     assert.ok(Math.abs((await validate(page)) - val) < 1e-6, 'the model is unchanged');
     await trainSteps(page, 3);
     await pause(page);
@@ -247,7 +249,12 @@ describe('tutorial page', () => {
       await page.waitForFunction(() => document.querySelector('#train').state.steps >= 5, null, { timeout: 60_000 });
       await trainer.getByRole('button', { name: 'Pause' }).click();
       assert.ok(steps.length >= 5 && steps.every((s) => Number.isFinite(s.loss) && s.step >= 1), `step events: ${JSON.stringify(steps.slice(0, 3))}`);
-      const images = await page.evaluate(() => [...document.images].map((i) => [i.getAttribute('src'), i.naturalWidth]));
+      // The figures are lazy-loaded below the fold: ask for them now.
+      const images = await page.evaluate(() => Promise.all([...document.images].map(async (i) => {
+        i.loading = 'eager';
+        await i.decode().catch(() => {});
+        return [i.getAttribute('src'), i.naturalWidth];
+      })));
       assert.ok(images.length === 2 && images.every(([, w]) => w > 0), `figures load: ${JSON.stringify(images)}`);
       assert.deepEqual(errors, []);
     } finally {
