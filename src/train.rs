@@ -152,32 +152,22 @@ impl Trainer {
 
     /// The reconstruction of `noisy` (flat `n × 784` in [0, 1]): sigmoid outputs, flat `n × 784`.
     pub async fn denoise(&self, noisy: &[f32]) -> Result<Vec<f32>, DaeError> {
-        let n = check_images("noisy", noisy)?;
-        let model = self.model.valid();
-        let device = self.device.clone().inner();
-        let parts: Vec<Tensor<4>> = (0..n)
-            .step_by(EVAL_CHUNK)
-            .map(|start| {
-                let m = EVAL_CHUNK.min(n - start);
-                model.forward(images(&noisy[start * PIXELS..(start + m) * PIXELS], m, &device))
-            })
-            .collect();
-        Tensor::cat(parts, 0)
-            .into_data_async()
-            .await
-            .map_err(backend_error("reading the reconstruction"))?
-            .try_into_vec::<f32>()
-            .map_err(|e| DaeError::Backend(format!("reconstruction: expected f32 data, got {e:?}")))
-    }
-
-    /// The weights as safetensors bytes (see [`crate::weights`]).
-    pub async fn save_weights(&self) -> Result<Vec<u8>, DaeError> {
-        weights::save(&self.model.valid()).await
+        self.forward_chunked(noisy, "reconstruction", Dae::forward).await
     }
 
     /// Logits of the reconstruction of `noisy` (flat `n × 784`), flat `n × 784`, in one readback:
     /// what an evaluation needs to compute both the loss and the reconstruction on the host.
     pub async fn logits(&self, noisy: &[f32]) -> Result<Vec<f32>, DaeError> {
+        self.forward_chunked(noisy, "logits", Dae::forward_logits).await
+    }
+
+    /// `forward` over `noisy` in chunks of [`EVAL_CHUNK`] images without autodiff, read back once.
+    async fn forward_chunked(
+        &self,
+        noisy: &[f32],
+        what: &str,
+        forward: fn(&Dae, Tensor<4>) -> Tensor<4>,
+    ) -> Result<Vec<f32>, DaeError> {
         let n = check_images("noisy", noisy)?;
         let model = self.model.valid();
         let device = self.device.clone().inner();
@@ -185,15 +175,20 @@ impl Trainer {
             .step_by(EVAL_CHUNK)
             .map(|start| {
                 let m = EVAL_CHUNK.min(n - start);
-                model.forward_logits(images(&noisy[start * PIXELS..(start + m) * PIXELS], m, &device))
+                forward(&model, images(&noisy[start * PIXELS..(start + m) * PIXELS], m, &device))
             })
             .collect();
         Tensor::cat(parts, 0)
             .into_data_async()
             .await
-            .map_err(backend_error("reading the logits"))?
+            .map_err(|e| DaeError::Backend(format!("reading the {what}: {e:?}")))?
             .try_into_vec::<f32>()
-            .map_err(|e| DaeError::Backend(format!("logits: expected f32 data, got {e:?}")))
+            .map_err(|e| DaeError::Backend(format!("{what}: expected f32 data, got {e:?}")))
+    }
+
+    /// The weights as safetensors bytes (see [`crate::weights`]).
+    pub async fn save_weights(&self) -> Result<Vec<u8>, DaeError> {
+        weights::save(&self.model.valid()).await
     }
 
     /// Everything needed to continue training exactly where it stopped: the weights, Adam's
