@@ -7,6 +7,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { serve, repoRoot } from '../support/server.mjs';
 import { launch, open } from '../support/chromium.mjs';
+import { mse, panelPixels, widgetReady } from '../support/widget.mjs';
 
 const artifacts = join(repoRoot, 'test-results');
 mkdirSync(artifacts, { recursive: true });
@@ -21,13 +22,7 @@ const W = (page, fn, arg) => page.locator('mnist-dae').first().evaluate(fn, arg)
 const status = (page) => W(page, (w) => w.shadowRoot.querySelector('.status').textContent);
 const steps = (page) => W(page, (w) => w.state.steps);
 
-async function ready(page) {
-  await page.waitForFunction(() => {
-    const s = document.querySelector('mnist-dae')?.shadowRoot?.querySelector('.status');
-    if (s?.classList.contains('error')) throw new Error(s.textContent);
-    return s?.textContent.startsWith('Ready');
-  }, null, { timeout: 120_000 });
-}
+const ready = (page) => widgetReady(page.locator('mnist-dae').first());
 
 /** Presses Train and waits until at least `n` more steps are done. */
 async function trainSteps(page, n, timeout = 120_000) {
@@ -43,10 +38,7 @@ async function pause(page) {
 }
 
 /** Pixels of the three panel rows: [original, noisy, reconstructed] as arrays of grey levels. */
-const panels = (page) => W(page, (w) => [...w.shadowRoot.querySelectorAll('canvas.strip')].map((c) => {
-  const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
-  return Array.from({ length: d.length / 4 }, (_, i) => d[4 * i]);
-}));
+const panels = (page) => panelPixels(page.locator('mnist-dae').first());
 
 const validate = (page) => W(page, async (w) => (await w.validate()).loss);
 
@@ -170,7 +162,6 @@ describe('demo page on the CPU backend', () => {
     const val = await W(page, (w) => w.state.lastVal);
     assert.ok(val < 0.11, `validation loss with the pretrained weights: ${val}`);
     const [original, noisy, rec] = await panels(page);
-    const mse = (a, b) => a.reduce((s, v, i) => s + ((v - b[i]) / 255) ** 2, 0) / a.length;
     assert.ok(mse(rec, original) < mse(noisy, original) / 4, `reconstruction MSE ${mse(rec, original)} vs noisy ${mse(noisy, original)}`);
   });
 
@@ -224,22 +215,8 @@ describe('tutorial page', () => {
       const { page, errors } = await open(context, `${server.url}/tutorial.html`);
       const strip = page.locator('mnist-dae#try');
       const trainer = page.locator('mnist-dae#train');
-      for (const w of [strip, trainer]) {
-        await w.evaluate((w) => new Promise((resolve, reject) => {
-          const check = () => {
-            const s = w.shadowRoot?.querySelector('.status');
-            if (s?.classList.contains('error')) reject(new Error(s.textContent));
-            else if (s?.textContent.startsWith('Ready')) resolve();
-            else setTimeout(check, 100);
-          };
-          check();
-        }));
-      }
-      const rows = await strip.evaluate((w) => [...w.shadowRoot.querySelectorAll('canvas.strip')].map((c) => {
-        const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
-        return Array.from({ length: d.length / 4 }, (_, i) => d[4 * i]);
-      }));
-      const mse = (a, b) => a.reduce((s, v, i) => s + ((v - b[i]) / 255) ** 2, 0) / a.length;
+      for (const w of [strip, trainer]) await widgetReady(w);
+      const rows = await panelPixels(strip);
       assert.equal(rows[0].length, 6 * 784, 'digits="6"');
       assert.ok(mse(rows[2], rows[0]) < mse(rows[1], rows[0]) / 3, 'the denoise widget cleans the digits');
       const steps = [];
