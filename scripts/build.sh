@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# Builds everything www/ needs, once: the WebAssembly package in www/pkg/ (ES module for
-# --target web, with .d.ts; a stamp of the Rust sources lets every later call reuse it), the
-# compact MNIST files in www/data/ (scripts/data.mjs) and uPlot in www/vendor/.
+# Builds everything www/ needs, once: the WebAssembly packages www/pkg-cpu/ (CPU only) and
+# www/pkg/ (CPU + WebGPU) (ES modules for --target web, with .d.ts; a stamp of the Rust sources
+# lets every later call reuse them), the compact MNIST files in www/data/ (scripts/data.mjs) and
+# uPlot in www/vendor/.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
@@ -16,12 +17,6 @@ site() {
   cp node_modules/uplot/LICENSE www/vendor/uPlot.LICENSE
 }
 
-if [[ -f www/pkg/.stamp && "$(cat www/pkg/.stamp)" == "$stamp" && -f www/pkg/mnist_dae_bg.wasm ]]; then
-  echo "[build] www/pkg/ is up to date ($stamp)"
-  site
-  exit 0
-fi
-
 # wasm-pack takes the first wasm-opt on PATH, and Debian's binaryen 108 must never be it: its
 # output fails to load (WebAssembly.Table.set: Argument 1 is invalid). A native wasm-opt from
 # crates.io (`cargo install wasm-opt`, binaryen 116) is used when present: ≈ 3 min on this module.
@@ -31,13 +26,31 @@ if [[ -x "$HOME/.cargo/bin/wasm-opt" ]] && "$HOME/.cargo/bin/wasm-opt" --version
 else
   export PATH="$PWD/node_modules/.bin:$PATH"
 fi
-echo "[build] wasm-opt: $(command -v wasm-opt) ($(wasm-opt --version))"
-rm -rf www/pkg
-start=$(date +%s)
-WASM_PACK_CACHE="${WASM_PACK_CACHE:-$HOME/.cache/wasm-pack}" \
-  wasm-pack --verbose build --release --target web --out-dir www/pkg --no-pack --mode no-install
-rm -f www/pkg/.gitignore
-echo "$stamp" > www/pkg/.stamp
-echo "[build] www/pkg/ built in $(( $(date +%s) - start )) s:"
-ls -l www/pkg/
+
+# pkg DIR WASM-PACK-ARGS...: one build of the crate into www/DIR, skipped when its stamp (the
+# sources and these arguments) is unchanged.
+pkg() {
+  local dir=www/$1; shift
+  local want
+  want=$(echo "$stamp $*" | sha256sum | cut -c1-16)
+  if [[ -f $dir/.stamp && "$(cat "$dir/.stamp")" == "$want" && -f $dir/mnist_dae_bg.wasm ]]; then
+    echo "[build] $dir/ is up to date ($want)"
+    return
+  fi
+  echo "[build] $dir/: wasm-pack $* (wasm-opt: $(command -v wasm-opt), $(wasm-opt --version))"
+  rm -rf "$dir"
+  local start
+  start=$(date +%s)
+  WASM_PACK_CACHE="${WASM_PACK_CACHE:-$HOME/.cache/wasm-pack}" \
+    wasm-pack --verbose build --target web --out-dir "$dir" --no-pack --mode no-install "$@"
+  rm -f "$dir/.gitignore"
+  echo "$want" > "$dir/.stamp"
+  echo "[build] $dir/ built in $(( $(date +%s) - start )) s:"
+  ls -l "$dir/"
+}
+
+# The CPU-only module the widget loads first (≈ 0.8 MB gzipped; LTO profile in Cargo.toml) and
+# the full one with burn-wgpu for WebGPU (≈ 4 MB gzipped), fetched only when a model goes there.
+pkg pkg-cpu --profile wasm-cpu
+pkg pkg --release -- --features webgpu
 site

