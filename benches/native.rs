@@ -8,6 +8,10 @@ use futures_lite::future::block_on;
 use mnist_dae::mnist::{Mnist, Split, default_dir};
 use mnist_dae::{Activation, PIXELS, Trainer, TrainerConfig, add_noise, cpu_device};
 
+// As in the trainer binary: see Cargo.toml's note on mimalloc.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn median(mut v: Vec<f64>) -> f64 {
     v.sort_by(f64::total_cmp);
     let n = v.len();

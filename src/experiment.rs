@@ -42,14 +42,19 @@ pub enum Schedule {
     Constant,
     /// Cosine decay from `learning_rate` at the first step to `final_learning_rate` at the last.
     Cosine,
+    /// `learning_rate` until the last `anneal_epochs` epochs, then a straight line down to
+    /// `final_learning_rate` at the last step (the "warmup-stable-decay" shape without warm-up):
+    /// the constant rate's progress, without ending on a noisy iterate.
+    Anneal,
 }
 
 impl Schedule {
-    /// Parses `constant` / `cosine`.
+    /// Parses `constant` / `cosine` / `anneal`.
     pub fn parse(name: &str) -> Option<Self> {
         match name {
             "constant" => Some(Self::Constant),
             "cosine" => Some(Self::Cosine),
+            "anneal" => Some(Self::Anneal),
             _ => None,
         }
     }
@@ -70,9 +75,12 @@ pub struct RunConfig {
     /// Learning-rate schedule.
     #[config(default = "Schedule::Constant")]
     pub schedule: Schedule,
-    /// Where the cosine schedule ends.
+    /// Where the cosine and anneal schedules end.
     #[config(default = 1e-5)]
     pub final_learning_rate: f64,
+    /// Epochs at the end of the anneal schedule over which the rate falls.
+    #[config(default = 5)]
+    pub anneal_epochs: usize,
     /// Standard deviation of the Gaussian noise (the tutorial: 0.5).
     #[config(default = 0.5)]
     pub noise_factor: f32,
@@ -130,6 +138,17 @@ impl RunConfig {
                 let t = (step as f64 / (total - 1.0)).min(1.0);
                 let (hi, lo) = (self.learning_rate, self.final_learning_rate);
                 lo + 0.5 * (hi - lo) * (1.0 + (std::f64::consts::PI * t).cos())
+            }
+            Schedule::Anneal => {
+                let total = self.epochs * self.steps_per_epoch();
+                let tail = (self.anneal_epochs.min(self.epochs) * self.steps_per_epoch()).max(1);
+                let start = total - tail;
+                if (step as usize) < start {
+                    return self.learning_rate;
+                }
+                // Linear from the rate at the first tail step to the final one at the last step.
+                let t = ((step as usize - start) as f64 / (tail.max(2) - 1) as f64).min(1.0);
+                self.learning_rate + (self.final_learning_rate - self.learning_rate) * t
             }
         }
     }

@@ -9,7 +9,7 @@ use burn::nn::PaddingConfig2d;
 use burn::nn::conv::{Conv2d, Conv2dConfig, ConvTranspose2d, ConvTranspose2dConfig};
 use burn::nn::pool::{MaxPool2d, MaxPool2dConfig};
 use burn::prelude::*;
-use burn::tensor::activation::{leaky_relu, relu, sigmoid};
+use burn::tensor::activation::{relu, sigmoid};
 use rand::SeedableRng;
 use rand::rngs::ChaCha8Rng;
 use rand_distr::{Distribution, Uniform};
@@ -62,6 +62,19 @@ pub struct DaeConfig {
 }
 
 /// The denoising autoencoder: 37,601 parameters with the default config.
+/// Leaky ReLU as `r + slope·(x − r)` with `r = relu(x)`: the same values as burn's
+/// `leaky_relu` bit for bit (x ≥ 0 gives x + 0, x < 0 gives 0 + slope·x), but from ops whose
+/// backward passes are cheap. burn's version is a compare, a scale and a `mask_where`, and under
+/// autodiff that `mask_where`'s backward costs ≈ 6× the whole activation written this way
+/// (`cargo bench --bench ops`: 27.6 ms against 4–5 ms forward + backward at 64 × 32 × 28 × 28).
+/// Gradients agree with burn's to rounding (g − slope·g + slope·g instead of g), except at
+/// exactly 0, where this takes the slope as TensorFlow's LeakyReluGrad does (burn's takes 1;
+/// exact zeros are rare once the biases leave their zero initialisation).
+pub fn leaky(x: Tensor<4>, slope: f64) -> Tensor<4> {
+    let r = relu(x.clone());
+    r.clone() + (x - r).mul_scalar(slope)
+}
+
 #[derive(Module, Debug)]
 pub struct Dae {
     pub enc1: Conv2d,
@@ -148,7 +161,7 @@ impl Dae {
 
     fn act(&self, x: Tensor<4>) -> Tensor<4> {
         match self.activation {
-            Activation::LeakyRelu => leaky_relu(x, self.leaky_slope),
+            Activation::LeakyRelu => leaky(x, self.leaky_slope),
             Activation::Relu => relu(x),
         }
     }

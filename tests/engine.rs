@@ -304,3 +304,30 @@ fn add_noise_golden_stream() {
         .expect("golden file");
     assert_eq!(format!("{:016x}", fnv1a(&noisy)), golden.trim());
 }
+
+#[test]
+fn leaky_is_burns_leaky_relu_bit_for_bit_and_has_its_gradient() {
+    use burn::tensor::activation::leaky_relu;
+    use mnist_dae::model::leaky;
+    let device = cpu_device().autodiff();
+    // Both signs, zero, tiny and large magnitudes.
+    let mut values: Vec<f32> = (0..4000).map(|i| ((i as f32) * 0.7311).sin() * 10f32.powi(i % 7 - 3)).collect();
+    values.extend([0.0, -0.0, 1e-30, -1e-30, 3.0e38, -3.0e38]);
+    let n = values.len();
+    let input = || Tensor::<1>::from_floats(values.as_slice(), &device).reshape([1, 1, 1, n]).require_grad();
+    let (a, b) = (input(), input());
+    let ours = leaky(a.clone(), 0.1);
+    let burns = leaky_relu(b.clone(), 0.1);
+    let (yo, yb) = (ours.to_data().to_vec::<f32>().unwrap(), burns.to_data().to_vec::<f32>().unwrap());
+    assert!(yo.iter().zip(&yb).all(|(p, q)| p.to_bits() == q.to_bits() || (*p == 0.0 && *q == 0.0)), "forward values differ");
+    // d/dx of Σ w·f(x) with varied w: 1·w for x > 0, 0.1·w for x < 0, to rounding. At exactly 0
+    // ours takes the slope, as TensorFlow's LeakyReluGrad does (features > 0 ? 1 : alpha); burn's
+    // mask takes 1.
+    let w = Tensor::<1>::from_floats(values.iter().map(|v| 1.0 + v.abs().min(2.0)).collect::<Vec<_>>().as_slice(), &device).reshape([1, 1, 1, n]);
+    let (go, gb) = ((ours * w.clone()).sum().backward(), (burns * w).sum().backward());
+    let (go, gb) = (a.grad(&go).unwrap().to_data().to_vec::<f32>().unwrap(), b.grad(&gb).unwrap().to_data().to_vec::<f32>().unwrap());
+    for (i, (p, q)) in go.iter().zip(&gb).enumerate() {
+        let q = &if values[i] == 0.0 { q * 0.1 } else { *q };
+        assert!((p - q).abs() <= 1e-6 * q.abs().max(1e-3), "gradient at {} (x = {}): {p} vs {q}", i, values[i]);
+    }
+}

@@ -96,6 +96,26 @@ fn the_cosine_schedule_runs_from_the_learning_rate_to_the_final_one() {
     assert_eq!(RunConfig::new().learning_rate_at(12_345), 1e-3, "constant by default");
 }
 
+#[test]
+fn the_anneal_schedule_is_constant_then_falls_linearly_over_its_last_epochs() {
+    // 4 epochs of 10 steps, the last 2 annealed: steps 0–19 at 2e-3, 20–39 from 2e-3 to 1e-5.
+    let c = RunConfig::new()
+        .with_schedule(Schedule::Anneal)
+        .with_learning_rate(2e-3)
+        .with_epochs(4)
+        .with_anneal_epochs(2)
+        .with_train_images(640)
+        .with_batch_size(64);
+    assert!((0..20).all(|k| c.learning_rate_at(k) == 2e-3), "constant before the tail");
+    assert!((c.learning_rate_at(39) - 1e-5).abs() < 1e-15, "ends at the final rate");
+    let steps: Vec<f64> = (20..40).map(|k| c.learning_rate_at(k) - c.learning_rate_at(k + 1).max(1e-5)).collect();
+    assert!(steps[..19].iter().all(|d| (d - steps[0]).abs() < 1e-15 && *d > 0.0), "a straight line down: {steps:?}");
+    // The constant part is the constant schedule's, step for step (so a constant run's
+    // checkpoints are this one's up to the tail).
+    let constant = RunConfig::new().with_learning_rate(2e-3).with_epochs(4).with_train_images(640).with_batch_size(64);
+    assert!((0..20).all(|k| c.learning_rate_at(k) == constant.learning_rate_at(k)));
+}
+
 fn png_size(path: &Path) -> (u32, u32) {
     let img = image::open(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
     (img.width(), img.height())
@@ -158,4 +178,28 @@ fn the_shipped_weights_give_the_validation_loss_recorded_for_their_last_epoch() 
         last.val_loss
     );
     assert!(eval.psnr_denoised > eval.psnr_noisy + 8.0, "{eval:?}");
+}
+
+/// Only with `cargo test --release --features vulkan` (not part of `npm test`: it builds wgpu
+/// natively). It needs a Vulkan device (a GPU, or Mesa's lavapipe: `apt install
+/// mesa-vulkan-drivers`) and fails without one: asking for the feature is asking for the check.
+#[cfg(feature = "vulkan")]
+#[test]
+fn the_trainer_binary_trains_on_vulkan_like_on_the_cpu() {
+    let bin = env!("CARGO_BIN_EXE_mnist-dae-train");
+    let args = ["--train-images", "256", "--val-images", "128", "--epochs", "1", "--seed", "3", "--batch-size", "32"];
+    let mut rows = Vec::new();
+    for backend in ["cpu", "vulkan"] {
+        let out = scratch(&format!("backend-{backend}"));
+        let status = Command::new(bin).args(args).args(["--backend", backend]).arg("--out").arg(&out).status().unwrap();
+        assert!(status.success(), "--backend {backend}");
+        let csv = std::fs::read_to_string(out.join("history.csv")).unwrap();
+        rows.push(EpochRecord::parse(csv.lines().nth(1).expect("one row")).expect("a parsable row"));
+    }
+    let (cpu, vulkan) = (&rows[0], &rows[1]);
+    assert_eq!(vulkan.steps, 8);
+    // Same host-drawn weights and noise: after 8 steps the two backends differ only by float
+    // rounding in their kernels.
+    assert!((cpu.val_loss - vulkan.val_loss).abs() < 2e-3, "cpu {cpu:?} vs vulkan {vulkan:?}");
+    assert!((cpu.train_loss - vulkan.train_loss).abs() < 2e-3, "cpu {cpu:?} vs vulkan {vulkan:?}");
 }
