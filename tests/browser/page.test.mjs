@@ -208,6 +208,42 @@ describe('demo page on WebGPU', () => {
   });
 });
 
+describe('backend auto on a hardware adapter (simulated)', () => {
+  // No GPU reaches this machine's browser, so the worker is served with a prelude that makes
+  // SwiftShader's adapter report itself as hardware: the path a reader with a real GPU takes.
+  test('auto starts on the CPU-only module, then moves the model to WebGPU with the full one', async (t) => {
+    const context = await launch();
+    try {
+      const prelude = `{
+        const gpu = self.navigator.gpu, real = gpu.requestAdapter.bind(gpu);
+        const info = { vendor: 'test', architecture: 'pretend-hardware', device: '', description: 'pretend hardware GPU', isFallbackAdapter: false };
+        gpu.requestAdapter = async (o) => {
+          const a = await real(o);
+          return a && new Proxy(a, { get: (t, k) => k === 'info' ? info : (typeof t[k] === 'function' ? t[k].bind(t) : t[k]) });
+        };
+      }\n`;
+      await context.route('**/worker.js', async (route) => {
+        const response = await route.fetch();
+        await route.fulfill({ response, body: prelude + await response.text() });
+      });
+      const wasm = [];
+      context.on('request', (r) => { if (r.url().endsWith('.wasm')) wasm.push(new URL(r.url()).pathname); });
+      const { page, errors } = await open(context, `${server.url}/`);
+      if (!(await page.evaluate(async () => Boolean(await navigator.gpu?.requestAdapter())))) {
+        t.skip('no WebGPU adapter in this Chromium');
+        return;
+      }
+      await ready(page);
+      await page.waitForFunction(() => document.querySelector('mnist-dae').info?.backend === 'webgpu', null, { timeout: 240_000 });
+      assert.deepEqual(wasm, ['/pkg-cpu/mnist_dae_bg.wasm', '/pkg/mnist_dae_bg.wasm'], 'the CPU module first, the full one after');
+      await page.waitForFunction(() => /Ready on WebGPU/.test(document.querySelector('mnist-dae').shadowRoot.querySelector('.status').textContent), null, { timeout: 60_000 });
+      assert.deepEqual(errors, []);
+    } finally {
+      await context.close();
+    }
+  });
+});
+
 describe('tutorial page', () => {
   test('both embedded widgets come up: the denoise strip cleans digits, the trainer trains', async () => {
     const context = await launch();
