@@ -404,7 +404,7 @@ export class MnistDaeElement extends HTMLElement {
     const gpu = info.gpu;
     const upgrade = this.backend === 'auto' && this.mode === 'train' && gpu.available && !gpu.software;
     if (this.backend === 'auto' && gpu.available && gpu.software) {
-      info = { ...info, backendNote: `${info.backendNote}; WebGPU here is a software renderer (${gpu.name}), so auto chose the CPU; pick WebGPU to use it anyway` };
+      info = { ...info, backendNote: `${info.backendNote}; ${gpu.why}` };
     } else if (this.backend === 'auto' && gpu.available && this.mode === 'denoise') {
       info = { ...info, backendNote: `${info.backendNote}; a few digits need no GPU` };
     }

@@ -117,16 +117,18 @@ function wasm(kind) {
 
 let probed = null;
 /** What WebGPU this browser offers, asked in JavaScript so that the full module is not fetched
- *  just to find out: `{available, software, name}`. "software" is a CPU renderer (SwiftShader,
- *  lavapipe, llvmpipe), on which the wasm CPU backend trains ≈ 20× faster (README, bench). */
+ *  just to find out: `{available, software, name, why}`. "software" is a CPU renderer
+ *  (SwiftShader, lavapipe, llvmpipe), on which the wasm CPU backend trains ≈ 20× faster (README,
+ *  bench); `why` says why "auto" stays on the CPU when it does. */
 function probeGpu() {
   probed ??= (async () => {
     const adapter = await self.navigator?.gpu?.requestAdapter?.().catch(() => null);
-    if (!adapter) return { available: false, software: false, name: '' };
+    if (!adapter) return { available: false, software: false, name: '', why: 'no WebGPU adapter here' };
     const info = adapter.info ?? {};
-    const name = [info.vendor, info.architecture, info.device, info.description].filter(Boolean).join(' ');
+    const name = [info.vendor, info.architecture, info.device, info.description].filter(Boolean).join(' ') || 'unnamed adapter';
     const software = Boolean(info.isFallbackAdapter || adapter.isFallbackAdapter) || /swiftshader|lavapipe|llvmpipe/i.test(name);
-    return { available: true, software, name: name || 'unnamed adapter' };
+    const why = software ? `WebGPU here is a software renderer (${name}), so auto chose the CPU; pick WebGPU to use it anyway` : '';
+    return { available: true, software, name, why };
   })();
   return probed;
 }
@@ -139,10 +141,7 @@ async function build(opts) {
   if (backend === 'auto') {
     const gpu = await probeGpu();
     if (gpu.available && !gpu.software) backend = 'webgpu';
-    else {
-      backend = 'cpu';
-      why = gpu.available ? `WebGPU here is a software renderer (${gpu.name}), so auto chose the CPU; pick WebGPU to use it anyway` : 'no WebGPU adapter here';
-    }
+    else [backend, why] = ['cpu', gpu.why];
   }
   const mod = await wasm(backend === 'cpu' ? 'cpu' : 'full');
   const d = await mod.Denoiser.create({ ...opts, backend });
