@@ -1,7 +1,8 @@
 //! Per-op profile of one train step (flex, native, batch 64): median milliseconds of each layer's
 //! forward pass and of its forward + backward (burn autodiff), so that speed work starts from
 //! where the time goes. `cargo bench --bench ops`; `BENCH_RUNS` (default 20) sets the runs.
-//! The rows add up to roughly one train step; the rest is Adam and the loss.
+//! The rows add up to roughly one train step; the rest is Adam and the loss. Rows in parentheses
+//! time burn's own op where the model now runs `mnist_dae::kernels` (not summed).
 
 use std::time::Instant;
 
@@ -10,7 +11,23 @@ use burn::tensor::activation::leaky_relu;
 use burn::tensor::module::{conv_transpose2d, conv2d, max_pool2d};
 use burn::tensor::ops::{ConvOptions, ConvTransposeOptions, MaxPoolOptions};
 use mnist_dae::cpu_device;
-use mnist_dae::model::leaky;
+use mnist_dae::kernels;
+use burn::module::Param;
+use burn::nn::PaddingConfig2d;
+use burn::nn::conv::{Conv2d, Conv2dConfig, ConvTranspose2d, ConvTranspose2dConfig};
+
+/// The model's layer configurations, to carry the weights under test.
+fn conv_layer(cin: usize, cout: usize) -> Conv2d {
+    Conv2dConfig::new([cin, cout], [3, 3]).with_padding(PaddingConfig2d::Explicit(1, 1, 1, 1)).init(&cpu_device())
+}
+
+fn up_layer() -> ConvTranspose2d {
+    ConvTranspose2dConfig::new([32, 32], [3, 3])
+        .with_stride([2, 2])
+        .with_padding([1, 1])
+        .with_padding_out([1, 1])
+        .init(&cpu_device())
+}
 
 // As in the trainer binary: see Cargo.toml's note on mimalloc.
 #[global_allocator]
@@ -46,8 +63,14 @@ fn random(shape: [usize; 4], device: &Device) -> Tensor<4> {
 enum Op {
     Conv { cin: usize, cout: usize, side: usize },
     ConvT { side: usize },
+    /// burn's own `conv2d` / `conv_transpose2d` (and their autodiff), which the model no longer
+    /// uses on the CPU.
+    BurnConv { cin: usize, cout: usize, side: usize },
+    BurnConvT { side: usize },
     Pool { side: usize },
     Lrelu { side: usize },
+    /// burn's own `max_pool2d`, which the model no longer uses on the CPU.
+    BurnPool { side: usize },
     /// burn's own `leaky_relu` (compare, scale, mask_where), which the model no longer uses.
     BurnLrelu { side: usize },
 }
@@ -55,8 +78,8 @@ enum Op {
 impl Op {
     fn input(self) -> [usize; 4] {
         match self {
-            Op::Conv { cin, side, .. } => [BATCH, cin, side, side],
-            Op::ConvT { side } | Op::Pool { side } | Op::Lrelu { side } | Op::BurnLrelu { side } => {
+            Op::Conv { cin, side, .. } | Op::BurnConv { cin, side, .. } => [BATCH, cin, side, side],
+            Op::ConvT { side } | Op::BurnConvT { side } | Op::Pool { side } | Op::BurnPool { side } | Op::Lrelu { side } | Op::BurnLrelu { side } => {
                 [BATCH, 32, side, side]
             }
         }
@@ -64,8 +87,8 @@ impl Op {
 
     fn weight(self) -> Option<[usize; 4]> {
         match self {
-            Op::Conv { cin, cout, .. } => Some([cout, cin, 3, 3]),
-            Op::ConvT { .. } => Some([32, 32, 3, 3]),
+            Op::Conv { cin, cout, .. } | Op::BurnConv { cin, cout, .. } => Some([cout, cin, 3, 3]),
+            Op::ConvT { .. } | Op::BurnConvT { .. } => Some([32, 32, 3, 3]),
             _ => None,
         }
     }
@@ -73,20 +96,30 @@ impl Op {
     /// Bias length: the output channels (a transposed conv's weight is [in, out, k, k]).
     fn bias(self) -> Option<usize> {
         match self {
-            Op::Conv { cout, .. } => Some(cout),
-            Op::ConvT { .. } => Some(32),
+            Op::Conv { cout, .. } | Op::BurnConv { cout, .. } => Some(cout),
+            Op::ConvT { .. } | Op::BurnConvT { .. } => Some(32),
             _ => None,
         }
     }
 
     fn apply(self, x: Tensor<4>, w: Option<Tensor<4>>, b: Option<Tensor<1>>) -> Tensor<4> {
         match self {
-            Op::Conv { .. } => conv2d(x, w.unwrap(), b, ConvOptions::new([1, 1], [1, 1], [1, 1], 1)),
+            // As the model runs them on the CPU: through `mnist_dae::kernels`.
+            Op::Conv { cin, cout, .. } => {
+                let conv = Conv2d { weight: Param::from_tensor(w.unwrap()), bias: b.map(Param::from_tensor), ..conv_layer(cin, cout) };
+                kernels::conv3x3(&conv, x)
+            }
             Op::ConvT { .. } => {
+                let up = ConvTranspose2d { weight: Param::from_tensor(w.unwrap()), bias: b.map(Param::from_tensor), ..up_layer() };
+                kernels::up_conv3x3(&up, x)
+            }
+            Op::BurnConv { .. } => conv2d(x, w.unwrap(), b, ConvOptions::new([1, 1], [1, 1], [1, 1], 1)),
+            Op::BurnConvT { .. } => {
                 conv_transpose2d(x, w.unwrap(), b, ConvTransposeOptions::new([2, 2], [1, 1], [1, 1], [1, 1], 1))
             }
-            Op::Pool { .. } => max_pool2d(x, MaxPoolOptions::new([2, 2])),
-            Op::Lrelu { .. } => leaky(x, 0.1),
+            Op::Pool { .. } => kernels::max_pool2x2(x),
+            Op::BurnPool { .. } => max_pool2d(x, MaxPoolOptions::new([2, 2])),
+            Op::Lrelu { .. } => kernels::leaky_relu(x, 0.1),
             Op::BurnLrelu { .. } => leaky_relu(x, 0.1),
         }
     }
@@ -96,7 +129,7 @@ fn main() {
     let runs: usize = std::env::var("BENCH_RUNS").ok().and_then(|s| s.parse().ok()).unwrap_or(20);
     let plain = cpu_device();
     let grad = plain.clone().autodiff();
-    let layers: [(&str, Op, bool); 12] = [
+    let layers: [(&str, Op, bool); 16] = [
         ("enc1 conv 1→32 @28", Op::Conv { cin: 1, cout: 32, side: 28 }, false),
         ("lrelu @28×32", Op::Lrelu { side: 28 }, true),
         ("pool 28→14", Op::Pool { side: 28 }, true),
@@ -108,8 +141,12 @@ fn main() {
         ("up1 convT 7→14", Op::ConvT { side: 7 }, true),
         ("up2 convT 14→28", Op::ConvT { side: 14 }, true),
         ("out conv 32→1 @28", Op::Conv { cin: 32, cout: 1, side: 28 }, true),
-        // Not in the model: what the first lrelu row cost before `model::leaky` (not summed).
+        // Not in the model on the CPU: what these rows cost before mnist-dae's own ops (not summed).
         ("(burn's leaky_relu @28×32)", Op::BurnLrelu { side: 28 }, true),
+        ("(burn's max_pool2d 28→14)", Op::BurnPool { side: 28 }, true),
+        ("(burn's conv2d 1→32 @28)", Op::BurnConv { cin: 1, cout: 32, side: 28 }, false),
+        ("(burn's conv2d 32→1 @28)", Op::BurnConv { cin: 32, cout: 1, side: 28 }, true),
+        ("(burn's conv_transpose2d 14→28)", Op::BurnConvT { side: 14 }, true),
     ];
     println!("| layer (batch {BATCH}) | forward ms | forward + backward ms | backward ms |");
     println!("|---|---|---|---|");
@@ -135,7 +172,7 @@ fn main() {
             let y = op.apply(x.clone(), w.clone(), b.clone());
             std::hint::black_box(y.sum().backward());
         });
-        if !matches!(op, Op::BurnLrelu { .. }) {
+        if !matches!(op, Op::BurnLrelu { .. } | Op::BurnPool { .. } | Op::BurnConv { .. } | Op::BurnConvT { .. }) {
             total_f += forward;
             total_fb += both;
         }

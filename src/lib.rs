@@ -8,6 +8,7 @@ pub mod error;
 #[cfg(not(target_arch = "wasm32"))]
 pub mod experiment;
 pub mod input;
+pub mod kernels;
 pub mod mnist;
 pub mod model;
 pub mod noise;

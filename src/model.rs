@@ -7,9 +7,9 @@
 use burn::module::Param;
 use burn::nn::PaddingConfig2d;
 use burn::nn::conv::{Conv2d, Conv2dConfig, ConvTranspose2d, ConvTranspose2dConfig};
-use burn::nn::pool::{MaxPool2d, MaxPool2dConfig};
 use burn::prelude::*;
 use burn::tensor::activation::{relu, sigmoid};
+use crate::kernels;
 use rand::SeedableRng;
 use rand::rngs::ChaCha8Rng;
 use rand_distr::{Distribution, Uniform};
@@ -83,7 +83,6 @@ pub struct Dae {
     pub up1: ConvTranspose2d,
     pub up2: ConvTranspose2d,
     pub out: Conv2d,
-    pool: MaxPool2d,
     #[module(skip)]
     activation: Activation,
     #[module(skip)]
@@ -116,7 +115,6 @@ impl DaeConfig {
             up1: up(),
             up2: up(),
             out: conv(c, 1),
-            pool: MaxPool2dConfig::new([2, 2]).init(),
             activation: self.activation,
             leaky_slope: self.leaky_slope,
         };
@@ -161,25 +159,25 @@ impl Dae {
 
     fn act(&self, x: Tensor<4>) -> Tensor<4> {
         match self.activation {
-            Activation::LeakyRelu => leaky(x, self.leaky_slope),
+            Activation::LeakyRelu => kernels::leaky_relu(x, self.leaky_slope),
             Activation::Relu => relu(x),
         }
     }
 
     /// The encoder: `[batch, 1, 28, 28]` images in [0, 1] → `[batch, 32, 7, 7]` latent maps.
     pub fn encode(&self, images: Tensor<4>) -> Tensor<4> {
-        let x = self.act(self.enc1.forward(images)); // [batch, 32, 28, 28]
-        let x = self.pool.forward(x); // [batch, 32, 14, 14]
-        let x = self.act(self.enc2.forward(x)); // [batch, 32, 14, 14]
-        self.pool.forward(x) // [batch, 32, 7, 7]
+        let x = self.act(kernels::conv3x3(&self.enc1, images)); // [batch, 32, 28, 28]
+        let x = kernels::max_pool2x2(x); // [batch, 32, 14, 14]
+        let x = self.act(kernels::conv3x3(&self.enc2, x)); // [batch, 32, 14, 14]
+        kernels::max_pool2x2(x) // [batch, 32, 7, 7]
     }
 
     /// The decoder: `[batch, 32, 7, 7]` latent maps → `[batch, 1, 28, 28]` logits.
     pub fn decode(&self, latent: Tensor<4>) -> Tensor<4> {
-        let x = self.act(self.dec1.forward(latent)); // [batch, 32, 7, 7]
-        let x = self.up1.forward(x); // [batch, 32, 14, 14]
-        let x = self.up2.forward(x); // [batch, 32, 28, 28]
-        self.out.forward(x) // [batch, 1, 28, 28]
+        let x = self.act(kernels::conv3x3(&self.dec1, latent)); // [batch, 32, 7, 7]
+        let x = kernels::up_conv3x3(&self.up1, x); // [batch, 32, 14, 14]
+        let x = kernels::up_conv3x3(&self.up2, x); // [batch, 32, 28, 28]
+        kernels::conv3x3(&self.out, x) // [batch, 1, 28, 28]
     }
 
     /// Logits of the reconstruction: `[batch, 1, 28, 28]` in, `[batch, 1, 28, 28]` out.

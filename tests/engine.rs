@@ -307,6 +307,13 @@ fn add_noise_golden_stream() {
 
 #[test]
 fn leaky_is_burns_leaky_relu_bit_for_bit_and_has_its_gradient() {
+    // Both forms the model uses: `model::leaky` (composed ops, off the CPU) and the fused CPU kernel.
+    for fused in [false, true] {
+        check_leaky(fused);
+    }
+}
+
+fn check_leaky(fused: bool) {
     use burn::tensor::activation::leaky_relu;
     use mnist_dae::model::leaky;
     let device = cpu_device().autodiff();
@@ -316,18 +323,130 @@ fn leaky_is_burns_leaky_relu_bit_for_bit_and_has_its_gradient() {
     let n = values.len();
     let input = || Tensor::<1>::from_floats(values.as_slice(), &device).reshape([1, 1, 1, n]).require_grad();
     let (a, b) = (input(), input());
-    let ours = leaky(a.clone(), 0.1);
+    let ours = if fused { mnist_dae::kernels::leaky_relu(a.clone(), 0.1) } else { leaky(a.clone(), 0.1) };
     let burns = leaky_relu(b.clone(), 0.1);
-    let (yo, yb) = (ours.to_data().to_vec::<f32>().unwrap(), burns.to_data().to_vec::<f32>().unwrap());
+    let (yo, yb) = (ours.to_data().try_to_vec::<f32>().unwrap(), burns.to_data().try_to_vec::<f32>().unwrap());
     assert!(yo.iter().zip(&yb).all(|(p, q)| p.to_bits() == q.to_bits() || (*p == 0.0 && *q == 0.0)), "forward values differ");
     // d/dx of Σ w·f(x) with varied w: 1·w for x > 0, 0.1·w for x < 0, to rounding. At exactly 0
     // ours takes the slope, as TensorFlow's LeakyReluGrad does (features > 0 ? 1 : alpha); burn's
     // mask takes 1.
     let w = Tensor::<1>::from_floats(values.iter().map(|v| 1.0 + v.abs().min(2.0)).collect::<Vec<_>>().as_slice(), &device).reshape([1, 1, 1, n]);
     let (go, gb) = ((ours * w.clone()).sum().backward(), (burns * w).sum().backward());
-    let (go, gb) = (a.grad(&go).unwrap().to_data().to_vec::<f32>().unwrap(), b.grad(&gb).unwrap().to_data().to_vec::<f32>().unwrap());
+    let (go, gb) = (a.grad(&go).unwrap().to_data().try_to_vec::<f32>().unwrap(), b.grad(&gb).unwrap().to_data().try_to_vec::<f32>().unwrap());
     for (i, (p, q)) in go.iter().zip(&gb).enumerate() {
         let q = &if values[i] == 0.0 { q * 0.1 } else { *q };
         assert!((p - q).abs() <= 1e-6 * q.abs().max(1e-3), "gradient at {} (x = {}): {p} vs {q}", i, values[i]);
+    }
+}
+
+/// Largest |a − b| relative to the largest |b| (1 when both are all zeros).
+fn rel_diff(a: &Tensor<4>, b: &Tensor<4>) -> f32 {
+    let (a, b) = (a.to_data().try_to_vec::<f32>().unwrap(), b.to_data().try_to_vec::<f32>().unwrap());
+    assert_eq!(a.len(), b.len());
+    let scale = b.iter().fold(0f32, |m, v| m.max(v.abs())).max(1e-12);
+    a.iter().zip(&b).fold(0f32, |m, (p, q)| m.max((p - q).abs())) / scale
+}
+
+#[test]
+fn cpu_conv_kernels_match_burns_conv2d_in_values_and_gradients() {
+    use burn::nn::PaddingConfig2d;
+    use burn::nn::conv::Conv2dConfig;
+    use burn::tensor::Distribution;
+    use mnist_dae::kernels;
+    let device = cpu_device().autodiff();
+    // The model's layers (thin: one channel on a side; wide: 32 → 32 through flex's conv and
+    // this crate's weight gradient), plus odd and tiny sides and a 1 → 1 layer.
+    let layers = [(1, 32, 28, 4), (32, 1, 28, 3), (32, 32, 14, 3), (32, 32, 7, 5), (5, 4, 9, 2), (1, 5, 5, 2), (7, 1, 3, 2), (1, 1, 1, 1), (1, 3, 2, 2), (3, 2, 1, 2)];
+    for (c_in, c_out, side, batch) in layers {
+        let mut layer = Conv2dConfig::new([c_in, c_out], [3, 3])
+            .with_padding(PaddingConfig2d::Explicit(1, 1, 1, 1))
+            .init(&device);
+        // Non-zero biases, so their gradient and their place in the sum are checked too.
+        let bias = Tensor::<1>::random([c_out], Distribution::Uniform(-1.0, 1.0), &device);
+        layer.bias = Some(burn::module::Param::from_tensor(bias));
+        let x = Tensor::<4>::random([batch, c_in, side, side], Distribution::Uniform(-1.0, 1.0), &device).require_grad();
+        let weights = Tensor::<4>::random([batch, c_out, side, side], Distribution::Uniform(0.5, 1.5), &device);
+        let ours = kernels::conv3x3(&layer, x.clone());
+        let burns = layer.forward(x.clone());
+        let case = format!("{c_in} → {c_out} at {side}, batch {batch}");
+        assert!(rel_diff(&ours, &burns) < 1e-5, "forward {case}: {}", rel_diff(&ours, &burns));
+        let (go, gb) = ((ours * weights.clone()).sum().backward(), (burns * weights).sum().backward());
+        let grad = |g: &burn::tensor::Gradients| {
+            (
+                x.grad(g).unwrap(),
+                layer.weight.val().grad(g).unwrap(),
+                layer.bias.as_ref().unwrap().val().grad(g).unwrap().reshape([1, 1, 1, c_out]),
+            )
+        };
+        let (o, b) = (grad(&go), grad(&gb));
+        assert!(rel_diff(&o.0, &b.0) < 1e-5, "dx {case}: {}", rel_diff(&o.0, &b.0));
+        assert!(rel_diff(&o.1, &b.1) < 1e-5, "dw {case}: {}", rel_diff(&o.1, &b.1));
+        assert!(rel_diff(&o.2, &b.2) < 1e-5, "db {case}: {}", rel_diff(&o.2, &b.2));
+    }
+}
+
+#[test]
+fn cpu_conv_transpose_node_matches_burns_conv_transpose2d_in_values_and_gradients() {
+    use burn::nn::conv::ConvTranspose2dConfig;
+    use burn::tensor::Distribution;
+    use mnist_dae::kernels;
+    let device = cpu_device().autodiff();
+    // up1 and up2 of the model, a small odd one, and a 1 × 1 input.
+    for (c_in, c_out, side, batch) in [(32, 32, 7, 4), (32, 32, 14, 3), (3, 5, 5, 2), (2, 3, 1, 2)] {
+        let mut layer = ConvTranspose2dConfig::new([c_in, c_out], [3, 3])
+            .with_stride([2, 2])
+            .with_padding([1, 1])
+            .with_padding_out([1, 1])
+            .init(&device);
+        let bias = Tensor::<1>::random([c_out], Distribution::Uniform(-1.0, 1.0), &device);
+        layer.bias = Some(burn::module::Param::from_tensor(bias));
+        let x = Tensor::<4>::random([batch, c_in, side, side], Distribution::Uniform(-1.0, 1.0), &device).require_grad();
+        let weights = Tensor::<4>::random([batch, c_out, 2 * side, 2 * side], Distribution::Uniform(0.5, 1.5), &device);
+        let ours = kernels::up_conv3x3(&layer, x.clone());
+        let burns = layer.forward(x.clone());
+        let case = format!("{c_in} → {c_out} at {side} → {}, batch {batch}", 2 * side);
+        assert_eq!(ours.dims(), [batch, c_out, 2 * side, 2 * side]);
+        assert!(rel_diff(&ours, &burns) < 1e-6, "forward {case}");
+        let (go, gb) = ((ours * weights.clone()).sum().backward(), (burns * weights).sum().backward());
+        let grad = |g: &burn::tensor::Gradients| {
+            (
+                x.grad(g).unwrap(),
+                layer.weight.val().grad(g).unwrap(),
+                layer.bias.as_ref().unwrap().val().grad(g).unwrap().reshape([1, 1, 1, c_out]),
+            )
+        };
+        let (o, b) = (grad(&go), grad(&gb));
+        assert!(rel_diff(&o.0, &b.0) < 1e-6, "dx {case}: {}", rel_diff(&o.0, &b.0));
+        assert!(rel_diff(&o.1, &b.1) < 1e-5, "dw {case}: {}", rel_diff(&o.1, &b.1));
+        assert!(rel_diff(&o.2, &b.2) < 1e-5, "db {case}: {}", rel_diff(&o.2, &b.2));
+    }
+}
+
+#[test]
+fn cpu_max_pool_kernel_matches_burns_max_pool2d_exactly() {
+    use burn::tensor::Distribution;
+    use mnist_dae::kernels;
+    let device = cpu_device().autodiff();
+    for (shape, ties) in [([4, 32, 28, 28], false), ([2, 3, 14, 14], false), ([1, 2, 2, 2], false), ([2, 4, 6, 8], true)] {
+        let values = Tensor::<4>::random(shape, Distribution::Uniform(-1.0, 1.0), &device);
+        // With ties: values rounded to a coarse grid (and many zeros, as after a ReLU).
+        let values = if ties { values.mul_scalar(2.0).round().clamp_min(0.0) } else { values };
+        let x = values.detach().require_grad();
+        let ours = kernels::max_pool2x2(x.clone());
+        let burns = max_pool2d(x.clone(), MaxPoolOptions::new([2, 2]));
+        assert_eq!(ours.dims(), burns.dims());
+        assert_eq!(ours.to_data().try_to_vec::<f32>().unwrap(), burns.to_data().try_to_vec::<f32>().unwrap(), "forward {shape:?}");
+        let weights = Tensor::<4>::random(ours.dims(), Distribution::Uniform(0.5, 1.5), &device);
+        let go = (ours * weights.clone()).sum().backward();
+        let gb = (burns * weights).sum().backward();
+        let (o, b) = (x.grad(&go).unwrap(), x.grad(&gb).unwrap());
+        if ties {
+            // Where a window holds equal maxima, which one gets the gradient is a convention:
+            // compare the gradient per window instead.
+            let sum = |t: Tensor<4>| burn::tensor::module::avg_pool2d(t, burn::tensor::ops::AvgPoolOptions::new([2, 2]));
+            assert!(rel_diff(&sum(o), &sum(b)) < 1e-6, "gradient per window {shape:?}");
+        } else {
+            assert_eq!(o.to_data().try_to_vec::<f32>().unwrap(), b.to_data().try_to_vec::<f32>().unwrap(), "gradient {shape:?}");
+        }
     }
 }
