@@ -406,7 +406,7 @@ fn cpu_conv_transpose_node_matches_burns_conv_transpose2d_in_values_and_gradient
         let burns = layer.forward(x.clone());
         let case = format!("{c_in} → {c_out} at {side} → {}, batch {batch}", 2 * side);
         assert_eq!(ours.dims(), [batch, c_out, 2 * side, 2 * side]);
-        assert!(rel_diff(&ours, &burns) < 1e-6, "forward {case}");
+        assert!(rel_diff(&ours, &burns) < 1e-5, "forward {case}: {}", rel_diff(&ours, &burns));
         let (go, gb) = ((ours * weights.clone()).sum().backward(), (burns * weights).sum().backward());
         let grad = |g: &burn::tensor::Gradients| {
             (
@@ -416,7 +416,7 @@ fn cpu_conv_transpose_node_matches_burns_conv_transpose2d_in_values_and_gradient
             )
         };
         let (o, b) = (grad(&go), grad(&gb));
-        assert!(rel_diff(&o.0, &b.0) < 1e-6, "dx {case}: {}", rel_diff(&o.0, &b.0));
+        assert!(rel_diff(&o.0, &b.0) < 1e-5, "dx {case}: {}", rel_diff(&o.0, &b.0));
         assert!(rel_diff(&o.1, &b.1) < 1e-5, "dw {case}: {}", rel_diff(&o.1, &b.1));
         assert!(rel_diff(&o.2, &b.2) < 1e-5, "db {case}: {}", rel_diff(&o.2, &b.2));
     }

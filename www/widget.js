@@ -500,8 +500,11 @@ export class MnistDaeElement extends HTMLElement {
       .catch((e) => { this.pause(); this.fail(e); })
       .finally(() => {
         s.looping = false;
+        if (this.state !== s) return;
         // Play was pressed again while the loop was on its way out.
-        if (this.state === s && s.playing) this.startLoop();
+        if (s.playing) this.startLoop();
+        // Paused: the step that was on its way when Pause was pressed is in; save it too.
+        else if (s.dirty) this.snapshot().catch(() => {});
       });
   }
 
@@ -512,7 +515,8 @@ export class MnistDaeElement extends HTMLElement {
     this.$play.textContent = 'Train';
     this.$play.setAttribute('aria-pressed', 'false');
     this.say(message);
-    if (s.dirty) this.snapshot().catch(() => {});
+    // While a step is on its way back the loop is still running; it saves when it stops.
+    if (s.dirty && !s.looping) this.snapshot().catch(() => {});
   }
 
   async loop() {

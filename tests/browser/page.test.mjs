@@ -33,8 +33,8 @@ async function trainSteps(page, n, timeout = 120_000) {
 
 async function pause(page) {
   if (await W(page, (w) => w.state.playing)) await page.getByRole('button', { name: 'Pause' }).click();
-  // The loop finishes its current request; wait for the snapshot the pause triggers.
-  await page.waitForFunction(() => { const s = document.querySelector('mnist-dae').state; return !s.playing && !s.dirty; }, null, { timeout: 120_000 });
+  // The loop finishes the step it has on its way, then stops and saves: wait for all three.
+  await page.waitForFunction(() => { const s = document.querySelector('mnist-dae').state; return !s.playing && !s.looping && !s.dirty; }, null, { timeout: 120_000 });
 }
 
 /** Pixels of the three panel rows: [original, noisy, reconstructed] as arrays of grey levels. */
