@@ -298,6 +298,7 @@ fn bias_grad(grad: &[f32], batch: usize, c: usize, plane: usize) -> Vec<f32> {
 /// `cols[c·9 + 3a + e][offset + y·p + x] = src[c][stride·y + a − 1][stride·x + e − 1]`. Entries
 /// outside `src` are left alone: the caller zeroes `cols` once, and the same entries are outside
 /// for every image.
+#[allow(clippy::too_many_arguments)]
 fn im2col3x3(src: &[f32], c: usize, side: usize, stride: usize, p: usize, cols: &mut [f32], row_len: usize, offset: usize) {
     // Valid grid range [lo, hi) for tap offset t ∈ {0, 1, 2}: 0 ≤ stride·y + t − 1 < side.
     let range = |t: usize| {

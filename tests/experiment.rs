@@ -160,7 +160,7 @@ fn the_shipped_weights_give_the_validation_loss_recorded_for_their_last_epoch() 
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("www/pretrained");
     let weights = std::fs::read(root.join("mnist-dae.safetensors")).expect("shipped weights");
     let csv = std::fs::read_to_string(root.join("history.csv")).expect("shipped history");
-    let last = csv.lines().filter_map(EpochRecord::parse).last().expect("a row");
+    let last = csv.lines().filter_map(EpochRecord::parse).next_back().expect("a row");
     assert_eq!(last.epoch, 25, "the shipped run is the full 25 epochs");
 
     // The first 1,000 test images with the validation noise (the same noise the run used on
