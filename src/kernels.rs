@@ -520,10 +520,15 @@ impl DaeKernels for Flex {
 // ---------------------------------------------------------------------------------------------
 // Autodiff: one node per call, whose backward pass runs the kernels above.
 
+/// The backward pass of a 3×3 layer node: a convolution ([`DaeKernels::conv3x3`]) or a
+/// transposed one ([`DaeKernels::up_conv3x3`]).
 #[derive(Debug)]
-struct ConvBackward;
+enum LayerBackward {
+    Conv,
+    Up,
+}
 
-impl Backward<Flex, 3> for ConvBackward {
+impl Backward<Flex, 3> for LayerBackward {
     /// The checkpointed input and weight.
     type State = (NodeId, NodeId);
 
@@ -535,60 +540,50 @@ impl Backward<Flex, 3> for ConvBackward {
         let w = contiguous_f32(&checkpointer.retrieve_node_output::<FlexTensor>(w_id));
         let dims = dims4(&x);
         let [batch, _, s, _] = dims;
-        let [c_out, c_in, ..] = dims4(&w);
-        let thin = is_thin(c_out, c_in);
-        if let Some(node) = node_x {
-            let dx = if thin {
-                tensor(thin_conv_grad_x(slice(&grad), slice(&w), batch, c_in, c_out, s), dims)
-            } else {
-                Flex::conv2d_x_backward(x.clone(), w.clone(), grad.clone(), conv_options())
-            };
+        let [w0, w1, ..] = dims4(&w);
+        let (mut dx, mut dw) = (None, None);
+        let c_out = match self {
+            LayerBackward::Conv => {
+                let (c_out, c_in) = (w0, w1);
+                let thin = is_thin(c_out, c_in);
+                if node_x.is_some() {
+                    dx = Some(if thin {
+                        tensor(thin_conv_grad_x(slice(&grad), slice(&w), batch, c_in, c_out, s), dims)
+                    } else {
+                        Flex::conv2d_x_backward(x.clone(), w.clone(), grad.clone(), conv_options())
+                    });
+                }
+                if node_w.is_some() {
+                    dw = Some(if thin {
+                        thin_conv_grad_w(slice(&x), slice(&grad), dims, c_out)
+                    } else {
+                        layer_grads(slice(&grad), c_out, slice(&x), c_in, s, 1, s, batch, None).0
+                    });
+                }
+                c_out
+            }
+            LayerBackward::Up => {
+                let (c_in, c_out) = (w0, w1);
+                if node_x.is_some() || node_w.is_some() {
+                    // Both from one im2col of the output gradient (see `layer_grads`).
+                    let weight = node_x.as_ref().map(|_| slice(&w));
+                    let (w_grad, x_grad) = layer_grads(slice(&x), c_in, slice(&grad), c_out, 2 * s, 2, s, batch, weight);
+                    dx = x_grad.map(|v| tensor(v, dims));
+                    dw = Some(w_grad);
+                }
+                c_out
+            }
+        };
+        if let (Some(node), Some(dx)) = (node_x, dx) {
             grads.register::<Flex>(node.id, dx);
         }
-        if let Some(node) = node_w {
-            let dw = if thin {
-                thin_conv_grad_w(slice(&x), slice(&grad), dims, c_out)
-            } else {
-                layer_grads(slice(&grad), c_out, slice(&x), c_in, s, 1, s, batch, None).0
-            };
-            grads.register::<Flex>(node.id, tensor(dw, [c_out, c_in, 3, 3]));
+        if let (Some(node), Some(dw)) = (node_w, dw) {
+            grads.register::<Flex>(node.id, tensor(dw, [w0, w1, 3, 3]));
         }
         if let Some(node) = node_b {
-            let db = bias_grad(slice(&grad), batch, c_out, s * s);
-            grads.register::<Flex>(node.id, FlexTensor::from_data(TensorData::new(db, [c_out])));
-        }
-    }
-}
-
-#[derive(Debug)]
-struct UpConvBackward;
-
-impl Backward<Flex, 3> for UpConvBackward {
-    /// The checkpointed input and weight.
-    type State = (NodeId, NodeId);
-
-    fn backward(self, ops: Ops<Self::State, 3>, grads: &mut Gradients, checkpointer: &mut Checkpointer) {
-        let [node_x, node_w, node_b] = ops.parents;
-        let grad = contiguous_f32(&grads.consume::<Flex>(&ops.node));
-        let (x_id, w_id) = ops.state;
-        let x = contiguous_f32(&checkpointer.retrieve_node_output::<FlexTensor>(x_id));
-        let w = contiguous_f32(&checkpointer.retrieve_node_output::<FlexTensor>(w_id));
-        let dims = dims4(&x);
-        let [batch, c_in, s, _] = dims;
-        let [_, c_out, ..] = dims4(&w);
-        if node_x.is_some() || node_w.is_some() {
-            // Both from one im2col of the output gradient (see `layer_grads`).
-            let weight = node_x.as_ref().map(|_| slice(&w));
-            let (dw, dx) = layer_grads(slice(&x), c_in, slice(&grad), c_out, 2 * s, 2, s, batch, weight);
-            if let (Some(node), Some(dx)) = (node_x, dx) {
-                grads.register::<Flex>(node.id, tensor(dx, dims));
-            }
-            if let Some(node) = node_w {
-                grads.register::<Flex>(node.id, tensor(dw, [c_in, c_out, 3, 3]));
-            }
-        }
-        if let Some(node) = node_b {
-            let db = bias_grad(slice(&grad), batch, c_out, 4 * s * s);
+            let [.., gh, gw] = dims4(&grad);
+            let plane = gh * gw;
+            let db = bias_grad(slice(&grad), batch, c_out, plane);
             grads.register::<Flex>(node.id, FlexTensor::from_data(TensorData::new(db, [c_out])));
         }
     }
@@ -634,8 +629,8 @@ impl Backward<Flex, 1> for LeakyBackward {
 }
 
 /// One tracked node for `op` with parents x, weight, bias; its backward pass is `backward`'s.
-fn layer_node<C: CheckpointStrategy, BW: Backward<Flex, 3, State = (NodeId, NodeId)>>(
-    backward: BW,
+fn layer_node<C: CheckpointStrategy>(
+    backward: LayerBackward,
     x: FloatTensor<Autodiff<Flex, C>>,
     weight: FloatTensor<Autodiff<Flex, C>>,
     bias: FloatTensor<Autodiff<Flex, C>>,
@@ -652,11 +647,11 @@ fn layer_node<C: CheckpointStrategy, BW: Backward<Flex, 3, State = (NodeId, Node
 
 impl<C: CheckpointStrategy> DaeKernels for Autodiff<Flex, C> {
     fn conv3x3(x: FloatTensor<Self>, weight: FloatTensor<Self>, bias: FloatTensor<Self>) -> FloatTensor<Self> {
-        layer_node::<C, _>(ConvBackward, x, weight, bias, <Flex as DaeKernels>::conv3x3)
+        layer_node::<C>(LayerBackward::Conv, x, weight, bias, <Flex as DaeKernels>::conv3x3)
     }
 
     fn up_conv3x3(x: FloatTensor<Self>, weight: FloatTensor<Self>, bias: FloatTensor<Self>) -> FloatTensor<Self> {
-        layer_node::<C, _>(UpConvBackward, x, weight, bias, <Flex as DaeKernels>::up_conv3x3)
+        layer_node::<C>(LayerBackward::Up, x, weight, bias, <Flex as DaeKernels>::up_conv3x3)
     }
 
     fn leaky_relu(x: FloatTensor<Self>, slope: f32) -> FloatTensor<Self> {

@@ -347,6 +347,25 @@ fn rel_diff(a: &Tensor<4>, b: &Tensor<4>) -> f32 {
     a.iter().zip(&b).fold(0f32, |m, (p, q)| m.max((p - q).abs())) / scale
 }
 
+/// `ours` and `burns` are the same layer applied to `x` (with `weight` and `bias` as its
+/// parameters): their values, and the gradients of x, weight and bias of a weighted sum of them,
+/// agree within 1e-5 (relative to the largest magnitude).
+fn assert_same_layer(case: &str, x: &Tensor<4>, weight: &Tensor<4>, bias: &Tensor<1>, ours: Tensor<4>, burns: Tensor<4>) {
+    use burn::tensor::Distribution;
+    assert_eq!(ours.dims(), burns.dims(), "output shape {case}");
+    assert!(rel_diff(&ours, &burns) < 1e-5, "forward {case}: {}", rel_diff(&ours, &burns));
+    let weights = Tensor::<4>::random(ours.dims(), Distribution::Uniform(0.5, 1.5), &ours.device());
+    let (go, gb) = ((ours * weights.clone()).sum().backward(), (burns * weights).sum().backward());
+    let n = bias.dims()[0];
+    let grad = |g: &burn::tensor::Gradients| {
+        (x.grad(g).unwrap(), weight.grad(g).unwrap(), bias.grad(g).unwrap().reshape([1, 1, 1, n]))
+    };
+    let (o, b) = (grad(&go), grad(&gb));
+    assert!(rel_diff(&o.0, &b.0) < 1e-5, "dx {case}: {}", rel_diff(&o.0, &b.0));
+    assert!(rel_diff(&o.1, &b.1) < 1e-5, "dw {case}: {}", rel_diff(&o.1, &b.1));
+    assert!(rel_diff(&o.2, &b.2) < 1e-5, "db {case}: {}", rel_diff(&o.2, &b.2));
+}
+
 #[test]
 fn cpu_conv_kernels_match_burns_conv2d_in_values_and_gradients() {
     use burn::nn::PaddingConfig2d;
@@ -365,23 +384,10 @@ fn cpu_conv_kernels_match_burns_conv2d_in_values_and_gradients() {
         let bias = Tensor::<1>::random([c_out], Distribution::Uniform(-1.0, 1.0), &device);
         layer.bias = Some(burn::module::Param::from_tensor(bias));
         let x = Tensor::<4>::random([batch, c_in, side, side], Distribution::Uniform(-1.0, 1.0), &device).require_grad();
-        let weights = Tensor::<4>::random([batch, c_out, side, side], Distribution::Uniform(0.5, 1.5), &device);
         let ours = kernels::conv3x3(&layer, x.clone());
         let burns = layer.forward(x.clone());
         let case = format!("{c_in} → {c_out} at {side}, batch {batch}");
-        assert!(rel_diff(&ours, &burns) < 1e-5, "forward {case}: {}", rel_diff(&ours, &burns));
-        let (go, gb) = ((ours * weights.clone()).sum().backward(), (burns * weights).sum().backward());
-        let grad = |g: &burn::tensor::Gradients| {
-            (
-                x.grad(g).unwrap(),
-                layer.weight.val().grad(g).unwrap(),
-                layer.bias.as_ref().unwrap().val().grad(g).unwrap().reshape([1, 1, 1, c_out]),
-            )
-        };
-        let (o, b) = (grad(&go), grad(&gb));
-        assert!(rel_diff(&o.0, &b.0) < 1e-5, "dx {case}: {}", rel_diff(&o.0, &b.0));
-        assert!(rel_diff(&o.1, &b.1) < 1e-5, "dw {case}: {}", rel_diff(&o.1, &b.1));
-        assert!(rel_diff(&o.2, &b.2) < 1e-5, "db {case}: {}", rel_diff(&o.2, &b.2));
+        assert_same_layer(&case, &x, &layer.weight.val(), &layer.bias.as_ref().unwrap().val(), ours, burns);
     }
 }
 
@@ -401,24 +407,11 @@ fn cpu_conv_transpose_node_matches_burns_conv_transpose2d_in_values_and_gradient
         let bias = Tensor::<1>::random([c_out], Distribution::Uniform(-1.0, 1.0), &device);
         layer.bias = Some(burn::module::Param::from_tensor(bias));
         let x = Tensor::<4>::random([batch, c_in, side, side], Distribution::Uniform(-1.0, 1.0), &device).require_grad();
-        let weights = Tensor::<4>::random([batch, c_out, 2 * side, 2 * side], Distribution::Uniform(0.5, 1.5), &device);
         let ours = kernels::up_conv3x3(&layer, x.clone());
         let burns = layer.forward(x.clone());
         let case = format!("{c_in} → {c_out} at {side} → {}, batch {batch}", 2 * side);
         assert_eq!(ours.dims(), [batch, c_out, 2 * side, 2 * side]);
-        assert!(rel_diff(&ours, &burns) < 1e-5, "forward {case}: {}", rel_diff(&ours, &burns));
-        let (go, gb) = ((ours * weights.clone()).sum().backward(), (burns * weights).sum().backward());
-        let grad = |g: &burn::tensor::Gradients| {
-            (
-                x.grad(g).unwrap(),
-                layer.weight.val().grad(g).unwrap(),
-                layer.bias.as_ref().unwrap().val().grad(g).unwrap().reshape([1, 1, 1, c_out]),
-            )
-        };
-        let (o, b) = (grad(&go), grad(&gb));
-        assert!(rel_diff(&o.0, &b.0) < 1e-5, "dx {case}: {}", rel_diff(&o.0, &b.0));
-        assert!(rel_diff(&o.1, &b.1) < 1e-5, "dw {case}: {}", rel_diff(&o.1, &b.1));
-        assert!(rel_diff(&o.2, &b.2) < 1e-5, "db {case}: {}", rel_diff(&o.2, &b.2));
+        assert_same_layer(&case, &x, &layer.weight.val(), &layer.bias.as_ref().unwrap().val(), ours, burns);
     }
 }
 
