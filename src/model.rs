@@ -69,7 +69,8 @@ pub struct DaeConfig {
 /// (`cargo bench --bench ops`: 27.6 ms against 4–5 ms forward + backward at 64 × 32 × 28 × 28).
 /// Gradients agree with burn's to rounding (g − slope·g + slope·g instead of g), except at
 /// exactly 0, where this takes the slope as TensorFlow's LeakyReluGrad does (burn's takes 1;
-/// exact zeros are rare once the biases leave their zero initialisation).
+/// exact zeros are rare once the biases leave their zero initialisation). The model uses it off
+/// the CPU (WebGPU, Vulkan); on flex [`crate::kernels::leaky_relu`] computes the same in one pass.
 pub fn leaky(x: Tensor<4>, slope: f64) -> Tensor<4> {
     let r = relu(x.clone());
     r.clone() + (x - r).mul_scalar(slope)
