@@ -3,23 +3,32 @@
 //!
 //! Why these (`cargo bench --bench ops` and the README's profile):
 //! - **3×3 convolutions with one input or one output channel** (`enc1`, 1 → 32, and `out`,
-//!   32 → 1). flex runs every convolution as tiled im2col + GEMM; with a single channel on one
-//!   side the GEMM is a vector product and the im2col copy is all the work. Together they took
-//!   ≈ 40 % of a train step's convolution time for 5 % of its multiply-adds. Here each is a sum
-//!   of shifted planes: the inner loops run along image rows and vectorise.
-//! - **gradients of the 32 → 32 convolutions and transposed convolutions** (`enc2`, `dec1`,
-//!   `up1`, `up2`). burn derives a weight gradient as a convolution of the batch-swapped input
-//!   with the batch-swapped output gradient as a 14 × 14 or 28 × 28 "kernel", which flex runs at
-//!   a fraction of its forward speed. Here: an im2col per image and one GEMM per group of 16
-//!   images (the `gemm` crate flex itself uses) straight into the weight layout; for the
-//!   transposed convolutions the input gradient comes from the same columns (one more GEMM per
-//!   image) instead of a strided convolution. Forward passes, and the convolutions' input
-//!   gradients, stay flex's own.
+//!   32 → 1). flex runs every convolution as tiled im2col + GEMM and derives the gradients
+//!   through more convolutions; with a single channel on one side they took ≈ 40 % of a train
+//!   step's convolution time for 5 % of its multiply-adds. Here the 1 → n shapes (`enc1`'s
+//!   forward pass and weight gradient, `out`'s input gradient) are GEMMs over nine patch rows
+//!   per image ([`patch_conv`], [`layer_grads`]); the n → 1 shapes (`out`'s forward pass and
+//!   weight gradient) sums of shifted planes whose inner loops run along image rows and vectorise.
+//! - **the 32 → 32 convolutions and transposed convolutions** (`enc2`, `dec1`, `up1`, `up2`).
+//!   flex runs a convolution as im2col + GEMM (each input element copied nine times), derives
+//!   the input gradient as a transposed convolution, and runs a transposed convolution as GEMM +
+//!   col2im, a scalar scatter-add that took ≈ 14 % of a single-threaded train step. Here:
+//!   - forward and input gradient of a convolution: three GEMMs per image, one per kernel row,
+//!     over the input's rows shifted by one column each way ([`shifted_rows3`], three copies
+//!     instead of nine), straight into the output image;
+//!   - forward of a transposed convolution: its four output phases (even/odd rows × columns) are
+//!     small convolutions of the input, six GEMMs per image, then one interleaving pass;
+//!   - weight gradients: an im2col per image and one GEMM per group of images (the `gemm`
+//!     crate flex itself uses) straight into the weight layout (burn: a convolution with the
+//!     batch as channels and the output gradient as a 14 × 14 or 28 × 28 "kernel"); for the
+//!     transposed convolutions the input gradient comes from the same columns (one more GEMM per
+//!     image) instead of a strided convolution.
 //! - **leaky ReLU** as one pass forward and one backward, instead of burn's compare, scale and
 //!   `mask_where` (or four composed ops, [`crate::model::leaky`]).
 //! - **2 × 2 max-pooling** with stride 2: flex's general pooling with indices took ≈ 7 ms at
-//!   64 × 32 × 28 × 28 for 1.6 M comparisons. Here the forward pass keeps no indices; the
-//!   backward pass finds each window's maximum again from the input.
+//!   64 × 32 × 28 × 28 for 1.6 M comparisons. Here the forward pass keeps no indices (and takes
+//!   maxima over whole rows, which vectorises); the backward pass finds each window's maximum
+//!   again from the input.
 //!
 //! Only `flex` devices take these paths ([`on_flex`]); WebGPU and Vulkan keep burn's own ops.
 //! Values agree with burn's to float rounding (max-pooling exactly). Work is split over images,
@@ -34,7 +43,6 @@ use burn::backend::autodiff::{Autodiff, NodeId};
 use burn::backend::flex::FlexTensor;
 use burn::backend::tensor::FloatTensor;
 use burn::backend::{Dispatch, DispatchDevice, Flex, backend_extension};
-use burn::backend::ops::{ConvOptions, ConvTransposeOptions, ModuleOps};
 use burn::nn::PaddingConfig2d;
 use burn::nn::conv::{Conv2d, ConvTranspose2d};
 use burn::prelude::*;
@@ -215,6 +223,37 @@ fn thin_conv_forward(x: &[f32], weight: &[f32], bias: &[f32], dims: [usize; 4], 
     out
 }
 
+/// A convolution with one input channel as one GEMM per image over its 3×3 patches
+/// ([`im2col3x3`], nine rows): `weight` [c_out, 9] · [9, s·s], written into the output image
+/// on top of `bias` (or zero).
+fn patch_conv(x: &[f32], weight: &[f32], bias: Option<&[f32]>, batch: usize, s: usize, c_out: usize) -> Vec<f32> {
+    let plane = s * s;
+    let mut out = vec![0.0f32; batch * c_out * plane];
+    for_each_chunk(&mut out, c_out * plane, |b, image| {
+        let mut cols = vec![0.0f32; 9 * plane];
+        im2col3x3(&x[b * plane..][..plane], 1, s, 1, s, &mut cols, plane, 0);
+        if let Some(bias) = bias {
+            for (o, p) in image.chunks_exact_mut(plane).enumerate() {
+                p.fill(bias[o]);
+            }
+        }
+        matmul(image, c_out, plane, 9, weight, 9, &cols, 1, plane, bias.is_some());
+    });
+    out
+}
+
+/// Forward pass of a 1 → c_out convolution (`enc1`).
+fn patch_conv_forward(x: &[f32], weight: &[f32], bias: &[f32], [batch, _, s, _]: [usize; 4], c_out: usize) -> Vec<f32> {
+    patch_conv(x, weight, Some(bias), batch, s, c_out)
+}
+
+/// Input gradient of a c_in → 1 convolution (`out`): the output gradient's one plane
+/// convolved with each input channel's kernel rotated by 180°, the same 1 → c_in shape.
+fn patch_conv_grad_x(grad: &[f32], weight: &[f32], batch: usize, c_in: usize, _c_out: usize, s: usize) -> Vec<f32> {
+    let rotated: Vec<f32> = weight.chunks_exact(9).flat_map(|k| k.iter().rev().copied()).collect();
+    patch_conv(grad, &rotated, None, batch, s, c_in)
+}
+
 /// Gradient with respect to the input: each input plane collects its output gradients through
 /// the kernels rotated by 180°. [batch, c_out, s, s] → [batch, c_in, s, s].
 fn thin_conv_grad_x(grad: &[f32], weight: &[f32], batch: usize, c_in: usize, c_out: usize, s: usize) -> Vec<f32> {
@@ -329,6 +368,152 @@ fn im2col3x3(src: &[f32], c: usize, side: usize, stride: usize, p: usize, cols: 
     }
 }
 
+/// The rows of a [c, s, s] image seen through the three columns of a 3×3 kernel, with a zero
+/// row above and below: `rows[ci][e][y][x] = src[ci][y − 1][x + e − 1]` for y in 0‥s + 2
+/// (zero where that is outside the image), [c, 3, s + 2, s]. Every element is written.
+///
+/// Why: a 3×3 convolution, stride 1, padding 1, is then three GEMMs whose right side is this
+/// buffer read from row a (`kernel row a`): the (ci, e) rows are evenly spaced, so no per-tap
+/// copy is needed (im2col copies each input element nine times, this three).
+fn shifted_rows3(src: &[f32], c: usize, s: usize, rows: &mut [f32]) {
+    let len = (s + 2) * s;
+    for ci in 0..c {
+        let plane = &src[ci * s * s..][..s * s];
+        for e in 0..3 {
+            let dst = &mut rows[(ci * 3 + e) * len..][..len];
+            dst[..s].fill(0.0);
+            dst[(s + 1) * s..].fill(0.0);
+            for (d, r) in dst[s..(s + 1) * s].chunks_exact_mut(s).zip(plane.chunks_exact(s)) {
+                match e {
+                    0 => {
+                        d[0] = 0.0;
+                        d[1..].copy_from_slice(&r[..s - 1]);
+                    }
+                    1 => d.copy_from_slice(r),
+                    _ => {
+                        d[..s - 1].copy_from_slice(&r[1..]);
+                        d[s - 1] = 0.0;
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// Per kernel row `a`, the [c_out, c_in·3] matrix `taps[a][o][3i + e] = w(o, i, a, e)`: the
+/// left side of [`wide_conv`]'s GEMMs, [3, c_out, c_in·3].
+fn conv_taps(c_out: usize, c_in: usize, w: impl Fn(usize, usize, usize, usize) -> f32) -> Vec<f32> {
+    let mut taps = Vec::with_capacity(9 * c_out * c_in);
+    for a in 0..3 {
+        for o in 0..c_out {
+            for i in 0..c_in {
+                taps.extend((0..3).map(|e| w(o, i, a, e)));
+            }
+        }
+    }
+    taps
+}
+
+/// 3×3 convolution, stride 1, zero padding 1, of x [batch, c_in, s, s] with `taps` (from
+/// [`conv_taps`]) → [batch, c_out, s, s], plus `bias` [c_out] if given: per image,
+/// `out = bias + Σ_a taps[a] · rows3(x)` shifted down by `a` rows (three GEMMs with an inner
+/// dimension of 3·c_in, written straight into the output image).
+fn wide_conv(x: &[f32], taps: &[f32], bias: Option<&[f32]>, [batch, c_in, s, _]: [usize; 4], c_out: usize) -> Vec<f32> {
+    let (plane, k, len) = (s * s, 3 * c_in, (s + 2) * s);
+    let mut out = vec![0.0f32; batch * c_out * plane];
+    for_each_chunk(&mut out, c_out * plane, |b, image| {
+        let mut rows = vec![0.0f32; k * len];
+        shifted_rows3(&x[b * c_in * plane..][..c_in * plane], c_in, s, &mut rows);
+        if let Some(bias) = bias {
+            for (o, p) in image.chunks_exact_mut(plane).enumerate() {
+                p.fill(bias[o]);
+            }
+        }
+        for a in 0..3 {
+            // image[o][y·s + x] += Σ_(i, e) taps[a][o][3i + e] · rows[i][e][y + a][x]
+            matmul(image, c_out, plane, k, &taps[a * c_out * k..], k, &rows[a * s..], 1, len, bias.is_some() || a > 0);
+        }
+    });
+    out
+}
+
+/// The forward pass of a wide 3×3 convolution (weight [c_out, c_in, 3, 3]).
+fn wide_conv_forward(x: &[f32], weight: &[f32], bias: &[f32], dims: [usize; 4], c_out: usize) -> Vec<f32> {
+    let c_in = dims[1];
+    let taps = conv_taps(c_out, c_in, |o, i, a, e| weight[(o * c_in + i) * 9 + 3 * a + e]);
+    wide_conv(x, &taps, Some(bias), dims, c_out)
+}
+
+/// Its input gradient: the output gradient ([batch, c_out, s, s]) convolved with the kernels
+/// transposed (c_out ↔ c_in) and rotated by 180° → [batch, c_in, s, s].
+fn wide_conv_grad_x(grad: &[f32], weight: &[f32], batch: usize, c_in: usize, c_out: usize, s: usize) -> Vec<f32> {
+    let taps = conv_taps(c_in, c_out, |i, o, a, e| weight[(o * c_in + i) * 9 + 3 * (2 - a) + (2 - e)]);
+    wide_conv(grad, &taps, None, [batch, c_out, s, s], c_in)
+}
+
+/// 3×3 transposed convolution, stride 2, padding 1, output padding 1, of x [batch, c_in, s, s]
+/// with weight [c_in, c_out, 3, 3] and bias → [batch, c_out, 2s, 2s].
+///
+/// Output pixel 2·y + a − 1 takes input pixel y through kernel row a, so each of the four output
+/// phases (row parity py, column parity px) is a small convolution of the input: even rows take
+/// row a = 1 at y = m; odd rows a = 2 at y = m and a = 0 at y = m + 1 (columns alike). Per image
+/// that is six GEMMs into four s × s phase planes, over the input's columns shifted by 0 and 1
+/// (`cols2[i][d][y][x] = x[i][y][x + d]`, one zero row below), then one pass that interleaves
+/// the phases and adds the bias. No col2im scatter.
+fn up_conv_forward(x: &[f32], weight: &[f32], bias: &[f32], [batch, c_in, s, _]: [usize; 4], c_out: usize) -> Vec<f32> {
+    let (plane, len, side) = (s * s, (s + 1) * s, 2 * s);
+    let w = |i: usize, o: usize, a: usize, e: usize| weight[(i * c_out + o) * 9 + 3 * a + e];
+    // Left sides per kernel row a: even output columns ([c_out, c_in], tap e = 1) and odd ones
+    // ([c_out, 2·c_in], taps e = 2 at shift d = 0 and e = 0 at shift d = 1).
+    let even: Vec<Vec<f32>> =
+        (0..3).map(|a| (0..c_out).flat_map(|o| (0..c_in).map(move |i| w(i, o, a, 1))).collect()).collect();
+    let odd: Vec<Vec<f32>> = (0..3)
+        .map(|a| (0..c_out).flat_map(|o| (0..c_in).flat_map(move |i| [w(i, o, a, 2), w(i, o, a, 0)])).collect())
+        .collect();
+    let mut out = vec![0.0f32; batch * c_out * side * side];
+    for_each_chunk(&mut out, c_out * side * side, |b, image| {
+        let src = &x[b * c_in * plane..][..c_in * plane];
+        let mut cols2 = vec![0.0f32; 2 * c_in * len];
+        for i in 0..c_in {
+            for (d, dst) in cols2[2 * i * len..][..2 * len].chunks_exact_mut(len).enumerate() {
+                for (r, row) in dst[..plane].chunks_exact_mut(s).zip(src[i * plane..][..plane].chunks_exact(s)) {
+                    r[..s - d].copy_from_slice(&row[d..]);
+                    r[s - d..].fill(0.0);
+                }
+                dst[plane..].fill(0.0);
+            }
+        }
+        let mut phases = vec![0.0f32; 4 * c_out * plane];
+        for (py, row_taps) in [(0, &[(1, 0)][..]), (1, &[(2, 0), (0, 1)][..])] {
+            for px in 0..2 {
+                let phase = &mut phases[(2 * py + px) * c_out * plane..][..c_out * plane];
+                for (j, &(a, dy)) in row_taps.iter().enumerate() {
+                    let rhs = &cols2[dy * s..];
+                    if px == 0 {
+                        matmul(phase, c_out, plane, c_in, &even[a], c_in, rhs, 1, 2 * len, j > 0);
+                    } else {
+                        matmul(phase, c_out, plane, 2 * c_in, &odd[a], 2 * c_in, rhs, 1, len, j > 0);
+                    }
+                }
+            }
+        }
+        for (o, out_plane) in image.chunks_exact_mut(side * side).enumerate() {
+            for (m, pair) in out_plane.chunks_exact_mut(2 * side).enumerate() {
+                let (top, bottom) = pair.split_at_mut(side);
+                for (py, row) in [(0, top), (1, bottom)] {
+                    let p0 = &phases[((2 * py) * c_out + o) * plane + m * s..][..s];
+                    let p1 = &phases[((2 * py + 1) * c_out + o) * plane + m * s..][..s];
+                    for ((v, &e), &f) in row.chunks_exact_mut(2).zip(p0).zip(p1) {
+                        v[0] = e + bias[o];
+                        v[1] = f + bias[o];
+                    }
+                }
+            }
+        }
+    });
+    out
+}
+
 /// Batch groups the weight gradient is split into: a fixed count, so that the sum's order (and
 /// the result) does not depend on how many threads run them; each group is one GEMM with a
 /// long inner dimension (16 images × 196 pixels in the model) rather than one small GEMM per image.
@@ -418,6 +603,33 @@ fn layer_grads(lhs: &[f32], m: usize, src: &[f32], c: usize, side: usize, stride
     (dw, dx)
 }
 
+/// The larger of two values and whether it is the second (`>`: ties and NaNs keep the first).
+#[inline]
+fn pick(top: f32, bottom: f32) -> (f32, bool) {
+    if bottom > top { (bottom, true) } else { (top, false) }
+}
+
+/// Each window's maximum: per column the larger of the top and bottom element over whole rows
+/// (contiguous, so it vectorises), then the larger of each column pair. The same value as the
+/// element [`window_argmax`] picks for the backward pass.
+fn max_pool_forward(x: &[f32], [batch, channels, h, w]: [usize; 4]) -> Vec<f32> {
+    let (oh, ow) = (h / 2, w / 2);
+    let mut out = vec![0.0f32; batch * channels * oh * ow];
+    for_each_chunk(&mut out, channels * oh * ow, |b, pooled| {
+        let mut column = vec![0.0f32; w];
+        for (rows, out_row) in x[b * channels * h * w..][..channels * h * w].chunks_exact(2 * w).zip(pooled.chunks_exact_mut(ow)) {
+            let (top, bottom) = rows.split_at(w);
+            for ((m, &t), &u) in column.iter_mut().zip(top).zip(bottom) {
+                *m = pick(t, u).0;
+            }
+            for (o, pair) in out_row.iter_mut().zip(column.chunks_exact(2)) {
+                *o = pick(pair[0], pair[1]).0;
+            }
+        }
+    });
+    out
+}
+
 /// Index (0‥3, row-major in the window) of the first maximum of a 2 × 2 window; ties go to the
 /// earlier element. Comparisons as `>`, so a NaN never wins over a number that came first.
 #[inline]
@@ -444,15 +656,6 @@ fn for_each_window(plane: &[f32], w: usize, mut f: impl FnMut([f32; 4], usize)) 
     }
 }
 
-fn max_pool_forward(x: &[f32], [batch, channels, h, w]: [usize; 4]) -> Vec<f32> {
-    let (oh, ow) = (h / 2, w / 2);
-    let mut out = vec![0.0f32; batch * channels * oh * ow];
-    for_each_chunk(&mut out, oh * ow, |p, pooled| {
-        for_each_window(&x[p * h * w..][..h * w], w, |v, i| pooled[i] = v[window_argmax(v)]);
-    });
-    out
-}
-
 /// Each output gradient goes to the input element that was the maximum of its window.
 fn max_pool_backward(x: &[f32], grad: &[f32], [batch, channels, h, w]: [usize; 4]) -> Vec<f32> {
     let (oh, ow) = (h / 2, w / 2);
@@ -467,25 +670,9 @@ fn max_pool_backward(x: &[f32], grad: &[f32], [batch, channels, h, w]: [usize; 4
     dx
 }
 
-/// Whether a [c_out, c_in, 3, 3] layer takes the thin kernel (one channel on a side).
-fn is_thin(c_out: usize, c_in: usize) -> bool {
-    c_out == 1 || c_in == 1
-}
-
-fn conv_options() -> ConvOptions<2> {
-    ConvOptions::new([1, 1], [1, 1], [1, 1], 1)
-}
-
-fn up_options() -> ConvTransposeOptions<2> {
-    ConvTransposeOptions::new([2, 2], [1, 1], [1, 1], [1, 1], 1)
-}
-
 impl DaeKernels for Flex {
     fn conv3x3(x: FlexTensor, weight: FlexTensor, bias: FlexTensor) -> FlexTensor {
         let [c_out, c_in, ..] = dims4(&weight);
-        if !is_thin(c_out, c_in) {
-            return Flex::conv2d(x, weight, Some(bias), conv_options());
-        }
         let (x, weight, bias) = (contiguous_f32(&x), contiguous_f32(&weight), contiguous_f32(&bias));
         let dims = dims4(&x);
         assert!(
@@ -493,12 +680,26 @@ impl DaeKernels for Flex {
             "conv3x3: x {dims:?}, weight {:?}",
             dims4(&weight)
         );
-        let out = thin_conv_forward(slice(&x), slice(&weight), slice(&bias), dims, c_out);
+        let forward = match (c_in, c_out) {
+            (1, _) => patch_conv_forward,
+            (_, 1) => thin_conv_forward,
+            _ => wide_conv_forward,
+        };
+        let out = forward(slice(&x), slice(&weight), slice(&bias), dims, c_out);
         tensor(out, [dims[0], c_out, dims[2], dims[3]])
     }
 
     fn up_conv3x3(x: FlexTensor, weight: FlexTensor, bias: FlexTensor) -> FlexTensor {
-        Flex::conv_transpose2d(x, weight, Some(bias), up_options())
+        let (x, weight, bias) = (contiguous_f32(&x), contiguous_f32(&weight), contiguous_f32(&bias));
+        let dims = dims4(&x);
+        let [c_in, c_out, kh, kw] = dims4(&weight);
+        assert!(
+            c_in == dims[1] && [kh, kw] == [3, 3] && dims[2] == dims[3],
+            "up_conv3x3: x {dims:?}, weight {:?}",
+            dims4(&weight)
+        );
+        let out = up_conv_forward(slice(&x), slice(&weight), slice(&bias), dims, c_out);
+        tensor(out, [dims[0], c_out, 2 * dims[2], 2 * dims[3]])
     }
 
     fn leaky_relu(x: FlexTensor, slope: f32) -> FlexTensor {
@@ -545,16 +746,16 @@ impl Backward<Flex, 3> for LayerBackward {
         let c_out = match self {
             LayerBackward::Conv => {
                 let (c_out, c_in) = (w0, w1);
-                let thin = is_thin(c_out, c_in);
                 if node_x.is_some() {
-                    dx = Some(if thin {
-                        tensor(thin_conv_grad_x(slice(&grad), slice(&w), batch, c_in, c_out, s), dims)
-                    } else {
-                        Flex::conv2d_x_backward(x.clone(), w.clone(), grad.clone(), conv_options())
-                    });
+                    let grad_x = match (c_in, c_out) {
+                        (_, 1) => patch_conv_grad_x,
+                        (1, _) => thin_conv_grad_x,
+                        _ => wide_conv_grad_x,
+                    };
+                    dx = Some(tensor(grad_x(slice(&grad), slice(&w), batch, c_in, c_out, s), dims));
                 }
                 if node_w.is_some() {
-                    dw = Some(if thin {
+                    dw = Some(if c_out == 1 {
                         thin_conv_grad_w(slice(&x), slice(&grad), dims, c_out)
                     } else {
                         layer_grads(slice(&grad), c_out, slice(&x), c_in, s, 1, s, batch, None).0
