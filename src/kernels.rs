@@ -223,6 +223,17 @@ fn thin_conv_forward(x: &[f32], weight: &[f32], bias: &[f32], dims: [usize; 4], 
     out
 }
 
+/// Fills each `plane`-sized channel of an output `image` with its bias, if there is one, and says
+/// whether it did: the GEMMs then add onto the output instead of overwriting it.
+fn fill_bias(image: &mut [f32], bias: Option<&[f32]>, plane: usize) -> bool {
+    if let Some(bias) = bias {
+        for (p, &b) in image.chunks_exact_mut(plane).zip(bias) {
+            p.fill(b);
+        }
+    }
+    bias.is_some()
+}
+
 /// A convolution with one input channel as one GEMM per image over its 3×3 patches
 /// ([`im2col3x3`], nine rows): `weight` [c_out, 9] · [9, s·s], written into the output image
 /// on top of `bias` (or zero).
@@ -232,12 +243,8 @@ fn patch_conv(x: &[f32], weight: &[f32], bias: Option<&[f32]>, batch: usize, s: 
     for_each_chunk(&mut out, c_out * plane, |b, image| {
         let mut cols = vec![0.0f32; 9 * plane];
         im2col3x3(&x[b * plane..][..plane], 1, s, 1, s, &mut cols, plane, 0);
-        if let Some(bias) = bias {
-            for (o, p) in image.chunks_exact_mut(plane).enumerate() {
-                p.fill(bias[o]);
-            }
-        }
-        matmul(image, c_out, plane, 9, weight, 9, &cols, 1, plane, bias.is_some());
+        let biased = fill_bias(image, bias, plane);
+        matmul(image, c_out, plane, 9, weight, 9, &cols, 1, plane, biased);
     });
     out
 }
@@ -424,14 +431,10 @@ fn wide_conv(x: &[f32], taps: &[f32], bias: Option<&[f32]>, [batch, c_in, s, _]:
     for_each_chunk(&mut out, c_out * plane, |b, image| {
         let mut rows = vec![0.0f32; k * len];
         shifted_rows3(&x[b * c_in * plane..][..c_in * plane], c_in, s, &mut rows);
-        if let Some(bias) = bias {
-            for (o, p) in image.chunks_exact_mut(plane).enumerate() {
-                p.fill(bias[o]);
-            }
-        }
+        let biased = fill_bias(image, bias, plane);
         for a in 0..3 {
             // image[o][y·s + x] += Σ_(i, e) taps[a][o][3i + e] · rows[i][e][y + a][x]
-            matmul(image, c_out, plane, k, &taps[a * c_out * k..], k, &rows[a * s..], 1, len, bias.is_some() || a > 0);
+            matmul(image, c_out, plane, k, &taps[a * c_out * k..], k, &rows[a * s..], 1, len, biased || a > 0);
         }
     });
     out
