@@ -399,7 +399,7 @@ export class MnistDaeElement extends HTMLElement {
     // "auto" starts on the small CPU-only module: the first panels need nothing more. On a
     // hardware adapter a training widget then moves to WebGPU (the full module is fetched in the
     // background, after `ready`); on a software one (SwiftShader, lavapipe) the wasm CPU backend
-    // trains ≈ 20× faster (README, bench), so it stays there and says why.
+    // trains ≈ 35× faster (README, bench), so it stays there and says why.
     let info = await this.call('create', { options: { backend: this.backend === 'auto' ? 'cpu' : this.backend } });
     const gpu = info.gpu;
     const upgrade = this.backend === 'auto' && this.mode === 'train' && gpu.available && !gpu.software;

@@ -118,7 +118,7 @@ function wasm(kind) {
 let probed = null;
 /** What WebGPU this browser offers, asked in JavaScript so that the full module is not fetched
  *  just to find out: `{available, software, name, why}`. "software" is a CPU renderer
- *  (SwiftShader, lavapipe, llvmpipe), on which the wasm CPU backend trains ≈ 20× faster (README,
+ *  (SwiftShader, lavapipe, llvmpipe), on which the wasm CPU backend trains ≈ 35× faster (README,
  *  bench); `why` says why "auto" stays on the CPU when it does. */
 function probeGpu() {
   probed ??= (async () => {
