@@ -1,7 +1,8 @@
-// WebGPU in headless Chromium, one 32 → 32 layer of the model at batch 64 (0.925 GFLOP):
-// hand-tiled WGSL GEMMs (bench/webgpu-ceiling.html) beside burn-wgpu's own kernels for the same
-// sizes (`probe_webgpu_ops`, in www/pkg-probe/, which scripts/bench-webgpu.sh builds). Prints one
-// JSON line per measurement. Without a WebGPU adapter it prints "skipped" and exits 0.
+// WebGPU in headless Chromium: hand-tiled WGSL GEMMs for the multiply-adds of one 32 → 32
+// convolution at 28 × 28, batch 64 (bench/webgpu-ceiling.html: what the adapter can do), then
+// burn-wgpu's own kernels for each layer of the model and for the same GEMM (`probe_webgpu_ops`,
+// in www/pkg-probe/, which scripts/bench-webgpu.sh builds). Prints one JSON line per measurement.
+// Without a WebGPU adapter it prints "skipped" and exits 0.
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { serve, repoRoot } from '../tests/support/server.mjs';

@@ -2,7 +2,8 @@
 # What stands between burn-wgpu and the adapter's speed on this model: builds the module with
 # `probe_webgpu_ops` (feature `webgpu-probe`; release, no wasm-opt) into www/pkg-probe/, then
 # runs bench/webgpu-ceiling.mjs in headless Chromium: hand-tiled WGSL GEMMs for one 32 → 32
-# layer at batch 64 beside burn-wgpu's convolution, matmul and elementwise kernels at its sizes.
+# convolution at batch 64, then burn-wgpu's kernels for each layer of the model (forward, and
+# forward + backward) and for the same GEMM.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh --browser

@@ -416,16 +416,12 @@ pub fn probe_webgpu_ops(reps: u32) -> js_sys::Promise {
         let pool = MaxPoolOptions::new([2, 2]);
         let pooled = || async {
             let grads = max_pool2d(xa.clone(), pool.clone()).sum().backward();
-            if let Some(g) = xa.grad(&grads) {
-                wait(g).await;
-            }
+            wait(xa.grad(&grads).expect("probe_webgpu_ops: x requires a gradient")).await;
         };
         set("max-pool 28→14: forward + backward", median(reps, pooled).await)?;
         let leaky = || async {
             let grads = crate::model::leaky(xa.clone(), 0.1).sum().backward();
-            if let Some(g) = xa.grad(&grads) {
-                wait(g).await;
-            }
+            wait(xa.grad(&grads).expect("probe_webgpu_ops: x requires a gradient")).await;
         };
         set("leaky ReLU @28 × 32 (model::leaky): forward + backward", median(reps, leaky).await)?;
         set("x · 2 + 1 on [64, 32, 28, 28]", median(reps, || wait(x.clone() * 2.0 + 1.0)).await)?;
