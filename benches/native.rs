@@ -5,7 +5,7 @@
 use std::time::Instant;
 
 use futures_lite::future::block_on;
-use mnist_dae::mnist::{Mnist, Split, default_dir};
+use mnist_dae::data::{Mnist, Split, default_dir};
 use mnist_dae::{Activation, PIXELS, Trainer, TrainerConfig, add_noise, cpu_device};
 
 // As in the trainer binary: see Cargo.toml's note on mimalloc.

@@ -2,7 +2,7 @@
 //! forward pass and of its forward + backward (burn autodiff), so that speed work starts from
 //! where the time goes. `cargo bench --bench ops`; `BENCH_RUNS` (default 20) sets the runs.
 //! The rows add up to roughly one train step; the rest is Adam and the loss. Rows in parentheses
-//! time burn's own op where the model now runs `mnist_dae::kernels` (not summed).
+//! time burn's own op where the model now runs `mnist_dae::ops` (not summed).
 
 use std::time::Instant;
 
@@ -11,7 +11,7 @@ use burn::tensor::activation::leaky_relu;
 use burn::tensor::module::{conv_transpose2d, conv2d, max_pool2d};
 use burn::tensor::ops::{ConvOptions, ConvTransposeOptions, MaxPoolOptions};
 use mnist_dae::cpu_device;
-use mnist_dae::kernels;
+use mnist_dae::ops;
 use burn::module::Param;
 use burn::nn::PaddingConfig2d;
 use burn::nn::conv::{Conv2d, Conv2dConfig, ConvTranspose2d, ConvTranspose2dConfig};
@@ -104,22 +104,22 @@ impl Op {
 
     fn apply(self, x: Tensor<4>, w: Option<Tensor<4>>, b: Option<Tensor<1>>) -> Tensor<4> {
         match self {
-            // As the model runs them on the CPU: through `mnist_dae::kernels`.
+            // As the model runs them on the CPU: through `mnist_dae::ops`.
             Op::Conv { cin, cout, .. } => {
                 let conv = Conv2d { weight: Param::from_tensor(w.unwrap()), bias: b.map(Param::from_tensor), ..conv_layer(cin, cout) };
-                kernels::conv3x3(&conv, x)
+                ops::conv3x3(&conv, x)
             }
             Op::ConvT { .. } => {
                 let up = ConvTranspose2d { weight: Param::from_tensor(w.unwrap()), bias: b.map(Param::from_tensor), ..up_layer() };
-                kernels::up_conv3x3(&up, x)
+                ops::up_conv3x3(&up, x)
             }
             Op::BurnConv { .. } => conv2d(x, w.unwrap(), b, ConvOptions::new([1, 1], [1, 1], [1, 1], 1)),
             Op::BurnConvT { .. } => {
                 conv_transpose2d(x, w.unwrap(), b, ConvTransposeOptions::new([2, 2], [1, 1], [1, 1], [1, 1], 1))
             }
-            Op::Pool { .. } => kernels::max_pool2x2(x),
+            Op::Pool { .. } => ops::max_pool2x2(x),
             Op::BurnPool { .. } => max_pool2d(x, MaxPoolOptions::new([2, 2])),
-            Op::Lrelu { .. } => kernels::leaky_relu(x, 0.1),
+            Op::Lrelu { .. } => ops::leaky_relu(x, 0.1),
             Op::BurnLrelu { .. } => leaky_relu(x, 0.1),
         }
     }

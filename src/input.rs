@@ -13,6 +13,29 @@ pub fn describe_len(len: usize) -> String {
     }
 }
 
+/// Most images one call takes (`denoise`, `evaluate`, `add_noise`): 16,384 × 784 floats are
+/// 51 MB, more than MNIST's whole test split, and bounded so that a huge typed array is refused
+/// before anything is allocated for it (a 32-bit WebAssembly memory holds at most 4 GiB, and the
+/// input, the output and their copies across the boundary all live in it).
+pub const MAX_IMAGES: usize = 16_384;
+
+/// Most images in one training step: a step keeps every activation for its backward pass and
+/// the weight gradients unfold their inputs nine times, so its memory grows ≈ 15× faster with
+/// the batch than `denoise`'s; the page offers at most 128.
+pub const MAX_TRAIN_BATCH: usize = 256;
+
+/// Refuses a batch of `len` floats longer than `max_images` images, before it is copied.
+pub fn check_len(name: &str, len: usize, max_images: usize) -> Result<(), DaeError> {
+    if len > max_images * PIXELS {
+        return Err(DaeError::Input(format!(
+            "{name}: expected at most {max_images} images ({} floats), got {}",
+            max_images * PIXELS,
+            describe_len(len)
+        )));
+    }
+    Ok(())
+}
+
 /// Checks that `values` is a non-empty whole number of 28×28 images with every value finite and
 /// in [0, 1]; returns the number of images.
 pub fn check_images(name: &str, values: &[f32]) -> Result<usize, DaeError> {
@@ -57,9 +80,16 @@ pub fn check_range(name: &str, value: f64, lo: f64, hi: f64) -> Result<f64, DaeE
     if value.is_finite() && (lo..=hi).contains(&value) {
         Ok(value)
     } else {
-        Err(DaeError::Input(format!(
-            "{name}: expected a finite number in [{lo}, {hi}], got {value}"
-        )))
+        Err(DaeError::Input(format!("{name}: expected a finite number in [{lo}, {hi}], got {value}")))
+    }
+}
+
+/// Checks a learning rate: finite, in (0, 1].
+pub fn check_learning_rate(name: &str, value: f64) -> Result<f64, DaeError> {
+    if value.is_finite() && value > 0.0 && value <= 1.0 {
+        Ok(value)
+    } else {
+        Err(DaeError::Input(format!("{name}: expected a finite number in (0, 1], got {value}")))
     }
 }
 

@@ -9,7 +9,7 @@ use burn::nn::PaddingConfig2d;
 use burn::nn::conv::{Conv2d, Conv2dConfig, ConvTranspose2d, ConvTranspose2dConfig};
 use burn::prelude::*;
 use burn::tensor::activation::{relu, sigmoid};
-use crate::kernels;
+use crate::ops;
 use rand::SeedableRng;
 use rand::rngs::ChaCha8Rng;
 use rand_distr::{Distribution, Uniform};
@@ -18,6 +18,53 @@ use rand_distr::{Distribution, Uniform};
 pub const SIDE: usize = 28;
 /// Pixels per image (28 × 28).
 pub const PIXELS: usize = SIDE * SIDE;
+
+/// What a layer computes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LayerKind {
+    /// 3 × 3 convolution, stride 1, padding 1: weight `[c_out, c_in, 3, 3]`.
+    Conv,
+    /// 3 × 3 transposed convolution, stride 2, padding 1, output padding 1 (doubles the side):
+    /// weight `[c_in, c_out, 3, 3]`.
+    ConvTranspose,
+}
+
+/// One of the model's six layers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Layer {
+    /// The name its parameters carry (`enc1.weight`, `enc1.bias`).
+    pub name: &'static str,
+    pub kind: LayerKind,
+    pub c_in: usize,
+    pub c_out: usize,
+    /// Side of its input maps.
+    pub side: usize,
+}
+
+impl Layer {
+    /// Shape of the weight, in burn's (and PyTorch's) layout.
+    pub fn weight_shape(&self) -> [usize; 4] {
+        match self.kind {
+            LayerKind::Conv => [self.c_out, self.c_in, 3, 3],
+            LayerKind::ConvTranspose => [self.c_in, self.c_out, 3, 3],
+        }
+    }
+}
+
+/// The model's layers in order, for `channels` maps in the hidden layers: the one list that
+/// the weights file and the WebGPU probe iterate.
+pub fn layers(channels: usize) -> [Layer; 6] {
+    let c = channels;
+    let layer = |name, kind, c_in, c_out, side| Layer { name, kind, c_in, c_out, side };
+    [
+        layer("enc1", LayerKind::Conv, 1, c, SIDE),
+        layer("enc2", LayerKind::Conv, c, c, SIDE / 2),
+        layer("dec1", LayerKind::Conv, c, c, SIDE / 4),
+        layer("up1", LayerKind::ConvTranspose, c, c, SIDE / 4),
+        layer("up2", LayerKind::ConvTranspose, c, c, SIDE / 2),
+        layer("out", LayerKind::Conv, c, 1, SIDE),
+    ]
+}
 
 /// Non-linearity after `enc1`, `enc2` and `dec1`.
 #[derive(Config, Debug, Copy, PartialEq, Eq)]
@@ -62,20 +109,6 @@ pub struct DaeConfig {
 }
 
 /// The denoising autoencoder: 37,601 parameters with the default config.
-/// Leaky ReLU as `r + slope·(x − r)` with `r = relu(x)`: the same values as burn's
-/// `leaky_relu` bit for bit (x ≥ 0 gives x + 0, x < 0 gives 0 + slope·x), but from ops whose
-/// backward passes are cheap. burn's version is a compare, a scale and a `mask_where`, and under
-/// autodiff that `mask_where`'s backward costs ≈ 6× the whole activation written this way
-/// (`cargo bench --bench ops`: 27.6 ms against 4–5 ms forward + backward at 64 × 32 × 28 × 28).
-/// Gradients agree with burn's to rounding (g − slope·g + slope·g instead of g), except at
-/// exactly 0, where this takes the slope as TensorFlow's LeakyReluGrad does (burn's takes 1;
-/// exact zeros are rare once the biases leave their zero initialisation). The model uses it off
-/// the CPU (WebGPU, Vulkan); on flex [`crate::kernels::leaky_relu`] computes the same in one pass.
-pub fn leaky(x: Tensor<4>, slope: f64) -> Tensor<4> {
-    let r = relu(x.clone());
-    r.clone() + (x - r).mul_scalar(slope)
-}
-
 #[derive(Module, Debug)]
 pub struct Dae {
     pub enc1: Conv2d,
@@ -160,25 +193,25 @@ impl Dae {
 
     fn act(&self, x: Tensor<4>) -> Tensor<4> {
         match self.activation {
-            Activation::LeakyRelu => kernels::leaky_relu(x, self.leaky_slope),
+            Activation::LeakyRelu => ops::leaky_relu(x, self.leaky_slope),
             Activation::Relu => relu(x),
         }
     }
 
     /// The encoder: `[batch, 1, 28, 28]` images in [0, 1] → `[batch, 32, 7, 7]` latent maps.
     pub fn encode(&self, images: Tensor<4>) -> Tensor<4> {
-        let x = self.act(kernels::conv3x3(&self.enc1, images)); // [batch, 32, 28, 28]
-        let x = kernels::max_pool2x2(x); // [batch, 32, 14, 14]
-        let x = self.act(kernels::conv3x3(&self.enc2, x)); // [batch, 32, 14, 14]
-        kernels::max_pool2x2(x) // [batch, 32, 7, 7]
+        let x = self.act(ops::conv3x3(&self.enc1, images)); // [batch, 32, 28, 28]
+        let x = ops::max_pool2x2(x); // [batch, 32, 14, 14]
+        let x = self.act(ops::conv3x3(&self.enc2, x)); // [batch, 32, 14, 14]
+        ops::max_pool2x2(x) // [batch, 32, 7, 7]
     }
 
     /// The decoder: `[batch, 32, 7, 7]` latent maps → `[batch, 1, 28, 28]` logits.
     pub fn decode(&self, latent: Tensor<4>) -> Tensor<4> {
-        let x = self.act(kernels::conv3x3(&self.dec1, latent)); // [batch, 32, 7, 7]
-        let x = kernels::up_conv3x3(&self.up1, x); // [batch, 32, 14, 14]
-        let x = kernels::up_conv3x3(&self.up2, x); // [batch, 32, 28, 28]
-        kernels::conv3x3(&self.out, x) // [batch, 1, 28, 28]
+        let x = self.act(ops::conv3x3(&self.dec1, latent)); // [batch, 32, 7, 7]
+        let x = ops::up_conv3x3(&self.up1, x); // [batch, 32, 14, 14]
+        let x = ops::up_conv3x3(&self.up2, x); // [batch, 32, 28, 28]
+        ops::conv3x3(&self.out, x) // [batch, 1, 28, 28]
     }
 
     /// Logits of the reconstruction: `[batch, 1, 28, 28]` in, `[batch, 1, 28, 28]` out.
@@ -190,15 +223,4 @@ impl Dae {
     pub fn forward(&self, images: Tensor<4>) -> Tensor<4> {
         sigmoid(self.forward_logits(images))
     }
-}
-
-/// Mean sigmoid cross-entropy of `logits` against `targets` (both `[batch, 1, 28, 28]`),
-/// averaged over every pixel — Keras' `binary_crossentropy` on logits, as the tutorial trains.
-///
-/// Computed as `max(x, 0) − x·z + ln(1 + e^−|x|)`, which never overflows (the form TensorFlow's
-/// `sigmoid_cross_entropy_with_logits` documents).
-pub fn bce_with_logits(logits: Tensor<4>, targets: Tensor<4>) -> Tensor<1> {
-    let positive = logits.clone().clamp_min(0.0);
-    let soft = logits.clone().abs().neg().exp().log1p();
-    (positive - logits * targets + soft).mean()
 }

@@ -5,8 +5,9 @@ use burn::optim::{AdamConfig, GradientsParams, ModuleOptimizer};
 use burn::prelude::*;
 
 use crate::error::DaeError;
-use crate::input::{check_images, check_pair, check_range};
-use crate::model::{Activation, Dae, DaeConfig, PIXELS, SIDE, bce_with_logits};
+use crate::input::{MAX_IMAGES, MAX_TRAIN_BATCH, check_images, check_len, check_learning_rate, check_pair};
+use crate::metrics::{Evaluation, bce_with_logits, mean_psnr};
+use crate::model::{Activation, Dae, DaeConfig, PIXELS, SIDE};
 use crate::weights;
 
 /// Largest batch pushed through the network at once by `evaluate` and `denoise`; bigger inputs
@@ -77,13 +78,13 @@ fn adam(config: &TrainerConfig) -> ModuleOptimizer {
 }
 
 fn backend_error<E: std::fmt::Debug>(what: &str) -> impl Fn(E) -> DaeError + '_ {
-    move |e| DaeError::Backend(format!("{what}: {e:?}"))
+    move |e| DaeError::backend(what, e)
 }
 
 impl Trainer {
     /// A freshly initialised model on `device` (autodiff is added here).
     pub fn new(config: TrainerConfig, device: &Device) -> Result<Self, DaeError> {
-        check_range("learning_rate", config.learning_rate, f64::MIN_POSITIVE, 1.0)?;
+        check_learning_rate("learning_rate", config.learning_rate)?;
         let device = device.clone().autodiff();
         let model = config.model.init(&device, config.seed);
         Ok(Self { optim: adam(&config), device, model, config, steps: 0 })
@@ -106,7 +107,7 @@ impl Trainer {
 
     /// Changes Adam's step size from the next step on; moments are kept.
     pub fn set_learning_rate(&mut self, learning_rate: f64) -> Result<(), DaeError> {
-        self.config.learning_rate = check_range("learning_rate", learning_rate, f64::MIN_POSITIVE, 1.0)?;
+        self.config.learning_rate = check_learning_rate("learning_rate", learning_rate)?;
         Ok(())
     }
 
@@ -114,40 +115,55 @@ impl Trainer {
     /// [0, 1]. Returns the batch's mean sigmoid cross-entropy *before* the update; the loss is
     /// the step's only readback.
     pub async fn train_step(&mut self, noisy: &[f32], clean: &[f32]) -> Result<f32, DaeError> {
+        check_len("noisy", noisy.len(), MAX_TRAIN_BATCH)?;
         let n = check_pair(noisy, clean)?;
         let x = images(noisy, n, &self.device);
         let y = images(clean, n, &self.device);
         let loss = bce_with_logits(self.model.forward_logits(x), y);
         let grads = GradientsParams::from_grads(loss.backward(), &self.model);
         self.model = self.optim.step(self.config.learning_rate, self.model.clone(), grads);
+        let loss = loss.inner().into_scalar_async::<f32>().await.map_err(backend_error("reading the loss"))?;
+        // Counted once its loss came back: a step whose readback failed is not reported as done.
         self.steps += 1;
-        loss.inner().into_scalar_async::<f32>().await.map_err(backend_error("reading the loss"))
+        Ok(loss)
     }
 
-    /// Mean sigmoid cross-entropy of the reconstruction of `noisy` against `clean`, without
-    /// touching the weights; one readback whatever `n`.
-    pub async fn evaluate(&self, noisy: &[f32], clean: &[f32]) -> Result<f32, DaeError> {
+    /// Mean sigmoid cross-entropy of the reconstruction of `noisy` against `clean` (the loss
+    /// [`bce_with_logits`] trains on), and PSNR before and after, without touching the weights:
+    /// one forward pass per [`EVAL_CHUNK`] images and one readback whatever `n`.
+    pub async fn evaluate(&self, noisy: &[f32], clean: &[f32]) -> Result<Evaluation, DaeError> {
+        check_len("noisy", noisy.len(), MAX_IMAGES)?;
         let n = check_pair(noisy, clean)?;
         let model = self.model.valid();
         let device = self.device.clone().inner();
         let mut total: Option<Tensor<1>> = None;
+        let mut outputs = Vec::new();
         for start in (0..n).step_by(EVAL_CHUNK) {
             let m = EVAL_CHUNK.min(n - start);
             let range = start * PIXELS..(start + m) * PIXELS;
-            let x = images(&noisy[range.clone()], m, &device);
-            let y = images(&clean[range], m, &device);
+            let logits = model.forward_logits(images(&noisy[range.clone()], m, &device));
             // Weight each chunk's mean by its share of the images.
-            let part = bce_with_logits(model.forward_logits(x), y).mul_scalar(m as f64 / n as f64);
+            let part = bce_with_logits(logits.clone(), images(&clean[range], m, &device)).mul_scalar(m as f64 / n as f64);
             total = Some(match total {
                 Some(t) => t + part,
                 None => part,
             });
+            outputs.push(burn::tensor::activation::sigmoid(logits));
         }
-        total
-            .expect("n ≥ 1")
-            .into_scalar_async::<f32>()
+        let [loss, denoised] = burn::tensor::Transaction::default()
+            .register(total.expect("n ≥ 1"))
+            .register(Tensor::cat(outputs, 0))
+            .execute_async()
             .await
-            .map_err(backend_error("reading the loss"))
+            .map_err(backend_error("reading the evaluation"))?
+            .try_into()
+            .map_err(|_| DaeError::Backend("reading the evaluation: expected two tensors back".into()))?;
+        let f32s = |d: TensorData| {
+            d.try_into_vec::<f32>().map_err(|e| DaeError::Backend(format!("evaluation: expected f32 data, got {e:?}")))
+        };
+        let loss = f32s(loss)?[0] as f64;
+        let denoised = f32s(denoised)?;
+        Ok(Evaluation { count: n, loss, psnr_noisy: mean_psnr(noisy, clean), psnr_denoised: mean_psnr(&denoised, clean) })
     }
 
     /// The reconstruction of `noisy` (flat `n × 784` in [0, 1]): sigmoid outputs, flat `n × 784`.
@@ -168,6 +184,7 @@ impl Trainer {
         what: &str,
         forward: fn(&Dae, Tensor<4>) -> Tensor<4>,
     ) -> Result<Vec<f32>, DaeError> {
+        check_len("noisy", noisy.len(), MAX_IMAGES)?;
         let n = check_images("noisy", noisy)?;
         let model = self.model.valid();
         let device = self.device.clone().inner();
@@ -181,7 +198,7 @@ impl Trainer {
         Tensor::cat(parts, 0)
             .into_data_async()
             .await
-            .map_err(|e| DaeError::Backend(format!("reading the {what}: {e:?}")))?
+            .map_err(|e| DaeError::backend(&format!("reading the {what}"), e))?
             .try_into_vec::<f32>()
             .map_err(|e| DaeError::Backend(format!("{what}: expected f32 data, got {e:?}")))
     }
@@ -237,6 +254,14 @@ impl Trainer {
         self.config.model.activation = self.model.activation();
         self.optim = adam(&self.config);
         self.steps = 0;
+        Ok(())
+    }
+
+    /// [`Trainer::load_weights`], then counts `steps` as already taken: how a training session
+    /// continues from a snapshot that kept its weights but not Adam's moments.
+    pub fn load_weights_at(&mut self, bytes: &[u8], steps: u64) -> Result<(), DaeError> {
+        self.load_weights(bytes)?;
+        self.steps = steps;
         Ok(())
     }
 }

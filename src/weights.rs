@@ -27,23 +27,13 @@ use crate::model::{Activation, Dae};
 /// Metadata key naming the activation the weights were trained with.
 pub const ACTIVATION_KEY: &str = "activation";
 
-/// Every tensor of the model, in file order, with its shape for a model of `channels` maps.
-pub fn expected(channels: usize) -> Vec<(&'static str, Vec<usize>)> {
-    let c = channels;
-    vec![
-        ("enc1.weight", vec![c, 1, 3, 3]),
-        ("enc1.bias", vec![c]),
-        ("enc2.weight", vec![c, c, 3, 3]),
-        ("enc2.bias", vec![c]),
-        ("dec1.weight", vec![c, c, 3, 3]),
-        ("dec1.bias", vec![c]),
-        ("up1.weight", vec![c, c, 3, 3]),
-        ("up1.bias", vec![c]),
-        ("up2.weight", vec![c, c, 3, 3]),
-        ("up2.bias", vec![c]),
-        ("out.weight", vec![1, c, 3, 3]),
-        ("out.bias", vec![1]),
-    ]
+/// Every tensor of the model, in file order (each layer's weight, then its bias), with its shape
+/// for a model of `channels` maps.
+pub fn expected(channels: usize) -> Vec<(String, Vec<usize>)> {
+    crate::model::layers(channels)
+        .iter()
+        .flat_map(|l| [(format!("{}.weight", l.name), l.weight_shape().to_vec()), (format!("{}.bias", l.name), vec![l.c_out])])
+        .collect()
 }
 
 /// The model's tensors in [`expected`] order.
@@ -79,7 +69,7 @@ pub async fn save(model: &Dae) -> Result<Vec<u8>, DaeError> {
     let data = tx
         .execute_async()
         .await
-        .map_err(|e| DaeError::Backend(format!("reading the weights back failed: {e:?}")))?;
+        .map_err(|e| DaeError::backend("reading the weights back failed", e))?;
     let channels = model.enc1.weight.dims()[0];
     let names = expected(channels);
     let mut blobs = Vec::with_capacity(names.len());
@@ -88,7 +78,7 @@ pub async fn save(model: &Dae) -> Result<Vec<u8>, DaeError> {
             .try_to_vec::<f32>()
             .map_err(|e| DaeError::Backend(format!("{name}: expected f32 data, got {e:?}")))?;
         let bytes: Vec<u8> = values.iter().flat_map(|v| v.to_le_bytes()).collect();
-        blobs.push((*name, shape.clone(), bytes));
+        blobs.push((name.as_str(), shape.clone(), bytes));
     }
     let views = blobs
         .iter()
@@ -144,11 +134,11 @@ pub fn check(bytes: &[u8], channels: usize) -> Result<Checked, DaeError> {
     let mut names: Vec<&str> = file.names();
     names.sort_unstable();
     let unexpected: Vec<&str> =
-        names.iter().copied().filter(|n| !wanted.iter().any(|(w, _)| w == n)).collect();
+        names.iter().copied().filter(|n| !wanted.iter().any(|(w, _)| w.as_str() == *n)).collect();
     if !unexpected.is_empty() {
         return Err(bad(format!(
             "expected only the tensors {:?}, got unexpected {:?}",
-            wanted.iter().map(|(n, _)| *n).collect::<Vec<_>>(),
+            wanted.iter().map(|(n, _)| n.as_str()).collect::<Vec<_>>(),
             unexpected
         )));
     }

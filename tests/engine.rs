@@ -5,8 +5,8 @@ use burn::prelude::*;
 use burn::tensor::module::max_pool2d;
 use burn::tensor::ops::MaxPoolOptions;
 use futures_lite::future::block_on;
-use mnist_dae::mnist::{Mnist, Split, default_dir};
-use mnist_dae::model::bce_with_logits;
+use mnist_dae::data::{Mnist, Split, default_dir};
+use mnist_dae::metrics::bce_with_logits;
 use mnist_dae::{Activation, DaeConfig, DaeError, PIXELS, Trainer, TrainerConfig, add_noise, cpu_device};
 use safetensors::Dtype;
 use safetensors::tensor::TensorView;
@@ -84,12 +84,12 @@ fn training_on_512_mnist_images_lowers_the_loss_by_30_percent() {
     let noisy = add_noise(&clean, 0.5, 7).unwrap();
     let mut t = trainer(1);
     let batch = 64 * PIXELS;
-    let initial = block_on(t.evaluate(&noisy, &clean)).unwrap();
+    let initial = block_on(t.evaluate(&noisy, &clean)).unwrap().loss;
     for step in 0..100 {
         let at = (step % 8) * batch;
         block_on(t.train_step(&noisy[at..at + batch], &clean[at..at + batch])).unwrap();
     }
-    let after = block_on(t.evaluate(&noisy, &clean)).unwrap();
+    let after = block_on(t.evaluate(&noisy, &clean)).unwrap().loss;
     eprintln!("loss on 512 images: {initial:.4} → {after:.4} after 100 steps");
     assert!(after <= 0.7 * initial, "expected ≥ 30 % lower loss, got {initial} → {after}");
     assert_eq!(t.steps(), 100);
@@ -101,12 +101,12 @@ fn train_step_returns_the_loss_before_the_update_and_changes_the_weights() {
     let clean = test.floats(0..8);
     let noisy = add_noise(&clean, 0.5, 3).unwrap();
     let mut t = trainer(5);
-    let before = block_on(t.evaluate(&noisy, &clean)).unwrap();
+    let before = block_on(t.evaluate(&noisy, &clean)).unwrap().loss;
     let w0 = block_on(t.save_weights()).unwrap();
     let reported = block_on(t.train_step(&noisy, &clean)).unwrap();
-    assert!((reported - before).abs() < 1e-5, "train_step reports the pre-update loss: {reported} vs {before}");
+    assert!((reported as f64 - before).abs() < 1e-5, "train_step reports the pre-update loss: {reported} vs {before}");
     assert!(w0 != block_on(t.save_weights()).unwrap());
-    assert!(block_on(t.evaluate(&noisy, &clean)).unwrap() < before);
+    assert!(block_on(t.evaluate(&noisy, &clean)).unwrap().loss < before);
 }
 
 #[test]
@@ -116,11 +116,16 @@ fn evaluate_is_the_same_whether_chunked_or_not() {
     let clean = test.floats(0..n);
     let noisy = add_noise(&clean, 0.5, 11).unwrap();
     let t = trainer(2);
-    let whole = block_on(t.evaluate(&noisy, &clean)).unwrap();
-    let a = block_on(t.evaluate(&noisy[..256 * PIXELS], &clean[..256 * PIXELS])).unwrap();
-    let b = block_on(t.evaluate(&noisy[256 * PIXELS..], &clean[256 * PIXELS..])).unwrap();
+    let whole = block_on(t.evaluate(&noisy, &clean)).unwrap().loss;
+    let a = block_on(t.evaluate(&noisy[..256 * PIXELS], &clean[..256 * PIXELS])).unwrap().loss;
+    let b = block_on(t.evaluate(&noisy[256 * PIXELS..], &clean[256 * PIXELS..])).unwrap().loss;
     let weighted = (a * 256.0 + b * 44.0) / 300.0;
     assert!((whole - weighted).abs() < 1e-5, "{whole} vs {weighted}");
+    // PSNR is a mean over images, so it splits the same way.
+    let e = block_on(t.evaluate(&noisy, &clean)).unwrap();
+    let (ea, eb) = (block_on(t.evaluate(&noisy[..256 * PIXELS], &clean[..256 * PIXELS])).unwrap(), block_on(t.evaluate(&noisy[256 * PIXELS..], &clean[256 * PIXELS..])).unwrap());
+    assert!((e.psnr_denoised - (ea.psnr_denoised * 256.0 + eb.psnr_denoised * 44.0) / 300.0).abs() < 1e-9);
+    assert_eq!(e.count, 300);
     let out = block_on(t.denoise(&noisy)).unwrap();
     assert_eq!(out.len(), n * PIXELS);
     let first = block_on(t.denoise(&noisy[..PIXELS])).unwrap();
@@ -307,7 +312,7 @@ fn add_noise_golden_stream() {
 
 #[test]
 fn leaky_is_burns_leaky_relu_bit_for_bit_and_has_its_gradient() {
-    // Both forms the model uses: `model::leaky` (composed ops, off the CPU) and the fused CPU kernel.
+    // Both forms the model uses: `ops::leaky` (composed ops, off the CPU) and the fused CPU kernel.
     for fused in [false, true] {
         check_leaky(fused);
     }
@@ -315,7 +320,7 @@ fn leaky_is_burns_leaky_relu_bit_for_bit_and_has_its_gradient() {
 
 fn check_leaky(fused: bool) {
     use burn::tensor::activation::leaky_relu;
-    use mnist_dae::model::leaky;
+    use mnist_dae::ops::leaky;
     let device = cpu_device().autodiff();
     // Both signs, zero, tiny and large magnitudes.
     let mut values: Vec<f32> = (0..4000).map(|i| ((i as f32) * 0.7311).sin() * 10f32.powi(i % 7 - 3)).collect();
@@ -323,7 +328,7 @@ fn check_leaky(fused: bool) {
     let n = values.len();
     let input = || Tensor::<1>::from_floats(values.as_slice(), &device).reshape([1, 1, 1, n]).require_grad();
     let (a, b) = (input(), input());
-    let ours = if fused { mnist_dae::kernels::leaky_relu(a.clone(), 0.1) } else { leaky(a.clone(), 0.1) };
+    let ours = if fused { mnist_dae::ops::leaky_relu(a.clone(), 0.1) } else { leaky(a.clone(), 0.1) };
     let burns = leaky_relu(b.clone(), 0.1);
     let (yo, yb) = (ours.to_data().try_to_vec::<f32>().unwrap(), burns.to_data().try_to_vec::<f32>().unwrap());
     assert!(yo.iter().zip(&yb).all(|(p, q)| p.to_bits() == q.to_bits() || (*p == 0.0 && *q == 0.0)), "forward values differ");
@@ -371,7 +376,7 @@ fn cpu_conv_kernels_match_burns_conv2d_in_values_and_gradients() {
     use burn::nn::PaddingConfig2d;
     use burn::nn::conv::Conv2dConfig;
     use burn::tensor::Distribution;
-    use mnist_dae::kernels;
+    use mnist_dae::ops;
     let device = cpu_device().autodiff();
     // The model's layers (thin: one channel on a side; wide: 32 → 32 through flex's conv and
     // this crate's weight gradient), plus odd and tiny sides and a 1 → 1 layer.
@@ -384,7 +389,7 @@ fn cpu_conv_kernels_match_burns_conv2d_in_values_and_gradients() {
         let bias = Tensor::<1>::random([c_out], Distribution::Uniform(-1.0, 1.0), &device);
         layer.bias = Some(burn::module::Param::from_tensor(bias));
         let x = Tensor::<4>::random([batch, c_in, side, side], Distribution::Uniform(-1.0, 1.0), &device).require_grad();
-        let ours = kernels::conv3x3(&layer, x.clone());
+        let ours = ops::conv3x3(&layer, x.clone());
         let burns = layer.forward(x.clone());
         let case = format!("{c_in} → {c_out} at {side}, batch {batch}");
         assert_same_layer(&case, &x, &layer.weight.val(), &layer.bias.as_ref().unwrap().val(), ours, burns);
@@ -395,7 +400,7 @@ fn cpu_conv_kernels_match_burns_conv2d_in_values_and_gradients() {
 fn cpu_conv_transpose_node_matches_burns_conv_transpose2d_in_values_and_gradients() {
     use burn::nn::conv::ConvTranspose2dConfig;
     use burn::tensor::Distribution;
-    use mnist_dae::kernels;
+    use mnist_dae::ops;
     let device = cpu_device().autodiff();
     // up1 and up2 of the model, a small odd one, and a 1 × 1 input.
     for (c_in, c_out, side, batch) in [(32, 32, 7, 4), (32, 32, 14, 3), (3, 5, 5, 2), (2, 3, 1, 2)] {
@@ -407,7 +412,7 @@ fn cpu_conv_transpose_node_matches_burns_conv_transpose2d_in_values_and_gradient
         let bias = Tensor::<1>::random([c_out], Distribution::Uniform(-1.0, 1.0), &device);
         layer.bias = Some(burn::module::Param::from_tensor(bias));
         let x = Tensor::<4>::random([batch, c_in, side, side], Distribution::Uniform(-1.0, 1.0), &device).require_grad();
-        let ours = kernels::up_conv3x3(&layer, x.clone());
+        let ours = ops::up_conv3x3(&layer, x.clone());
         let burns = layer.forward(x.clone());
         let case = format!("{c_in} → {c_out} at {side} → {}, batch {batch}", 2 * side);
         assert_eq!(ours.dims(), [batch, c_out, 2 * side, 2 * side]);
@@ -418,14 +423,14 @@ fn cpu_conv_transpose_node_matches_burns_conv_transpose2d_in_values_and_gradient
 #[test]
 fn cpu_max_pool_kernel_matches_burns_max_pool2d_exactly() {
     use burn::tensor::Distribution;
-    use mnist_dae::kernels;
+    use mnist_dae::ops;
     let device = cpu_device().autodiff();
     for (shape, ties) in [([4, 32, 28, 28], false), ([2, 3, 14, 14], false), ([1, 2, 2, 2], false), ([2, 4, 6, 8], true)] {
         let values = Tensor::<4>::random(shape, Distribution::Uniform(-1.0, 1.0), &device);
         // With ties: values rounded to a coarse grid (and many zeros, as after a ReLU).
         let values = if ties { values.mul_scalar(2.0).round().clamp_min(0.0) } else { values };
         let x = values.detach().require_grad();
-        let ours = kernels::max_pool2x2(x.clone());
+        let ours = ops::max_pool2x2(x.clone());
         let burns = max_pool2d(x.clone(), MaxPoolOptions::new([2, 2]));
         assert_eq!(ours.dims(), burns.dims());
         assert_eq!(ours.to_data().try_to_vec::<f32>().unwrap(), burns.to_data().try_to_vec::<f32>().unwrap(), "forward {shape:?}");

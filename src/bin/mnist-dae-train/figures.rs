@@ -9,7 +9,7 @@ use futures_lite::future::block_on;
 use plotters::prelude::*;
 use plotters::style::{FontStyle, register_font};
 
-use mnist_dae::experiment::{EpochRecord, Run, TUTORIAL_VAL_LOSS};
+use mnist_dae::session::{EpochRecord, Session, TUTORIAL_VAL_LOSS};
 use mnist_dae::{DaeError, PIXELS, SIDE};
 
 fn fonts() {
@@ -98,17 +98,18 @@ pub fn loss(path: &Path, history: &[EpochRecord], val_images: usize) -> Result<(
 }
 
 /// The first validation image of each digit 0–9: original, noisy and reconstructed rows.
-pub fn digits(path: &Path, run: &Run) -> Result<(), DaeError> {
+pub fn digits(path: &Path, session: &Session) -> Result<(), DaeError> {
     fonts();
     let err = drawing_error(path);
-    let data = run.data();
-    let picks: Vec<usize> = (0..10u8).filter_map(|d| data.val_labels.iter().position(|&l| l == d)).collect();
+    let labels = session.validation_labels();
+    let picks: Vec<usize> = (0..10u8).filter_map(|d| labels.iter().position(|&l| l == d)).collect();
     let gather = |src: &[f32]| -> Vec<f32> {
         picks.iter().flat_map(|&i| src[i * PIXELS..(i + 1) * PIXELS].iter().copied()).collect()
     };
-    let clean = gather(&data.val_clean);
-    let noisy = gather(&data.val_noisy);
-    let denoised = block_on(run.trainer().denoise(&noisy))?;
+    let (val_clean, val_noisy) = session.validation();
+    let clean = gather(val_clean);
+    let noisy = gather(val_noisy);
+    let denoised = block_on(session.trainer().denoise(&noisy))?;
     const SCALE: i32 = 4;
     const GAP: i32 = 6;
     const LABEL: i32 = 130;

@@ -18,7 +18,9 @@ use burn::prelude::Device;
 use clap::{Parser, ValueEnum};
 use indicatif::{ProgressBar, ProgressStyle};
 
-use mnist_dae::experiment::{Data, EpochRecord, Run, RunConfig, Schedule};
+use futures_lite::future::block_on;
+use mnist_dae::data::{Mnist, Split};
+use mnist_dae::session::{EpochRecord, Schedule, Session, SessionConfig, checkpoint};
 use mnist_dae::{Activation, DaeError};
 
 // flex allocates a fresh multi-MB buffer per op; mimalloc reuses them where glibc returns them
@@ -94,7 +96,7 @@ struct Args {
     #[arg(long, default_value_t = 0)]
     seed: u64,
     /// Training images (from the start of the training split)
-    #[arg(long, default_value_t = mnist_dae::experiment::TUTORIAL_TRAIN_IMAGES)]
+    #[arg(long, default_value_t = mnist_dae::session::TUTORIAL_TRAIN_IMAGES)]
     train_images: usize,
     /// Validation images (from the start of the test split)
     #[arg(long, default_value_t = 10_000)]
@@ -111,8 +113,8 @@ struct Args {
 }
 
 impl Args {
-    fn run_config(&self) -> RunConfig {
-        RunConfig::new()
+    fn session_config(&self) -> SessionConfig {
+        SessionConfig::new()
             .with_epochs(self.epochs.unwrap_or(25))
             .with_batch_size(self.batch_size)
             .with_learning_rate(self.learning_rate)
@@ -137,7 +139,7 @@ impl Args {
 
 fn device(backend: BackendArg) -> Result<Device, DaeError> {
     match backend {
-        BackendArg::Cpu => Ok(mnist_dae::cpu_device()),
+        BackendArg::Cpu => Ok(mnist_dae::backend::cpu_device()),
         #[cfg(feature = "vulkan")]
         BackendArg::Vulkan => Ok(Device::vulkan(burn::tensor::DeviceKind::DefaultDevice)),
         #[cfg(not(feature = "vulkan"))]
@@ -149,13 +151,6 @@ fn device(backend: BackendArg) -> Result<Device, DaeError> {
 
 fn io_error(path: &Path) -> impl Fn(std::io::Error) -> DaeError + '_ {
     move |e| DaeError::Backend(format!("{}: {e}", path.display()))
-}
-
-/// The history rows already written for epochs ≤ `epochs` (a resumed run rewrites the rest).
-fn read_history(path: &Path, epochs: usize) -> Vec<EpochRecord> {
-    fs::read_to_string(path)
-        .map(|text| text.lines().skip(1).filter_map(EpochRecord::parse).filter(|r| r.epoch <= epochs).collect())
-        .unwrap_or_default()
 }
 
 fn write_history(path: &Path, rows: &[EpochRecord]) -> Result<(), DaeError> {
@@ -179,41 +174,49 @@ fn main() -> ExitCode {
     }
 }
 
+/// The images a session of `config` trains and validates on, from the IDX files in `dir`.
+fn read_data(dir: &Path, config: &SessionConfig) -> Result<(Mnist, Mnist), DaeError> {
+    config.validate()?;
+    let train = Mnist::read(dir, Split::Train)?.prefix(config.train_images, "train images")?;
+    let test = Mnist::read(dir, Split::Test)?;
+    Ok((train, test))
+}
+
 fn train(args: &Args) -> Result<(), DaeError> {
-    let data_dir = args.data.clone().unwrap_or_else(mnist_dae::mnist::default_dir);
+    let data_dir = args.data.clone().unwrap_or_else(mnist_dae::data::default_dir);
     let out = &args.out;
-    let checkpoint = out.join("checkpoint");
+    let checkpoint_dir = out.join("checkpoint");
     let device = device(args.backend)?;
     fs::create_dir_all(out).map_err(io_error(out))?;
 
-    let mut run = if args.resume {
-        let config = Run::checkpoint_config(&checkpoint)?;
-        let data = Data::load(&data_dir, &config)?;
-        let mut run = Run::resume(&checkpoint, data, &device)?;
+    let mut session = if args.resume {
+        let config = checkpoint::config(&checkpoint_dir)?;
+        let (train, test) = read_data(&data_dir, &config)?;
+        let mut session = checkpoint::resume(&checkpoint_dir, train, test, &device)?;
         if let Some(epochs) = args.epochs {
-            run.set_epochs(epochs)?;
+            session.set_epochs(epochs)?;
         }
         println!(
             "resuming {}: epoch {} step {} of {} (global step {})",
-            checkpoint.display(),
-            run.progress().epoch + 1,
-            run.progress().step_in_epoch,
-            run.config().steps_per_epoch(),
-            run.steps()
+            checkpoint_dir.display(),
+            session.progress().epoch + 1,
+            session.progress().steps_in_epoch,
+            session.config().steps_per_epoch(),
+            session.steps()
         );
-        run
+        session
     } else {
-        if checkpoint.join(mnist_dae::experiment::STATE_FILE).exists() {
+        if checkpoint_dir.join(checkpoint::STATE_FILE).exists() {
             return Err(DaeError::Input(format!(
                 "{}: expected no previous run here (pass --resume to continue it, or choose another --out), got a checkpoint",
                 out.display()
             )));
         }
-        let config = args.run_config();
-        let data = Data::load(&data_dir, &config)?;
-        Run::new(config, data, &device)?
+        let config = args.session_config();
+        let (train, test) = read_data(&data_dir, &config)?;
+        Session::new(config, train, test, &device)?
     };
-    let config = run.config().clone();
+    let config = session.config().clone();
     println!(
         "{} training / {} validation images, batch {}, {} steps per epoch, {} epochs, lr {:e} ({:?}), noise {}{}, {}, seed {}, {:?}",
         config.train_images,
@@ -231,7 +234,6 @@ fn train(args: &Args) -> Result<(), DaeError> {
     );
 
     let history_path = out.join("history.csv");
-    let mut history = read_history(&history_path, run.progress().epoch);
     let mut steps_this_call = 0usize;
     let style = ProgressStyle::with_template(
         "{prefix} [{bar:30}] {pos}/{len} steps · {per_sec} · ETA {eta} · loss {msg}",
@@ -239,49 +241,50 @@ fn train(args: &Args) -> Result<(), DaeError> {
     .expect("valid template")
     .progress_chars("=> ");
 
-    while !run.finished() {
+    while !session.finished() {
         let bar = ProgressBar::new(config.steps_per_epoch() as u64)
             .with_style(style.clone())
-            .with_prefix(format!("epoch {}/{}", run.progress().epoch + 1, run.config().epochs))
-            .with_position(run.progress().step_in_epoch as u64);
+            .with_prefix(format!("epoch {}/{}", session.progress().epoch + 1, session.config().epochs))
+            .with_position(session.progress().steps_in_epoch as u64);
         let mut smooth: Option<f64> = None;
-        while !run.epoch_complete() {
+        while !session.epoch_complete() {
             if args.max_steps > 0 && steps_this_call >= args.max_steps {
                 bar.abandon();
-                run.save_checkpoint(&checkpoint)?;
+                checkpoint::save(&session, &checkpoint_dir)?;
                 println!("stopped after {steps_this_call} steps (--max-steps); continue with --resume");
                 return Ok(());
             }
-            let loss = run.step()? as f64;
+            let loss = block_on(session.step())?.loss as f64;
             steps_this_call += 1;
             smooth = Some(smooth.map_or(loss, |s| 0.98 * s + 0.02 * loss));
             bar.set_message(format!("{:.4}", smooth.unwrap_or(loss)));
             bar.inc(1);
-            if args.checkpoint_every > 0 && run.progress().step_in_epoch % args.checkpoint_every == 0 && !run.epoch_complete() {
-                run.save_checkpoint(&checkpoint)?;
+            let in_epoch = session.progress().steps_in_epoch;
+            if args.checkpoint_every > 0 && in_epoch % args.checkpoint_every == 0 && !session.epoch_complete() {
+                checkpoint::save(&session, &checkpoint_dir)?;
             }
         }
         bar.finish_and_clear();
-        let record = run.finish_epoch()?;
+        let record = block_on(session.finish_epoch())?;
         let images_per_s = config.train_images as f64 / record.seconds;
         println!(
             "epoch {:>2}/{}: train {:.4} · val {:.4} · PSNR noisy {:.2} dB → denoised {:.2} dB · {:.0} s ({:.0} img/s)",
-            record.epoch, run.config().epochs, record.train_loss, record.val_loss, record.psnr_noisy, record.psnr_denoised, record.seconds, images_per_s
+            record.epoch, session.config().epochs, record.train_loss, record.val_loss, record.psnr_noisy, record.psnr_denoised, record.seconds, images_per_s
         );
-        history.push(record);
-        write_history(&history_path, &history)?;
-        let weights = run.weights()?;
+        write_history(&history_path, session.history())?;
+        let weights = block_on(session.save_weights())?;
         let weights_path = out.join("weights.safetensors");
         fs::write(&weights_path, &weights).map_err(io_error(&weights_path))?;
-        run.save_checkpoint(&checkpoint)?;
-        figures::loss(&out.join("loss.png"), &history, config.val_images)?;
-        figures::digits(&out.join("digits.png"), &run)?;
+        checkpoint::save(&session, &checkpoint_dir)?;
+        figures::loss(&out.join("loss.png"), session.history(), config.val_images)?;
+        figures::digits(&out.join("digits.png"), &session)?;
         std::io::stdout().flush().ok();
     }
-    // Also when resuming a finished run: redraws the figures from history.csv and the weights.
-    if !history.is_empty() {
-        figures::loss(&out.join("loss.png"), &history, config.val_images)?;
-        figures::digits(&out.join("digits.png"), &run)?;
+    // Also when resuming a finished run: redraws the figures from the history and the weights.
+    if !session.history().is_empty() {
+        write_history(&history_path, session.history())?;
+        figures::loss(&out.join("loss.png"), session.history(), config.val_images)?;
+        figures::digits(&out.join("digits.png"), &session)?;
     }
     println!("done: {}", out.display());
     Ok(())

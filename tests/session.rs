@@ -1,11 +1,15 @@
-//! The native trainer (issue: reproduce the tutorial): resumable runs, the command-line
-//! binary end to end on a small subset, and the shipped weights against their recorded loss.
+//! The training session shared by the native trainer and the browser: resumable runs, the
+//! epoch cursor, noise and validation, the command-line binary end to end on a small subset, and
+//! the shipped weights against their recorded loss.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use mnist_dae::experiment::{Data, EpochRecord, Run, RunConfig, Schedule, VALIDATION_NOISE_SEED, evaluate};
-use mnist_dae::{DaeConfig, Trainer, TrainerConfig, cpu_device};
+use futures_lite::future::block_on;
+use mnist_dae::backend::cpu_device;
+use mnist_dae::data::{Mnist, Split, default_dir};
+use mnist_dae::session::{EpochRecord, Schedule, Session, SessionConfig, VALIDATION_NOISE_SEED, checkpoint};
+use mnist_dae::{DaeConfig, Trainer, TrainerConfig, add_noise};
 
 fn scratch(name: &str) -> PathBuf {
     let dir = std::env::temp_dir().join(format!("mnist-dae-{name}-{}", std::process::id()));
@@ -14,19 +18,30 @@ fn scratch(name: &str) -> PathBuf {
     dir
 }
 
-fn small() -> RunConfig {
-    RunConfig::new().with_epochs(2).with_batch_size(32).with_train_images(320).with_val_images(64).with_seed(7)
+fn small() -> SessionConfig {
+    SessionConfig::new().with_epochs(2).with_batch_size(32).with_train_images(320).with_val_images(64).with_seed(7)
 }
 
-/// Steps (closing epochs as they complete) until the run is finished or `limit` steps were
+fn data(config: &SessionConfig) -> (Mnist, Mnist) {
+    let dir = default_dir();
+    let train = Mnist::read(&dir, Split::Train).unwrap().prefix(config.train_images, "train").unwrap();
+    (train, Mnist::read(&dir, Split::Test).unwrap())
+}
+
+fn session(config: &SessionConfig) -> Session {
+    let (train, test) = data(config);
+    Session::new(config.clone(), train, test, &cpu_device()).unwrap()
+}
+
+/// Steps (closing epochs as they complete) until the session is finished or `limit` steps were
 /// taken; returns every loss and every epoch record.
-fn drive(run: &mut Run, limit: usize) -> (Vec<f32>, Vec<EpochRecord>) {
+fn drive(s: &mut Session, limit: usize) -> (Vec<f32>, Vec<EpochRecord>) {
     let (mut losses, mut records) = (Vec::new(), Vec::new());
-    while !run.finished() {
-        if run.epoch_complete() {
-            records.push(run.finish_epoch().expect("epoch"));
+    while !s.finished() {
+        if s.epoch_complete() {
+            records.push(block_on(s.finish_epoch()).expect("epoch"));
         } else if losses.len() < limit {
-            losses.push(run.step().expect("step"));
+            losses.push(block_on(s.step()).expect("step").loss);
         } else {
             break;
         }
@@ -35,56 +50,126 @@ fn drive(run: &mut Run, limit: usize) -> (Vec<f32>, Vec<EpochRecord>) {
 }
 
 #[test]
-fn a_resumed_run_takes_exactly_the_steps_of_an_uninterrupted_one() {
-    let dir = mnist_dae::mnist::default_dir();
-    let device = cpu_device();
+fn a_resumed_session_takes_exactly_the_steps_of_an_uninterrupted_one() {
     let config = small();
     assert_eq!(config.steps_per_epoch(), 10);
 
-    let mut whole = Run::new(config.clone(), Data::load(&dir, &config).unwrap(), &device).unwrap();
+    let mut whole = session(&config);
     let (losses, records) = drive(&mut whole, usize::MAX);
     assert_eq!(losses.len(), 20);
+    assert_eq!(whole.history(), &records[..], "the session keeps its history");
 
-    // Stop mid-epoch (step 13 of 20), checkpoint, and continue in a new Run from the files.
+    // Stop mid-epoch (step 13 of 20), checkpoint, and continue in a new session from the files.
     let ckpt = scratch("resume");
-    let mut first = Run::new(config.clone(), Data::load(&dir, &config).unwrap(), &device).unwrap();
+    let mut first = session(&config);
     let (mut resumed_losses, mut resumed_records) = drive(&mut first, 13);
-    first.save_checkpoint(&ckpt).unwrap();
+    checkpoint::save(&first, &ckpt).unwrap();
     drop(first);
-    let saved = Run::checkpoint_config(&ckpt).unwrap();
-    let mut second = Run::resume(&ckpt, Data::load(&dir, &saved).unwrap(), &device).unwrap();
+    let saved = checkpoint::config(&ckpt).unwrap();
+    let (train, test) = data(&saved);
+    let mut second = checkpoint::resume(&ckpt, train, test, &cpu_device()).unwrap();
     assert_eq!(second.steps(), 13);
-    assert_eq!(second.progress().step_in_epoch, 3);
+    assert_eq!(second.progress().steps_in_epoch, 3);
     let (rest, rest_records) = drive(&mut second, usize::MAX);
     resumed_losses.extend(rest);
     resumed_records.extend(rest_records);
 
     assert_eq!(resumed_losses, losses, "bit-identical losses after resuming");
-    assert_eq!(second.weights().unwrap(), whole.weights().unwrap(), "identical final weights");
+    assert_eq!(block_on(second.save_weights()).unwrap(), block_on(whole.save_weights()).unwrap(), "identical final weights");
     let strip = |r: &[EpochRecord]| r.iter().map(|r| (r.epoch, r.steps, r.train_loss, r.val_loss)).collect::<Vec<_>>();
     assert_eq!(strip(&resumed_records), strip(&records));
+    assert_eq!(strip(second.history()), strip(&records), "the history came through the checkpoint");
     assert!(records[1].val_loss < records[0].val_loss, "validation loss falls: {records:?}");
 }
 
 #[test]
+fn a_session_continues_from_its_state_and_weights_as_the_browser_saves_them() {
+    let config = small().with_fresh_noise(true);
+    let mut s = session(&config);
+    drive(&mut s, 12);
+    let (state, weights) = (s.state(), block_on(s.save_weights()).unwrap());
+    // The state travels as JSON (IndexedDB, and between the CPU and WebGPU modules).
+    let json = serde_json::to_string(&state).unwrap();
+    let state = serde_json::from_str(&json).unwrap();
+    let (train, test) = data(&config);
+    let mut again = Session::resume(state, &weights, train, test, &cpu_device()).unwrap();
+    assert_eq!((again.steps(), again.progress().steps_in_epoch, again.history().len()), (12, 2, 1));
+    assert_eq!(block_on(again.save_weights()).unwrap(), weights);
+    assert_eq!(block_on(again.validate(None)).unwrap(), block_on(s.validate(None)).unwrap());
+    // Adam's moments start afresh, so the next losses agree only where the weights do: the
+    // first step's loss is computed before any update.
+    let (a, b) = (block_on(again.step()).unwrap(), block_on(s.step()).unwrap());
+    assert_eq!((a.loss, a.steps, a.epoch), (b.loss, b.steps, b.epoch));
+}
+
+#[test]
+fn the_validation_figure_of_a_subset_is_the_full_one_on_its_first_images() {
+    let config = small();
+    let s = session(&config);
+    let (clean, noisy) = s.validation();
+    assert_eq!(noisy, &add_noise(clean, 0.5, VALIDATION_NOISE_SEED).unwrap()[..]);
+    let sub = block_on(s.validate(Some(16))).unwrap();
+    let mut t = Trainer::new(config.trainer(), &cpu_device()).unwrap();
+    t.load_weights(&block_on(s.save_weights()).unwrap()).unwrap();
+    let direct = block_on(t.evaluate(&noisy[..16 * 784], &clean[..16 * 784])).unwrap();
+    assert_eq!(sub, direct, "the session's validation is the trainer's evaluation");
+    assert_eq!(sub.count, 16);
+    let err = block_on(s.validate(Some(65))).unwrap_err();
+    assert_eq!(err.to_string(), "invalid input: validation count: expected 1 to 64, got 65");
+}
+
+#[test]
+fn training_noise_changes_leave_validation_alone_and_a_batch_change_keeps_the_place() {
+    let mut s = session(&small());
+    let before = s.validation().1.to_vec();
+    s.set_noise_factor(0.9).unwrap();
+    assert_eq!(s.validation().1, &before[..], "validation noise is fixed for the session");
+    for _ in 0..3 {
+        block_on(s.step()).unwrap();
+    }
+    assert_eq!(s.progress().images_in_epoch, 96);
+    s.set_batch_size(64).unwrap();
+    let r = block_on(s.step()).unwrap();
+    assert_eq!((r.images, r.steps_per_epoch, s.progress().images_in_epoch), (64, 5, 160));
+    while !s.epoch_complete() {
+        block_on(s.step()).unwrap();
+    }
+    assert_eq!(s.progress().images_in_epoch, 320, "the epoch ends after every image exactly once");
+    assert!(s.set_batch_size(0).is_err() && s.set_noise_factor(f32::NAN).is_err());
+    assert_eq!(s.config().batch_size, 64, "a refused change leaves the setting");
+}
+
+#[test]
+fn loading_weights_starts_the_session_over_and_a_finished_one_refuses_steps() {
+    let mut s = session(&small().with_epochs(1));
+    drive(&mut s, usize::MAX);
+    assert!(s.finished());
+    let err = block_on(s.step()).unwrap_err();
+    assert!(err.to_string().contains("all 1 done"), "{err}");
+    let weights = std::fs::read(Path::new(env!("CARGO_MANIFEST_DIR")).join("www/pretrained/mnist-dae.safetensors")).unwrap();
+    s.load_weights(&weights).unwrap();
+    assert_eq!((s.steps(), s.progress().epoch, s.history().len()), (0, 0, 0));
+    assert!(block_on(s.validate(None)).unwrap().loss < 0.12);
+}
+
+#[test]
 fn a_checkpoint_from_another_run_shape_or_a_corrupt_one_is_refused() {
-    let dir = mnist_dae::mnist::default_dir();
-    let device = cpu_device();
     let config = small();
     let ckpt = scratch("corrupt");
-    let mut run = Run::new(config.clone(), Data::load(&dir, &config).unwrap(), &device).unwrap();
-    run.step().unwrap();
-    run.save_checkpoint(&ckpt).unwrap();
+    let mut s = session(&config);
+    block_on(s.step()).unwrap();
+    checkpoint::save(&s, &ckpt).unwrap();
     std::fs::write(ckpt.join("optimizer.bpk"), b"not burnpack").unwrap();
-    let err = Run::resume(&ckpt, Data::load(&dir, &config).unwrap(), &device).err().expect("refused");
+    let (train, test) = data(&config);
+    let err = checkpoint::resume(&ckpt, train.clone(), test.clone(), &cpu_device()).err().expect("refused");
     assert!(err.to_string().contains("expected a burnpack optimiser record"), "{err}");
-    let err = Run::resume(&scratch("missing"), Data::load(&dir, &config).unwrap(), &device).err().expect("refused");
+    let err = checkpoint::resume(&scratch("missing"), train, test, &cpu_device()).err().expect("refused");
     assert!(err.to_string().contains("state.json"), "{err}");
 }
 
 #[test]
 fn the_cosine_schedule_runs_from_the_learning_rate_to_the_final_one() {
-    let c = RunConfig::new().with_schedule(Schedule::Cosine).with_epochs(2).with_train_images(640).with_batch_size(64);
+    let c = SessionConfig::new().with_schedule(Schedule::Cosine).with_epochs(2).with_train_images(640).with_batch_size(64);
     let last = (c.epochs * c.steps_per_epoch() - 1) as u64;
     assert_eq!(c.learning_rate_at(0), 1e-3);
     assert!((c.learning_rate_at(last) - 1e-5).abs() < 1e-12);
@@ -93,13 +178,13 @@ fn the_cosine_schedule_runs_from_the_learning_rate_to_the_final_one() {
         assert!((c.learning_rate_at(k) + c.learning_rate_at(last - k) - (1e-3 + 1e-5)).abs() < 1e-12);
     }
     assert!((0..last).all(|k| c.learning_rate_at(k + 1) < c.learning_rate_at(k)));
-    assert_eq!(RunConfig::new().learning_rate_at(12_345), 1e-3, "constant by default");
+    assert_eq!(SessionConfig::new().learning_rate_at(12_345), 1e-3, "constant by default");
 }
 
 #[test]
 fn the_anneal_schedule_is_constant_then_falls_linearly_over_its_last_epochs() {
     // 4 epochs of 10 steps, the last 2 annealed: steps 0–19 at 2e-3, 20–39 from 2e-3 to 1e-5.
-    let c = RunConfig::new()
+    let c = SessionConfig::new()
         .with_schedule(Schedule::Anneal)
         .with_learning_rate(2e-3)
         .with_epochs(4)
@@ -112,7 +197,7 @@ fn the_anneal_schedule_is_constant_then_falls_linearly_over_its_last_epochs() {
     assert!(steps[..19].iter().all(|d| (d - steps[0]).abs() < 1e-15 && *d > 0.0), "a straight line down: {steps:?}");
     // The constant part is the constant schedule's, step for step (so a constant run's
     // checkpoints are this one's up to the tail).
-    let constant = RunConfig::new().with_learning_rate(2e-3).with_epochs(4).with_train_images(640).with_batch_size(64);
+    let constant = SessionConfig::new().with_learning_rate(2e-3).with_epochs(4).with_train_images(640).with_batch_size(64);
     assert!((0..20).all(|k| c.learning_rate_at(k) == constant.learning_rate_at(k)));
 }
 
@@ -165,12 +250,10 @@ fn the_shipped_weights_give_the_validation_loss_recorded_for_their_last_epoch() 
 
     // The first 1,000 test images with the validation noise (the same noise the run used on
     // them: the validation stream does not depend on how many images follow).
-    let config = RunConfig::new().with_train_images(1).with_val_images(1000);
-    let data = Data::load(&mnist_dae::mnist::default_dir(), &config).unwrap();
-    assert_eq!(data.val_noisy, mnist_dae::add_noise(&data.val_clean, 0.5, VALIDATION_NOISE_SEED).unwrap());
-    let mut trainer = Trainer::new(TrainerConfig::new(DaeConfig::new()), &cpu_device()).unwrap();
-    trainer.load_weights(&weights).unwrap();
-    let eval = evaluate(&trainer, &data.val_noisy, &data.val_clean).unwrap();
+    let config = SessionConfig::new().with_train_images(1).with_val_images(1000);
+    let mut s = session(&config);
+    s.load_weights(&weights).unwrap();
+    let eval = block_on(s.validate(None)).unwrap();
     assert!(
         (eval.loss - last.val_loss).abs() < 0.005,
         "loss on 1,000 test images {:.4}, recorded for epoch 25 on 10,000: {:.4}",

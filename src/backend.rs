@@ -1,0 +1,211 @@
+//! The backend policy, written once: what `"auto"`, `"webgpu"` and `"cpu"` mean, for the npm API
+//! and the widget alike. Acquiring a WebGPU device is the browser module's job ([`crate::wasm`]);
+//! deciding whether to use it is this module's.
+
+use burn::prelude::Device;
+use serde::Deserialize;
+
+use crate::error::DaeError;
+
+/// The CPU backend, in one place: burn's pure-Rust `flex` backend (measured ≈ 20× faster than
+/// `ndarray` on this model's train step; see `docs/benchmarks.md`).
+pub fn cpu_device() -> Device {
+    Device::flex()
+}
+
+/// What a caller asks for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum BackendChoice {
+    /// WebGPU on a hardware adapter, the CPU otherwise (a software adapter such as SwiftShader
+    /// trains ≈ 35× slower than the CPU backend here: `docs/benchmarks.md`).
+    #[default]
+    Auto,
+    /// WebGPU on whatever adapter there is, software included, or an error.
+    WebGpu,
+    /// burn's flex backend.
+    Cpu,
+}
+
+impl BackendChoice {
+    /// Parses `"auto"`, `"webgpu"` or `"cpu"`.
+    pub fn parse(name: &str) -> Result<Self, DaeError> {
+        match name {
+            "auto" => Ok(Self::Auto),
+            "webgpu" => Ok(Self::WebGpu),
+            "cpu" => Ok(Self::Cpu),
+            other => Err(DaeError::Input(format!("backend: expected \"auto\", \"webgpu\" or \"cpu\", got {other:?}"))),
+        }
+    }
+
+    /// Whether resolving this choice needs to know about the GPU at all.
+    pub fn needs_gpu_probe(self) -> bool {
+        self != Self::Cpu
+    }
+}
+
+/// A WebGPU adapter as the browser describes it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GpuInfo {
+    /// Vendor, architecture, device and driver words, as far as the browser tells them.
+    pub name: String,
+    /// A CPU renderer (SwiftShader, lavapipe, llvmpipe, or an adapter that says it is a fallback).
+    pub software: bool,
+}
+
+impl GpuInfo {
+    /// An adapter from the words the browser gives (`GPUAdapterInfo`'s vendor, architecture,
+    /// device, description; wgpu's name and driver) and whether it said it is a fallback or CPU
+    /// adapter.
+    pub fn new(words: &[&str], fallback: bool) -> Self {
+        let name = words.iter().map(|w| w.trim()).filter(|w| !w.is_empty()).collect::<Vec<_>>().join(" ");
+        let lower = name.to_lowercase();
+        // Chromium's fallback rasteriser and Mesa's CPU drivers show up under these names.
+        let software = fallback || ["swiftshader", "lavapipe", "llvmpipe"].iter().any(|s| lower.contains(s));
+        Self { name, software }
+    }
+
+    /// The adapter's name for people: its words, or what kind it is when it gave none.
+    pub fn label(&self) -> &str {
+        if !self.name.is_empty() {
+            &self.name
+        } else if self.software {
+            "a software adapter"
+        } else {
+            "a GPU that gave no name"
+        }
+    }
+}
+
+/// What the GPU probe found: an adapter, or why there is none.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum GpuProbe {
+    /// `navigator.gpu` gave an adapter.
+    Adapter(GpuInfo),
+    /// No adapter (no WebGPU in this environment, the request failed, or this is the CPU-only
+    /// module): the reason, for the note.
+    Unavailable(String),
+}
+
+/// Where a model runs, with a sentence for people.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Placement {
+    /// On the CPU; `note` says why when WebGPU was possible.
+    Cpu { note: String },
+    /// On WebGPU on this adapter.
+    WebGpu { gpu: GpuInfo, note: String },
+}
+
+impl Placement {
+    /// `"cpu"` or `"webgpu"`.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Self::Cpu { .. } => "cpu",
+            Self::WebGpu { .. } => "webgpu",
+        }
+    }
+
+    /// The sentence shown beside the backend.
+    pub fn note(&self) -> &str {
+        match self {
+            Self::Cpu { note } | Self::WebGpu { note, .. } => note,
+        }
+    }
+
+    /// True on a software WebGPU adapter.
+    pub fn software(&self) -> bool {
+        matches!(self, Self::WebGpu { gpu, .. } if gpu.software)
+    }
+}
+
+/// The CPU backend, for people: in the browser one WebAssembly thread (no COOP/COEP headers are
+/// needed), natively every core.
+const CPU: &str = if cfg!(target_arch = "wasm32") { "CPU (WebAssembly, one thread)" } else { "CPU (flex, every core)" };
+
+/// The one policy. `auto`: WebGPU on a hardware adapter, the CPU otherwise; `webgpu`: WebGPU on
+/// any adapter, or an error naming why there is none; `cpu`: the CPU. `probe` is consulted only
+/// when [`BackendChoice::needs_gpu_probe`].
+pub fn resolve(choice: BackendChoice, probe: &GpuProbe) -> Result<Placement, DaeError> {
+    match (choice, probe) {
+        (BackendChoice::Cpu, _) => Ok(Placement::Cpu { note: CPU.into() }),
+        (BackendChoice::Auto, GpuProbe::Unavailable(why)) => {
+            Ok(Placement::Cpu { note: format!("{CPU}: no WebGPU here ({why})") })
+        }
+        (BackendChoice::Auto, GpuProbe::Adapter(gpu)) if gpu.software => Ok(Placement::Cpu {
+            note: format!(
+                "{CPU}: WebGPU here is {}, a CPU renderer that trains far slower than this; choose WebGPU to use it anyway",
+                gpu.label()
+            ),
+        }),
+        (BackendChoice::Auto | BackendChoice::WebGpu, GpuProbe::Adapter(gpu)) => {
+            let note = if gpu.software {
+                format!("WebGPU on {} (a software renderer: slower than the CPU backend)", gpu.label())
+            } else {
+                format!("WebGPU on {}", gpu.label())
+            };
+            Ok(Placement::WebGpu { gpu: gpu.clone(), note })
+        }
+        (BackendChoice::WebGpu, GpuProbe::Unavailable(why)) => Err(DaeError::Backend(format!(
+            "backend \"webgpu\": expected a WebGPU adapter, got none ({why}); use \"auto\" or \"cpu\" to run on the CPU"
+        ))),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn hardware() -> GpuProbe {
+        GpuProbe::Adapter(GpuInfo::new(&["nvidia", "ampere", "", ""], false))
+    }
+
+    fn swiftshader() -> GpuProbe {
+        GpuProbe::Adapter(GpuInfo::new(&["google", "swiftshader", "", "Google SwiftShader"], false))
+    }
+
+    fn none() -> GpuProbe {
+        GpuProbe::Unavailable("no navigator.gpu".into())
+    }
+
+    #[test]
+    fn auto_is_webgpu_on_hardware_and_the_cpu_otherwise() {
+        assert_eq!(resolve(BackendChoice::Auto, &hardware()).unwrap().name(), "webgpu");
+        let soft = resolve(BackendChoice::Auto, &swiftshader()).unwrap();
+        assert_eq!(soft.name(), "cpu");
+        assert!(soft.note().contains("CPU renderer"), "{}", soft.note());
+        let absent = resolve(BackendChoice::Auto, &none()).unwrap();
+        assert_eq!(absent.name(), "cpu");
+        assert!(absent.note().contains("no navigator.gpu"), "{}", absent.note());
+        let fallback = GpuProbe::Adapter(GpuInfo::new(&[], true));
+        assert_eq!(resolve(BackendChoice::Auto, &fallback).unwrap().name(), "cpu");
+    }
+
+    #[test]
+    fn webgpu_takes_any_adapter_and_flags_software_ones() {
+        let hw = resolve(BackendChoice::WebGpu, &hardware()).unwrap();
+        assert!(!hw.software());
+        assert_eq!(hw.note(), "WebGPU on nvidia ampere");
+        let soft = resolve(BackendChoice::WebGpu, &swiftshader()).unwrap();
+        assert_eq!(soft.name(), "webgpu");
+        assert!(soft.software());
+        let err = resolve(BackendChoice::WebGpu, &none()).unwrap_err();
+        assert_eq!(err.kind().code(), "backend");
+        assert!(err.to_string().contains("no navigator.gpu"), "{err}");
+    }
+
+    #[test]
+    fn cpu_is_the_cpu_whatever_the_gpu() {
+        for probe in [hardware(), swiftshader(), none()] {
+            assert_eq!(resolve(BackendChoice::Cpu, &probe).unwrap(), Placement::Cpu { note: CPU.into() });
+        }
+        assert!(!BackendChoice::Cpu.needs_gpu_probe());
+    }
+
+    #[test]
+    fn names_parse_and_unknown_ones_are_refused() {
+        assert_eq!(BackendChoice::parse("webgpu").unwrap(), BackendChoice::WebGpu);
+        let err = BackendChoice::parse("gpu").unwrap_err();
+        assert_eq!(err.to_string(), "invalid input: backend: expected \"auto\", \"webgpu\" or \"cpu\", got \"gpu\"");
+        assert_eq!(GpuInfo::new(&[], false).label(), "a GPU that gave no name");
+    }
+}

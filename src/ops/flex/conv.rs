@@ -1,0 +1,242 @@
+//! 3×3 convolutions, stride 1, zero padding 1: the forward pass and the input gradient of each
+//! shape, and the weight gradient with one output channel (the others are
+//! [`layer_grads`](super::gemm::layer_grads)'s). One input channel: GEMMs over the 3×3 patches
+//! ([`patch_conv`]); one output channel: sums of shifted planes ([`correlate3x3_add`],
+//! [`thin_conv_grad_w`]); many to many: three GEMMs over shifted rows ([`wide_conv`]).
+
+use super::for_each_chunk;
+use super::gemm::{im2col3x3, matmul};
+
+/// `out[i][j] += Σ k[3·a + b] · input[i + a − 1][j + b − 1]` over the taps inside the
+/// `side × side` plane (zero padding 1): one 3×3 cross-correlation, added to `out`.
+fn correlate3x3_add(out: &mut [f32], input: &[f32], side: usize, k: &[f32; 9]) {
+    let s = side;
+    for i in 0..s {
+        let row = &mut out[i * s..(i + 1) * s];
+        for a in 0..3 {
+            let r = i + a;
+            if r == 0 || r > s {
+                continue; // input row i + a − 1 is outside the plane
+            }
+            let src = &input[(r - 1) * s..r * s];
+            let (k0, k1, k2) = (k[3 * a], k[3 * a + 1], k[3 * a + 2]);
+            if s == 1 {
+                row[0] += k1 * src[0];
+                continue;
+            }
+            // Interior columns: all three taps present; three shifted views vectorise.
+            for (((o, &l), &c), &rr) in row[1..s - 1]
+                .iter_mut()
+                .zip(&src[..s - 2])
+                .zip(&src[1..s - 1])
+                .zip(&src[2..])
+            {
+                *o += k0 * l + k1 * c + k2 * rr;
+            }
+            row[0] += k1 * src[0] + k2 * src[1];
+            row[s - 1] += k0 * src[s - 2] + k1 * src[s - 1];
+        }
+    }
+}
+
+/// The 3×3 kernel `weight[o][i]` of a [c_out, c_in, 3, 3] weight.
+fn kernel(weight: &[f32], c_in: usize, o: usize, i: usize) -> [f32; 9] {
+    let at = (o * c_in + i) * 9;
+    weight[at..at + 9].try_into().expect("9 taps")
+}
+
+/// Forward pass: [batch, c_in, s, s] → [batch, c_out, s, s].
+pub(super) fn thin_conv_forward(x: &[f32], weight: &[f32], bias: &[f32], dims: [usize; 4], c_out: usize) -> Vec<f32> {
+    let [batch, c_in, s, _] = dims;
+    let plane = s * s;
+    let mut out = vec![0.0f32; batch * c_out * plane];
+    for_each_chunk(&mut out, c_out * plane, |b, image| {
+        for (o, out_plane) in image.chunks_mut(plane).enumerate() {
+            out_plane.fill(bias[o]);
+            for i in 0..c_in {
+                let x_plane = &x[(b * c_in + i) * plane..][..plane];
+                correlate3x3_add(out_plane, x_plane, s, &kernel(weight, c_in, o, i));
+            }
+        }
+    });
+    out
+}
+
+/// Fills each `plane`-sized channel of an output `image` with its bias, if there is one, and says
+/// whether it did: the GEMMs then add onto the output instead of overwriting it.
+fn fill_bias(image: &mut [f32], bias: Option<&[f32]>, plane: usize) -> bool {
+    if let Some(bias) = bias {
+        for (p, &b) in image.chunks_exact_mut(plane).zip(bias) {
+            p.fill(b);
+        }
+    }
+    bias.is_some()
+}
+
+/// A convolution with one input channel as one GEMM per image over its 3×3 patches
+/// ([`im2col3x3`], nine rows): `weight` [c_out, 9] · [9, s·s], written into the output image
+/// on top of `bias` (or zero).
+fn patch_conv(x: &[f32], weight: &[f32], bias: Option<&[f32]>, batch: usize, s: usize, c_out: usize) -> Vec<f32> {
+    let plane = s * s;
+    let mut out = vec![0.0f32; batch * c_out * plane];
+    for_each_chunk(&mut out, c_out * plane, |b, image| {
+        let mut cols = vec![0.0f32; 9 * plane];
+        im2col3x3(&x[b * plane..][..plane], 1, s, 1, s, &mut cols, plane, 0);
+        let biased = fill_bias(image, bias, plane);
+        matmul(image, c_out, plane, 9, weight, 9, &cols, 1, plane, biased);
+    });
+    out
+}
+
+/// Forward pass of a 1 → c_out convolution (`enc1`).
+pub(super) fn patch_conv_forward(x: &[f32], weight: &[f32], bias: &[f32], [batch, _, s, _]: [usize; 4], c_out: usize) -> Vec<f32> {
+    patch_conv(x, weight, Some(bias), batch, s, c_out)
+}
+
+/// Input gradient of a c_in → 1 convolution (`out`): the output gradient's one plane
+/// convolved with each input channel's kernel rotated by 180°, the same 1 → c_in shape.
+pub(crate) fn patch_conv_grad_x(grad: &[f32], weight: &[f32], batch: usize, c_in: usize, _c_out: usize, s: usize) -> Vec<f32> {
+    let rotated: Vec<f32> = weight.chunks_exact(9).flat_map(|k| k.iter().rev().copied()).collect();
+    patch_conv(grad, &rotated, None, batch, s, c_in)
+}
+
+/// Gradient with respect to the input: each input plane collects its output gradients through
+/// the kernels rotated by 180°. [batch, c_out, s, s] → [batch, c_in, s, s].
+pub(crate) fn thin_conv_grad_x(grad: &[f32], weight: &[f32], batch: usize, c_in: usize, c_out: usize, s: usize) -> Vec<f32> {
+    let plane = s * s;
+    let mut out = vec![0.0f32; batch * c_in * plane];
+    for_each_chunk(&mut out, c_in * plane, |b, image| {
+        for (i, dx) in image.chunks_mut(plane).enumerate() {
+            for o in 0..c_out {
+                let mut k = kernel(weight, c_in, o, i);
+                k.reverse(); // k[3a + b] → k[3(2 − a) + (2 − b)]
+                correlate3x3_add(dx, &grad[(b * c_out + o) * plane..][..plane], s, &k);
+            }
+        }
+    });
+    out
+}
+
+/// Gradient with respect to the weight: [c_out, c_in, 3, 3].
+/// `dw[o][i][a][b] = Σ_batch Σ_(y, x) grad[o][y][x] · input[i][y + a − 1][x + b − 1]`. Products are
+/// summed per column into 9 rows of `s` partial sums (elementwise, so they vectorise), then
+/// across the row at the end: the same order whatever the thread count.
+pub(crate) fn thin_conv_grad_w(x: &[f32], grad: &[f32], dims: [usize; 4], c_out: usize) -> Vec<f32> {
+    let [batch, c_in, s, _] = dims;
+    let plane = s * s;
+    let mut dw = vec![0.0f32; c_out * c_in * 9];
+    for_each_chunk(&mut dw, 9, |pair, taps| {
+        let (o, i) = (pair / c_in, pair % c_in);
+        let mut acc = vec![0.0f32; 9 * s];
+        for b in 0..batch {
+            let g = &grad[(b * c_out + o) * plane..][..plane];
+            let xin = &x[(b * c_in + i) * plane..][..plane];
+            for y in 0..s {
+                let g_row = &g[y * s..(y + 1) * s];
+                for a in 0..3 {
+                    let r = y + a;
+                    if r == 0 || r > s {
+                        continue;
+                    }
+                    let src = &xin[(r - 1) * s..r * s];
+                    let rows = &mut acc[3 * a * s..(3 * a + 3) * s];
+                    let (left, rest) = rows.split_at_mut(s);
+                    let (mid, right) = rest.split_at_mut(s);
+                    // tap b = 0 reads column x − 1, b = 1 column x, b = 2 column x + 1
+                    for ((p, &gv), &xv) in left[1..].iter_mut().zip(&g_row[1..]).zip(&src[..s - 1]) {
+                        *p += gv * xv;
+                    }
+                    for ((p, &gv), &xv) in mid.iter_mut().zip(g_row).zip(src) {
+                        *p += gv * xv;
+                    }
+                    for ((p, &gv), &xv) in right[..s - 1].iter_mut().zip(&g_row[..s - 1]).zip(&src[1..]) {
+                        *p += gv * xv;
+                    }
+                }
+            }
+        }
+        for (t, row) in taps.iter_mut().zip(acc.chunks(s)) {
+            *t = row.iter().sum();
+        }
+    });
+    dw
+}
+
+/// The rows of a [c, s, s] image seen through the three columns of a 3×3 kernel, with a zero
+/// row above and below: `rows[ci][e][y][x] = src[ci][y − 1][x + e − 1]` for y in 0‥s + 2
+/// (zero where that is outside the image), [c, 3, s + 2, s]. Every element is written.
+///
+/// Why: a 3×3 convolution, stride 1, padding 1, is then three GEMMs whose right side is this
+/// buffer read from row a (`kernel row a`): the (ci, e) rows are evenly spaced, so no per-tap
+/// copy is needed (im2col copies each input element nine times, this three).
+fn shifted_rows3(src: &[f32], c: usize, s: usize, rows: &mut [f32]) {
+    let len = (s + 2) * s;
+    for ci in 0..c {
+        let plane = &src[ci * s * s..][..s * s];
+        for e in 0..3 {
+            let dst = &mut rows[(ci * 3 + e) * len..][..len];
+            dst[..s].fill(0.0);
+            dst[(s + 1) * s..].fill(0.0);
+            for (d, r) in dst[s..(s + 1) * s].chunks_exact_mut(s).zip(plane.chunks_exact(s)) {
+                match e {
+                    0 => {
+                        d[0] = 0.0;
+                        d[1..].copy_from_slice(&r[..s - 1]);
+                    }
+                    1 => d.copy_from_slice(r),
+                    _ => {
+                        d[..s - 1].copy_from_slice(&r[1..]);
+                        d[s - 1] = 0.0;
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// Per kernel row `a`, the [c_out, c_in·3] matrix `taps[a][o][3i + e] = w(o, i, a, e)`: the
+/// left side of [`wide_conv`]'s GEMMs, [3, c_out, c_in·3].
+fn conv_taps(c_out: usize, c_in: usize, w: impl Fn(usize, usize, usize, usize) -> f32) -> Vec<f32> {
+    let mut taps = Vec::with_capacity(9 * c_out * c_in);
+    for a in 0..3 {
+        for o in 0..c_out {
+            for i in 0..c_in {
+                taps.extend((0..3).map(|e| w(o, i, a, e)));
+            }
+        }
+    }
+    taps
+}
+
+/// 3×3 convolution, stride 1, zero padding 1, of x [batch, c_in, s, s] with `taps` (from
+/// [`conv_taps`]) → [batch, c_out, s, s], plus `bias` [c_out] if given: per image,
+/// `out = bias + Σ_a taps[a] · rows3(x)` shifted down by `a` rows (three GEMMs with an inner
+/// dimension of 3·c_in, written straight into the output image).
+fn wide_conv(x: &[f32], taps: &[f32], bias: Option<&[f32]>, [batch, c_in, s, _]: [usize; 4], c_out: usize) -> Vec<f32> {
+    let (plane, k, len) = (s * s, 3 * c_in, (s + 2) * s);
+    let mut out = vec![0.0f32; batch * c_out * plane];
+    for_each_chunk(&mut out, c_out * plane, |b, image| {
+        let mut rows = vec![0.0f32; k * len];
+        shifted_rows3(&x[b * c_in * plane..][..c_in * plane], c_in, s, &mut rows);
+        let biased = fill_bias(image, bias, plane);
+        for a in 0..3 {
+            // image[o][y·s + x] += Σ_(i, e) taps[a][o][3i + e] · rows[i][e][y + a][x]
+            matmul(image, c_out, plane, k, &taps[a * c_out * k..], k, &rows[a * s..], 1, len, biased || a > 0);
+        }
+    });
+    out
+}
+
+/// The forward pass of a wide 3×3 convolution (weight [c_out, c_in, 3, 3]).
+pub(super) fn wide_conv_forward(x: &[f32], weight: &[f32], bias: &[f32], dims: [usize; 4], c_out: usize) -> Vec<f32> {
+    let c_in = dims[1];
+    let taps = conv_taps(c_out, c_in, |o, i, a, e| weight[(o * c_in + i) * 9 + 3 * a + e]);
+    wide_conv(x, &taps, Some(bias), dims, c_out)
+}
+
+/// Its input gradient: the output gradient ([batch, c_out, s, s]) convolved with the kernels
+/// transposed (c_out ↔ c_in) and rotated by 180° → [batch, c_in, s, s].
+pub(crate) fn wide_conv_grad_x(grad: &[f32], weight: &[f32], batch: usize, c_in: usize, c_out: usize, s: usize) -> Vec<f32> {
+    let taps = conv_taps(c_in, c_out, |i, o, a, e| weight[(o * c_in + i) * 9 + 3 * (2 - a) + (2 - e)]);
+    wide_conv(grad, &taps, None, [batch, c_out, s, s], c_in)
+}

@@ -1,0 +1,69 @@
+//! The forward pass of the 3×3 transposed convolution, stride 2, padding 1, output padding 1
+//! (its gradients come from one im2col of the output gradient,
+//! [`layer_grads`](super::gemm::layer_grads)).
+
+use super::for_each_chunk;
+use super::gemm::matmul;
+
+/// 3×3 transposed convolution, stride 2, padding 1, output padding 1, of x [batch, c_in, s, s]
+/// with weight [c_in, c_out, 3, 3] and bias → [batch, c_out, 2s, 2s].
+///
+/// Output pixel 2·y + a − 1 takes input pixel y through kernel row a, so each of the four output
+/// phases (row parity py, column parity px) is a small convolution of the input: even rows take
+/// row a = 1 at y = m; odd rows a = 2 at y = m and a = 0 at y = m + 1 (columns alike). Per image
+/// that is six GEMMs into four s × s phase planes, over the input's columns shifted by 0 and 1
+/// (`cols2[i][d][y][x] = x[i][y][x + d]`, one zero row below), then one pass that interleaves
+/// the phases and adds the bias. No col2im scatter.
+pub(super) fn up_conv_forward(x: &[f32], weight: &[f32], bias: &[f32], [batch, c_in, s, _]: [usize; 4], c_out: usize) -> Vec<f32> {
+    let (plane, len, side) = (s * s, (s + 1) * s, 2 * s);
+    let w = |i: usize, o: usize, a: usize, e: usize| weight[(i * c_out + o) * 9 + 3 * a + e];
+    // Left sides per kernel row a: even output columns ([c_out, c_in], tap e = 1) and odd ones
+    // ([c_out, 2·c_in], taps e = 2 at shift d = 0 and e = 0 at shift d = 1).
+    let even: Vec<Vec<f32>> =
+        (0..3).map(|a| (0..c_out).flat_map(|o| (0..c_in).map(move |i| w(i, o, a, 1))).collect()).collect();
+    let odd: Vec<Vec<f32>> = (0..3)
+        .map(|a| (0..c_out).flat_map(|o| (0..c_in).flat_map(move |i| [w(i, o, a, 2), w(i, o, a, 0)])).collect())
+        .collect();
+    let mut out = vec![0.0f32; batch * c_out * side * side];
+    for_each_chunk(&mut out, c_out * side * side, |b, image| {
+        let src = &x[b * c_in * plane..][..c_in * plane];
+        let mut cols2 = vec![0.0f32; 2 * c_in * len];
+        for i in 0..c_in {
+            for (d, dst) in cols2[2 * i * len..][..2 * len].chunks_exact_mut(len).enumerate() {
+                for (r, row) in dst[..plane].chunks_exact_mut(s).zip(src[i * plane..][..plane].chunks_exact(s)) {
+                    r[..s - d].copy_from_slice(&row[d..]);
+                    r[s - d..].fill(0.0);
+                }
+                dst[plane..].fill(0.0);
+            }
+        }
+        let mut phases = vec![0.0f32; 4 * c_out * plane];
+        for (py, row_taps) in [(0, &[(1, 0)][..]), (1, &[(2, 0), (0, 1)][..])] {
+            for px in 0..2 {
+                let phase = &mut phases[(2 * py + px) * c_out * plane..][..c_out * plane];
+                for (j, &(a, dy)) in row_taps.iter().enumerate() {
+                    let rhs = &cols2[dy * s..];
+                    if px == 0 {
+                        matmul(phase, c_out, plane, c_in, &even[a], c_in, rhs, 1, 2 * len, j > 0);
+                    } else {
+                        matmul(phase, c_out, plane, 2 * c_in, &odd[a], 2 * c_in, rhs, 1, len, j > 0);
+                    }
+                }
+            }
+        }
+        for (o, out_plane) in image.chunks_exact_mut(side * side).enumerate() {
+            for (m, pair) in out_plane.chunks_exact_mut(2 * side).enumerate() {
+                let (top, bottom) = pair.split_at_mut(side);
+                for (py, row) in [(0, top), (1, bottom)] {
+                    let p0 = &phases[((2 * py) * c_out + o) * plane + m * s..][..s];
+                    let p1 = &phases[((2 * py + 1) * c_out + o) * plane + m * s..][..s];
+                    for ((v, &e), &f) in row.chunks_exact_mut(2).zip(p0).zip(p1) {
+                        v[0] = e + bias[o];
+                        v[1] = f + bias[o];
+                    }
+                }
+            }
+        }
+    });
+    out
+}

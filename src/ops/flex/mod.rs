@@ -1,0 +1,107 @@
+//! flex: the kernels on plain slices, one file per op family, and `impl DaeKernels for Flex`,
+//! which runs them on contiguous f32 tensors; with the helpers they share (tensor ↔ slice, the
+//! split of the work over threads).
+
+use burn::backend::Flex;
+use burn::backend::flex::FlexTensor;
+use burn::prelude::*;
+use burn::tensor::DType;
+
+use self::activation::leaky_relu_forward;
+use self::conv::{patch_conv_forward, thin_conv_forward, wide_conv_forward};
+use self::conv_transpose::up_conv_forward;
+use self::pool::max_pool_forward;
+use super::DaeKernels;
+
+// What the autodiff nodes (`super::autodiff`) run in their backward passes.
+pub(super) use self::activation::leaky_relu_backward;
+pub(super) use self::conv::{
+    patch_conv_grad_x, thin_conv_grad_w, thin_conv_grad_x, wide_conv_grad_x,
+};
+pub(super) use self::gemm::{bias_grad, layer_grads};
+pub(super) use self::pool::max_pool_backward;
+
+mod activation;
+mod conv;
+mod conv_transpose;
+mod gemm;
+mod pool;
+
+pub(super) fn contiguous_f32(t: &FlexTensor) -> FlexTensor {
+    assert_eq!(t.dtype(), DType::F32, "the model's CPU kernels are written for f32 tensors");
+    t.to_contiguous()
+}
+
+pub(super) fn slice(t: &FlexTensor) -> &[f32] {
+    t.as_slice::<f32>().expect("a contiguous f32 tensor")
+}
+
+pub(super) fn tensor(values: Vec<f32>, shape: [usize; 4]) -> FlexTensor {
+    FlexTensor::from_data(TensorData::new(values, shape))
+}
+
+pub(super) fn dims4(t: &FlexTensor) -> [usize; 4] {
+    let shape = burn::backend::TensorMetadata::shape(t);
+    assert_eq!(shape.num_dims(), 4, "expected a rank-4 tensor, got shape {shape:?}");
+    [shape[0], shape[1], shape[2], shape[3]]
+}
+
+/// Runs `f(index, chunk)` over `out.chunks_mut(chunk)`: on rayon's threads natively, in order in
+/// the browser (single-threaded without cross-origin isolation). Each chunk is written by one
+/// call, so the result does not depend on the scheduling.
+fn for_each_chunk(out: &mut [f32], chunk: usize, f: impl Fn(usize, &mut [f32]) + Sync + Send) {
+    #[cfg(not(target_arch = "wasm32"))]
+    {
+        use rayon::prelude::*;
+        out.par_chunks_mut(chunk).enumerate().for_each(|(i, c)| f(i, c));
+    }
+    #[cfg(target_arch = "wasm32")]
+    out.chunks_mut(chunk).enumerate().for_each(|(i, c)| f(i, c));
+}
+
+impl DaeKernels for Flex {
+    fn conv3x3(x: FlexTensor, weight: FlexTensor, bias: FlexTensor) -> FlexTensor {
+        let [c_out, c_in, ..] = dims4(&weight);
+        let (x, weight, bias) = (contiguous_f32(&x), contiguous_f32(&weight), contiguous_f32(&bias));
+        let dims = dims4(&x);
+        assert!(
+            c_in == dims[1] && dims4(&weight)[2..] == [3, 3] && dims[2] == dims[3],
+            "conv3x3: x {dims:?}, weight {:?}",
+            dims4(&weight)
+        );
+        let forward = match (c_in, c_out) {
+            (1, _) => patch_conv_forward,
+            (_, 1) => thin_conv_forward,
+            _ => wide_conv_forward,
+        };
+        let out = forward(slice(&x), slice(&weight), slice(&bias), dims, c_out);
+        tensor(out, [dims[0], c_out, dims[2], dims[3]])
+    }
+
+    fn up_conv3x3(x: FlexTensor, weight: FlexTensor, bias: FlexTensor) -> FlexTensor {
+        let (x, weight, bias) = (contiguous_f32(&x), contiguous_f32(&weight), contiguous_f32(&bias));
+        let dims = dims4(&x);
+        let [c_in, c_out, kh, kw] = dims4(&weight);
+        assert!(
+            c_in == dims[1] && [kh, kw] == [3, 3] && dims[2] == dims[3],
+            "up_conv3x3: x {dims:?}, weight {:?}",
+            dims4(&weight)
+        );
+        let out = up_conv_forward(slice(&x), slice(&weight), slice(&bias), dims, c_out);
+        tensor(out, [dims[0], c_out, 2 * dims[2], 2 * dims[3]])
+    }
+
+    fn leaky_relu(x: FlexTensor, slope: f32) -> FlexTensor {
+        let x = contiguous_f32(&x);
+        let shape = burn::backend::TensorMetadata::shape(&x);
+        let out = leaky_relu_forward(slice(&x), slope);
+        FlexTensor::from_data(TensorData::new(out, shape))
+    }
+
+    fn max_pool2x2(x: FlexTensor) -> FlexTensor {
+        let x = contiguous_f32(&x);
+        let [b, c, h, w] = dims4(&x);
+        assert!(h % 2 == 0 && w % 2 == 0, "max_pool2x2: even sides expected, got {h} × {w}");
+        tensor(max_pool_forward(slice(&x), [b, c, h, w]), [b, c, h / 2, w / 2])
+    }
+}

@@ -1,0 +1,153 @@
+//! CPU kernels for the layers where burn's `flex` backend is slowest on this model, added through
+//! burn's backend-extension API (`#[backend_extension]` and custom autodiff nodes), not a fork.
+//!
+//! Why these (`cargo bench --bench ops` and the README's profile):
+//! - **3×3 convolutions with one input or one output channel** (`enc1`, 1 → 32, and `out`,
+//!   32 → 1). flex runs every convolution as tiled im2col + GEMM and derives the gradients
+//!   through more convolutions; with a single channel on one side they took ≈ 40 % of a train
+//!   step's convolution time for 5 % of its multiply-adds. Here the 1 → n shapes (`enc1`'s
+//!   forward pass and weight gradient, `out`'s input gradient) are GEMMs over nine patch rows
+//!   per image ([`patch_conv`](flex::conv::patch_conv), [`layer_grads`](flex::gemm::layer_grads));
+//!   the n → 1 shapes (`out`'s forward pass and weight gradient) sums of shifted planes whose
+//!   inner loops run along image rows and vectorise.
+//! - **the 32 → 32 convolutions and transposed convolutions** (`enc2`, `dec1`, `up1`, `up2`).
+//!   flex runs a convolution as im2col + GEMM (each input element copied nine times), derives
+//!   the input gradient as a transposed convolution, and runs a transposed convolution as GEMM +
+//!   col2im, a scalar scatter-add that took ≈ 14 % of a single-threaded train step. Here:
+//!   - forward and input gradient of a convolution: three GEMMs per image, one per kernel row,
+//!     over the input's rows shifted by one column each way
+//!     ([`shifted_rows3`](flex::conv::shifted_rows3), three copies instead of nine), straight
+//!     into the output image;
+//!   - forward of a transposed convolution: its four output phases (even/odd rows × columns) are
+//!     small convolutions of the input, six GEMMs per image, then one interleaving pass;
+//!   - weight gradients: an im2col per image and one GEMM per group of images (the `gemm`
+//!     crate flex itself uses) straight into the weight layout (burn: a convolution with the
+//!     batch as channels and the output gradient as a 14 × 14 or 28 × 28 "kernel"); for the
+//!     transposed convolutions the input gradient comes from the same columns (one more GEMM per
+//!     image) instead of a strided convolution.
+//! - **leaky ReLU** as one pass forward and one backward, instead of burn's compare, scale and
+//!   `mask_where` (or four composed ops, [`leaky`]).
+//! - **2 × 2 max-pooling** with stride 2: flex's general pooling with indices took ≈ 7 ms at
+//!   64 × 32 × 28 × 28 for 1.6 M comparisons. Here the forward pass keeps no indices (and takes
+//!   maxima over whole rows, which vectorises); the backward pass finds each window's maximum
+//!   again from the input.
+//!
+//! Only `flex` devices take these paths ([`on_flex`]); WebGPU and Vulkan keep burn's own ops.
+//! Values agree with burn's to float rounding (max-pooling exactly). Work is split over images,
+//! over channel pairs or over a fixed number of batch groups, and every sum runs in a fixed order,
+//! so results do not depend on the number of threads.
+//!
+//! Layout: this module holds the extension trait ([`DaeKernels`]), the functions the model calls
+//! (each picks the kernel on flex and burn's op elsewhere) and the composed leaky ReLU
+//! ([`leaky`]); `flex/` the kernels on plain slices, one file per op family, and
+//! `impl DaeKernels for Flex`; `autodiff.rs` the backward nodes and
+//! `impl<C> DaeKernels for Autodiff<Flex, C>`.
+
+use burn::backend::tensor::FloatTensor;
+use burn::backend::{Dispatch, DispatchDevice, backend_extension};
+use burn::nn::PaddingConfig2d;
+use burn::nn::conv::{Conv2d, ConvTranspose2d};
+use burn::prelude::*;
+use burn::tensor::activation::relu;
+
+mod autodiff;
+mod flex;
+
+/// Operations of this model that the CPU backend runs with the kernels in `flex`.
+#[backend_extension(Flex, Autodiff)]
+pub trait DaeKernels: burn::backend::Backend {
+    /// 3×3 convolution, stride 1, zero padding 1. `x`: [batch, c_in, side, side], `weight`:
+    /// [c_out, c_in, 3, 3], `bias`: [c_out] → [batch, c_out, side, side].
+    fn conv3x3(x: FloatTensor<Self>, weight: FloatTensor<Self>, bias: FloatTensor<Self>) -> FloatTensor<Self>;
+
+    /// 3×3 transposed convolution, stride 2, padding 1, output padding 1 (Keras'
+    /// `Conv2DTranspose(padding="same")`). `x`: [batch, c_in, side, side], `weight`:
+    /// [c_in, c_out, 3, 3], `bias`: [c_out] → [batch, c_out, 2·side, 2·side].
+    fn up_conv3x3(x: FloatTensor<Self>, weight: FloatTensor<Self>, bias: FloatTensor<Self>) -> FloatTensor<Self>;
+
+    /// Leaky ReLU, `x` for x > 0 and `slope · x` otherwise, any shape; one pass forward and one
+    /// backward (gradient `slope` at exactly 0, as TensorFlow's LeakyReluGrad).
+    fn leaky_relu(x: FloatTensor<Self>, slope: f32) -> FloatTensor<Self>;
+
+    /// 2 × 2 max-pooling with stride 2 of an even-sided input:
+    /// [batch, channels, side, side] → [batch, channels, side / 2, side / 2].
+    fn max_pool2x2(x: FloatTensor<Self>) -> FloatTensor<Self>;
+}
+
+/// Whether `tensor` lives on the flex backend (with or without autodiff).
+pub fn on_flex<const D: usize>(tensor: &Tensor<D>) -> bool {
+    matches!(tensor.device().without_autodiff().as_dispatch(), DispatchDevice::Flex(_))
+}
+
+/// `layer` applied to `x` ([batch, c_in, side, side]): this module's kernels on flex when the
+/// layer is what they compute (3×3, stride 1, padding 1, with a bias), burn's `Conv2d` otherwise.
+pub fn conv3x3(layer: &Conv2d, x: Tensor<4>) -> Tensor<4> {
+    let fits = layer.kernel_size == [3, 3]
+        && layer.stride == [1, 1]
+        && layer.dilation == [1, 1]
+        && layer.groups == 1
+        && layer.padding == PaddingConfig2d::Explicit(1, 1, 1, 1);
+    match &layer.bias {
+        Some(bias) if fits && on_flex(&x) => Tensor::from_dispatch(Dispatch::conv3x3(
+            x.into_dispatch(),
+            layer.weight.val().into_dispatch(),
+            bias.val().into_dispatch(),
+        )),
+        _ => layer.forward(x),
+    }
+}
+
+/// `layer` applied to `x` ([batch, c_in, side, side] → [batch, c_out, 2·side, 2·side]): this
+/// module's autodiff node on flex when the layer is 3×3, stride 2, padding 1, output padding 1
+/// with a bias, burn's `ConvTranspose2d` otherwise.
+pub fn up_conv3x3(layer: &ConvTranspose2d, x: Tensor<4>) -> Tensor<4> {
+    let fits = layer.kernel_size == [3, 3]
+        && layer.stride == [2, 2]
+        && layer.padding == [1, 1]
+        && layer.padding_out == [1, 1]
+        && layer.dilation == [1, 1]
+        && layer.groups == 1;
+    match &layer.bias {
+        Some(bias) if fits && on_flex(&x) => Tensor::from_dispatch(Dispatch::up_conv3x3(
+            x.into_dispatch(),
+            layer.weight.val().into_dispatch(),
+            bias.val().into_dispatch(),
+        )),
+        _ => layer.forward(x),
+    }
+}
+
+/// Leaky ReLU of `x` with negative `slope`: one fused pass on flex, [`leaky`]
+/// elsewhere; the same values bit for bit either way.
+pub fn leaky_relu(x: Tensor<4>, slope: f64) -> Tensor<4> {
+    if on_flex(&x) {
+        Tensor::from_dispatch(Dispatch::leaky_relu(x.into_dispatch(), slope as f32))
+    } else {
+        leaky(x, slope)
+    }
+}
+
+/// Leaky ReLU as `r + slope·(x − r)` with `r = relu(x)`: the same values as burn's
+/// `leaky_relu` bit for bit (x ≥ 0 gives x + 0, x < 0 gives 0 + slope·x), but from ops whose
+/// backward passes are cheap. burn's version is a compare, a scale and a `mask_where`, and under
+/// autodiff that `mask_where`'s backward costs ≈ 6× the whole activation written this way
+/// (`cargo bench --bench ops`: 27.6 ms against 4–5 ms forward + backward at 64 × 32 × 28 × 28).
+/// Gradients agree with burn's to rounding (g − slope·g + slope·g instead of g), except at
+/// exactly 0, where this takes the slope as TensorFlow's LeakyReluGrad does (burn's takes 1;
+/// exact zeros are rare once the biases leave their zero initialisation). The model uses it off
+/// the CPU (WebGPU, Vulkan); on flex [`crate::ops::leaky_relu`] computes the same in one pass.
+pub fn leaky(x: Tensor<4>, slope: f64) -> Tensor<4> {
+    let r = relu(x.clone());
+    r.clone() + (x - r).mul_scalar(slope)
+}
+
+/// 2 × 2, stride 2 max-pooling of `x` ([batch, channels, side, side] → side / 2): the kernel
+/// on flex when the side is even, burn's `max_pool2d` otherwise.
+pub fn max_pool2x2(x: Tensor<4>) -> Tensor<4> {
+    let [_, _, h, w] = x.dims();
+    if h % 2 == 0 && w % 2 == 0 && on_flex(&x) {
+        Tensor::from_dispatch(Dispatch::max_pool2x2(x.into_dispatch()))
+    } else {
+        burn::tensor::module::max_pool2d(x, burn::tensor::ops::MaxPoolOptions::new([2, 2]))
+    }
+}

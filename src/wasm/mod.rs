@@ -1,0 +1,112 @@
+//! The JavaScript API, and the only module that knows about wasm-bindgen: [`Denoiser`] (a model
+//! and its optimiser), [`Session`] (a whole training run over MNIST, the one the native trainer
+//! runs), the backend policy's answer for this browser, and the noise.
+//!
+//! Promises everywhere: every call copies and checks its arguments when it is made, then waits
+//! its turn behind the object's earlier calls ([`queue::Fifo`]), so calls settle in the order they
+//! were made — a refused argument too. A failure rejects with an `Error` whose `code` is the
+//! error's stable kind ([`crate::ErrorKind::code`]) and whose message is one line.
+
+mod denoiser;
+mod gpu;
+mod input;
+mod options;
+#[cfg(feature = "webgpu-probe")]
+mod probe;
+mod queue;
+mod session;
+
+use wasm_bindgen::prelude::*;
+use wasm_bindgen_futures::future_to_promise;
+
+use crate::error::DaeError;
+
+pub use denoiser::Denoiser;
+pub use session::Session;
+
+#[wasm_bindgen(typescript_custom_section)]
+const TS_ERROR: &'static str = r#"
+/** How every promise of this module rejects: an Error with a stable `code`. */
+export interface MnistDaeError extends Error {
+  name: "MnistDaeError";
+  /** "invalid_input": an argument was refused; "invalid_weights": a weights file or saved
+   *  training was refused; "backend": the backend failed; "freed": the object was freed. */
+  code: "invalid_input" | "invalid_weights" | "backend" | "freed";
+}
+"#;
+
+/// The JavaScript form of an error: `Error` named `MnistDaeError`, with `code`.
+pub(crate) fn js_error(e: DaeError) -> JsValue {
+    let error = js_sys::Error::new(&e.to_string());
+    error.set_name("MnistDaeError");
+    // Setting a data property on a fresh Error cannot fail.
+    let _ = js_sys::Reflect::set(&error, &"code".into(), &e.kind().code().into());
+    error.into()
+}
+
+/// A promise of `f`'s result, rejected with [`js_error`] on failure.
+pub(crate) fn promise<F>(f: F) -> js_sys::Promise
+where
+    F: std::future::Future<Output = Result<JsValue, DaeError>> + 'static,
+{
+    future_to_promise(async move { f.await.map_err(js_error) })
+}
+
+/// `clip(clean + factor · N(0, 1), 0, 1)` for a Float32Array of flat `n × 784` images in [0, 1];
+/// `factor` a number in [0, 10]; `seed` an integer in [0, 2^53): the same seed gives the same
+/// noise here and natively. Resolves to a new Float32Array.
+#[wasm_bindgen(unchecked_return_type = "Promise<Float32Array>")]
+pub fn add_noise(
+    #[wasm_bindgen(unchecked_param_type = "Float32Array")] clean: JsValue,
+    #[wasm_bindgen(unchecked_param_type = "number")] factor: JsValue,
+    #[wasm_bindgen(unchecked_param_type = "number")] seed: JsValue,
+) -> js_sys::Promise {
+    let args = (|| {
+        let clean = input::floats("clean", &clean, crate::input::MAX_IMAGES)?;
+        let factor = input::number("factor", &factor)? as f32;
+        let seed = crate::input::check_seed(input::number("seed", &seed)?)?;
+        Ok::<_, DaeError>((clean, factor, seed))
+    })();
+    promise(async move {
+        let (clean, factor, seed) = args?;
+        let noisy = crate::noise::add_noise(&clean, factor, seed)?;
+        Ok(js_sys::Float32Array::from(noisy.as_slice()).into())
+    })
+}
+
+/// What the backend policy picks here for `backend` ("auto" by default): resolves to
+/// `{backend: "webgpu" | "cpu", note, software}`. Asks `navigator.gpu` for an adapter without
+/// creating a device, so the CPU-only module can tell whether the full one is worth fetching.
+#[wasm_bindgen(unchecked_return_type = "Promise<{backend: \"webgpu\" | \"cpu\", note: string, software: boolean}>")]
+pub fn resolve_backend(
+    #[wasm_bindgen(unchecked_optional_param_type = "\"auto\" | \"webgpu\" | \"cpu\"")] backend: JsValue,
+) -> js_sys::Promise {
+    let choice = options::backend_choice(&backend);
+    promise(async move {
+        let placement = gpu::place(choice?).await?;
+        Ok(options::placement_object(&placement))
+    })
+}
+
+/// Whether this module can run WebGPU at all: true for the full module (`www/pkg`, built with
+/// the `webgpu` feature), false for the CPU-only one (`www/pkg-cpu`). Whether the browser has an
+/// adapter is [`resolve_backend`]'s question.
+#[wasm_bindgen]
+pub fn has_webgpu() -> bool {
+    cfg!(feature = "webgpu")
+}
+
+/// Trainable parameters of the model: 37,601.
+#[wasm_bindgen]
+pub fn parameter_count() -> u32 {
+    use burn::module::Module;
+    crate::DaeConfig::new().init(&crate::cpu_device(), 0).num_params() as u32
+}
+
+#[wasm_bindgen(start)]
+fn start() {
+    // Panics become readable console errors instead of a bare "unreachable".
+    console_error_panic_hook::set_once();
+    // Warnings and errors only: the WebGPU backend reports shader compile errors this way.
+    let _ = console_log::init_with_level(log::Level::Warn);
+}

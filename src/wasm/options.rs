@@ -1,0 +1,227 @@
+//! Options objects in and plain result objects out, through serde-wasm-bindgen: unknown keys,
+//! wrong types and out-of-range values are refused with the key's name.
+
+use js_sys::{Object, Reflect};
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
+use wasm_bindgen::{JsCast, JsValue};
+
+use crate::backend::{BackendChoice, Placement};
+use crate::error::DaeError;
+use crate::input::{check_learning_rate, check_seed};
+use crate::model::Activation;
+use crate::session::SessionConfig;
+use crate::train::TrainerConfig;
+
+use super::input::describe;
+
+#[wasm_bindgen::prelude::wasm_bindgen(typescript_custom_section)]
+const TS_OPTIONS: &'static str = r#"
+/** Options of `Denoiser.create`; every field is optional. */
+export interface DenoiserOptions {
+  /** "auto" (default): WebGPU on a hardware adapter, else the CPU (a software adapter such as
+   *  SwiftShader trains far slower than the CPU backend). "webgpu": WebGPU on any adapter, or a
+   *  rejected promise. "cpu": burn's flex backend in wasm. */
+  backend?: "auto" | "webgpu" | "cpu";
+  /** Seed of the initial weights (integer, 0 ≤ seed < 2^53); default 0. */
+  seed?: number;
+  /** Adam step size in (0, 1]; default 1e-3 (the tutorial's). */
+  learning_rate?: number;
+  /** Hidden activation; default "leaky_relu" (the tutorial's, slope 0.1). */
+  activation?: "leaky_relu" | "relu";
+}
+
+/** Options of `Session.create`: a Denoiser's, and the run's. */
+export interface SessionOptions extends DenoiserOptions {
+  /** Passes over the training images; default 25 (the tutorial's). */
+  epochs?: number;
+  /** Images per step, 1 to 256; default 64. */
+  batch_size?: number;
+  /** Standard deviation of the training noise, 0 to 10; default 0.5. */
+  noise_factor?: number;
+  /** New noise for every batch (default true here); false gives each image one fixed noise. */
+  fresh_noise?: boolean;
+  /** Standard deviation of the validation noise, fixed for the session; default 0.5. */
+  val_noise_factor?: number;
+  /** Validation images, the first of the test set; default 500 (the trainer's figure uses
+   *  10,000: the same images with the same noise, so these are a subset of it). */
+  val_images?: number;
+  /** Training images, the first of the training set; default all of them. */
+  train_images?: number;
+}
+
+/** Settings `Session.configure` changes from the next step on; each is optional. */
+export interface SessionSettings {
+  epochs?: number;
+  batch_size?: number;
+  noise_factor?: number;
+  learning_rate?: number;
+}
+"#;
+
+/// A plain copy of an options object: its own enumerable string keys read once, with a getter
+/// or Proxy that throws reported as an error instead of escaping into wasm.
+fn snapshot(name: &str, value: &JsValue) -> Result<Option<JsValue>, DaeError> {
+    if value.is_undefined() || value.is_null() {
+        return Ok(None);
+    }
+    let refused = || DaeError::Input(format!("{name}: expected a plain object, got {}", describe(value)));
+    if !value.is_object() || value.is_function() || js_sys::Array::is_array(value) {
+        return Err(refused());
+    }
+    let proto = Reflect::get_prototype_of(value).map_err(|_| refused())?;
+    if !(proto.is_null() || proto == JsValue::from(Object::prototype())) {
+        return Err(refused());
+    }
+    let unreadable = |e: JsValue| {
+        let why = e.dyn_ref::<js_sys::Error>().map(|e| String::from(e.message())).unwrap_or_else(|| describe(&e));
+        DaeError::Input(format!("{name}: expected a readable object, got one that threw: {why}"))
+    };
+    let copy = Object::new();
+    for key in Reflect::own_keys(value).map_err(unreadable)?.iter() {
+        let Some(key_name) = key.as_string() else { continue };
+        let v = Reflect::get(value, &key).map_err(unreadable)?;
+        if v.is_undefined() {
+            continue;
+        }
+        Reflect::set(&copy, &JsValue::from_str(&key_name), &v).map_err(unreadable)?;
+    }
+    Ok(Some(copy.into()))
+}
+
+/// Deserialises `T` from an options object, naming the key at fault.
+pub fn parse<T: DeserializeOwned + Default>(name: &str, value: &JsValue) -> Result<T, DaeError> {
+    let Some(plain) = snapshot(name, value)? else { return Ok(T::default()) };
+    serde_path_to_error::deserialize(serde_wasm_bindgen::Deserializer::from(plain)).map_err(|e| {
+        let path = e.path().to_string();
+        let at = if path == "." { name.to_string() } else { format!("{name}.{path}") };
+        DaeError::Input(format!("{at}: {}", e.inner()))
+    })
+}
+
+/// `backend` as given to `resolve_backend` (undefined: "auto").
+pub fn backend_choice(value: &JsValue) -> Result<BackendChoice, DaeError> {
+    if value.is_undefined() {
+        return Ok(BackendChoice::Auto);
+    }
+    match value.as_string() {
+        Some(name) => BackendChoice::parse(&name),
+        None => Err(DaeError::Input(format!("backend: expected \"auto\", \"webgpu\" or \"cpu\", got {}", describe(value)))),
+    }
+}
+
+/// `DenoiserOptions`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ModelOptions {
+    #[serde(default)]
+    pub backend: BackendChoice,
+    pub seed: Option<f64>,
+    pub learning_rate: Option<f64>,
+    pub activation: Option<String>,
+}
+
+impl ModelOptions {
+    pub fn trainer(&self) -> Result<TrainerConfig, DaeError> {
+        let mut config = TrainerConfig::tutorial(self.activation()?);
+        if let Some(seed) = self.seed {
+            config.seed = check_seed(seed)?;
+        }
+        if let Some(lr) = self.learning_rate {
+            config.learning_rate = check_learning_rate("options.learning_rate", lr)?;
+        }
+        Ok(config)
+    }
+
+    fn activation(&self) -> Result<Activation, DaeError> {
+        match &self.activation {
+            None => Ok(Activation::LeakyRelu),
+            Some(name) => Activation::parse(name).ok_or_else(|| {
+                DaeError::Input(format!("options.activation: expected \"leaky_relu\" or \"relu\", got {name:?}"))
+            }),
+        }
+    }
+}
+
+/// `SessionOptions`: `DenoiserOptions`' fields listed again, since serde cannot combine
+/// `flatten` with `deny_unknown_fields`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SessionOptions {
+    #[serde(default)]
+    pub backend: BackendChoice,
+    pub seed: Option<f64>,
+    pub learning_rate: Option<f64>,
+    pub activation: Option<String>,
+    pub epochs: Option<usize>,
+    pub batch_size: Option<usize>,
+    pub noise_factor: Option<f32>,
+    pub fresh_noise: Option<bool>,
+    pub val_noise_factor: Option<f32>,
+    pub val_images: Option<usize>,
+    pub train_images: Option<usize>,
+}
+
+/// Validation images of a browser session unless asked otherwise: 500 keeps a validation under
+/// a second on the CPU backend here (`docs/benchmarks.md`).
+pub const DEFAULT_VAL_IMAGES: usize = 500;
+
+impl SessionOptions {
+    /// The `DenoiserOptions` part.
+    pub fn model(&self) -> ModelOptions {
+        ModelOptions {
+            backend: self.backend,
+            seed: self.seed,
+            learning_rate: self.learning_rate,
+            activation: self.activation.clone(),
+        }
+    }
+
+    /// The session's config for a training set of `train_len` and a test set of `test_len`
+    /// images.
+    pub fn config(&self, train_len: usize, test_len: usize) -> Result<SessionConfig, DaeError> {
+        let trainer = self.model().trainer()?;
+        let c = SessionConfig::new()
+            .with_activation(trainer.model.activation)
+            .with_seed(trainer.seed)
+            .with_learning_rate(trainer.learning_rate)
+            .with_fresh_noise(self.fresh_noise.unwrap_or(true))
+            .with_train_images(self.train_images.unwrap_or(train_len))
+            .with_val_images(self.val_images.unwrap_or(DEFAULT_VAL_IMAGES.min(test_len)));
+        let c = if let Some(v) = self.epochs { c.with_epochs(v) } else { c };
+        let c = if let Some(v) = self.batch_size { c.with_batch_size(v) } else { c };
+        let c = if let Some(v) = self.noise_factor { c.with_noise_factor(v) } else { c };
+        let c = if let Some(v) = self.val_noise_factor { c.with_val_noise_factor(v) } else { c };
+        c.validate()?;
+        Ok(c)
+    }
+}
+
+/// `SessionSettings`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Settings {
+    pub epochs: Option<usize>,
+    pub batch_size: Option<usize>,
+    pub noise_factor: Option<f32>,
+    pub learning_rate: Option<f64>,
+}
+
+/// A serde value as a plain JavaScript object (maps as objects, u64 as numbers).
+pub fn to_js<T: Serialize>(value: &T) -> Result<JsValue, DaeError> {
+    value
+        .serialize(&serde_wasm_bindgen::Serializer::json_compatible())
+        .map_err(|e| DaeError::Backend(format!("building a result object failed: {e}")))
+}
+
+#[derive(Serialize)]
+struct PlacementObject<'a> {
+    backend: &'a str,
+    note: &'a str,
+    software: bool,
+}
+
+/// `{backend, note, software}`.
+pub fn placement_object(p: &Placement) -> JsValue {
+    to_js(&PlacementObject { backend: p.name(), note: p.note(), software: p.software() }).unwrap_or(JsValue::NULL)
+}

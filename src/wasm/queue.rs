@@ -1,0 +1,33 @@
+//! First come, first served: the calls on one object run one at a time, in the order they were
+//! made. An async mutex alone does not promise that (futures-util's is not FIFO: a call issued
+//! while others wait could overtake them); here each call waits for the one made just before it.
+
+use std::cell::RefCell;
+use std::future::Future;
+use std::rc::Rc;
+
+use futures_channel::oneshot;
+
+/// The order of the calls on one object.
+#[derive(Clone, Default)]
+pub struct Fifo {
+    /// Completes when the latest call so far has finished.
+    tail: Rc<RefCell<Option<oneshot::Receiver<()>>>>,
+}
+
+impl Fifo {
+    /// Runs `work` after every call queued before it has finished (whatever their outcome).
+    pub fn run<F: Future>(&self, work: F) -> impl Future<Output = F::Output> + use<F> {
+        let (done, finished) = oneshot::channel::<()>();
+        let before = self.tail.replace(Some(finished));
+        async move {
+            if let Some(before) = before {
+                // Err(Canceled) is the predecessor's `done` dropped: finished too.
+                let _ = before.await;
+            }
+            let out = work.await;
+            drop(done);
+            out
+        }
+    }
+}

@@ -1,0 +1,372 @@
+//! `Session`: the whole training run in the browser — the same [`crate::session::Session`] the
+//! native trainer runs, over the compact MNIST files held in wasm memory.
+
+use std::rc::Rc;
+
+use futures_util::lock::Mutex;
+use serde::Serialize;
+use wasm_bindgen::prelude::*;
+
+use super::input::{bytes, floats, index, indices, number};
+use super::options::{ModelOptions, SessionOptions, Settings, parse, to_js};
+use super::queue::Fifo;
+use super::{gpu, promise};
+use crate::backend::Placement;
+use crate::data::Mnist;
+use crate::error::DaeError;
+use crate::input::{MAX_IMAGES, check_seed};
+use crate::session::{EpochRecord, SessionState, Split, StepReport};
+
+#[wasm_bindgen(typescript_custom_section)]
+const TS_SESSION: &'static str = r#"
+/** Where a session stands: what the page shows. */
+export interface SessionStatus {
+  steps: number; epoch: number; epochs: number; steps_in_epoch: number; steps_per_epoch: number;
+  images_in_epoch: number; train_images: number; val_images: number; batch_size: number;
+  noise_factor: number; val_noise_factor: number; learning_rate: number;
+  activation: "leaky_relu" | "relu"; total_seconds: number; finished: boolean;
+}
+/** One training step. */
+export interface StepReport {
+  loss: number; steps: number; epoch: number; steps_in_epoch: number; steps_per_epoch: number;
+  images: number; seconds: number; learning_rate: number; images_per_second: number;
+}
+/** One finished epoch: the row the native trainer writes to history.csv. */
+export interface EpochRecord {
+  epoch: number; steps: number; train_loss: number; val_loss: number; psnr_noisy: number;
+  psnr_denoised: number; learning_rate: number; seconds: number;
+}
+/** Loss and PSNR (dB) on validation images. */
+export interface Evaluation { count: number; loss: number; psnr_noisy: number; psnr_denoised: number; }
+/** What `Session.train` did. */
+export interface TrainReport { reports: StepReport[]; epochs: EpochRecord[]; status: SessionStatus; }
+"#;
+
+/// A training run over MNIST: the shuffled epochs, the training noise, the validation set with
+/// its fixed noise, the schedule and the history. Calls settle in the order they were made.
+#[wasm_bindgen]
+pub struct Session {
+    inner: Rc<Mutex<crate::session::Session>>,
+    fifo: Fifo,
+    placement: Placement,
+}
+
+#[derive(Serialize)]
+struct Status<'a> {
+    steps: u64,
+    epoch: usize,
+    epochs: usize,
+    steps_in_epoch: usize,
+    steps_per_epoch: usize,
+    images_in_epoch: usize,
+    train_images: usize,
+    val_images: usize,
+    batch_size: usize,
+    noise_factor: f32,
+    val_noise_factor: f32,
+    learning_rate: f64,
+    activation: &'a str,
+    total_seconds: f64,
+    finished: bool,
+}
+
+fn status(s: &crate::session::Session) -> Result<JsValue, DaeError> {
+    let (c, p) = (s.config(), s.progress());
+    to_js(&Status {
+        steps: s.steps(),
+        epoch: p.epoch,
+        epochs: c.epochs,
+        steps_in_epoch: p.steps_in_epoch,
+        steps_per_epoch: c.steps_per_epoch(),
+        images_in_epoch: p.images_in_epoch,
+        train_images: c.train_images,
+        val_images: c.val_images,
+        batch_size: c.batch_size,
+        noise_factor: c.noise_factor,
+        val_noise_factor: c.val_noise_factor,
+        learning_rate: c.learning_rate,
+        activation: c.activation.name(),
+        total_seconds: p.total_seconds,
+        finished: s.finished(),
+    })
+}
+
+#[derive(Serialize)]
+struct TrainReport {
+    reports: Vec<StepReport>,
+    epochs: Vec<EpochRecord>,
+}
+
+fn datasets(train: &JsValue, test: &JsValue) -> Result<(Mnist, Mnist), DaeError> {
+    let train = Mnist::from_mnst(&bytes("train", train)?).map_err(|e| DaeError::Input(format!("train: {e}")))?;
+    let test = Mnist::from_mnst(&bytes("test", test)?).map_err(|e| DaeError::Input(format!("test: {e}")))?;
+    if train.is_empty() || test.is_empty() {
+        return Err(DaeError::Input(format!(
+            "datasets: expected at least one training and one test image, got {} and {}",
+            train.len(),
+            test.len()
+        )));
+    }
+    Ok((train, test))
+}
+
+fn f32s(values: &[f32]) -> JsValue {
+    js_sys::Float32Array::from(values).into()
+}
+
+fn object(fields: &[(&str, JsValue)]) -> JsValue {
+    let o = js_sys::Object::new();
+    for (k, v) in fields {
+        // Data properties on a fresh plain object: cannot fail.
+        let _ = js_sys::Reflect::set(&o, &JsValue::from_str(k), v);
+    }
+    o.into()
+}
+
+#[wasm_bindgen]
+impl Session {
+    /// A new session where the backend policy puts it (`options.backend`, default "auto"),
+    /// training on `train` and validating on the first `val_images` of `test`: compact MNIST
+    /// files ("MNST", uncompressed; `mnist-dae-data` writes them gzipped) as bytes.
+    #[wasm_bindgen(unchecked_return_type = "Promise<Session>")]
+    pub fn create(
+        #[wasm_bindgen(unchecked_optional_param_type = "SessionOptions")] options: JsValue,
+        #[wasm_bindgen(unchecked_param_type = "Uint8Array | ArrayBuffer")] train: JsValue,
+        #[wasm_bindgen(unchecked_param_type = "Uint8Array | ArrayBuffer")] test: JsValue,
+    ) -> js_sys::Promise {
+        let args = parse::<SessionOptions>("options", &options).and_then(|o| Ok((o, datasets(&train, &test)?)));
+        promise(async move {
+            let (options, (train, test)) = args?;
+            let config = options.config(train.len(), test.len())?;
+            let placement = gpu::place(options.backend).await?;
+            let device = gpu::device(&placement).await?;
+            let session = crate::session::Session::new(config, train, test, &device)?;
+            Ok(Session { inner: Rc::new(Mutex::new(session)), fifo: Fifo::default(), placement }.into())
+        })
+    }
+
+    /// Continues a session from `state` (what `state()` gave) and `weights` (what
+    /// `save_weights()` gave), on `options.backend` (the other fields of `options` are refused:
+    /// the state holds them). Adam's moments start afresh.
+    #[wasm_bindgen(unchecked_return_type = "Promise<Session>")]
+    pub fn resume(
+        #[wasm_bindgen(unchecked_param_type = "object")] state: JsValue,
+        #[wasm_bindgen(unchecked_param_type = "Uint8Array | ArrayBuffer | DataView")] weights: JsValue,
+        #[wasm_bindgen(unchecked_param_type = "Uint8Array | ArrayBuffer")] train: JsValue,
+        #[wasm_bindgen(unchecked_param_type = "Uint8Array | ArrayBuffer")] test: JsValue,
+        #[wasm_bindgen(unchecked_optional_param_type = "{backend?: \"auto\" | \"webgpu\" | \"cpu\"}")] options: JsValue,
+    ) -> js_sys::Promise {
+        let args = (|| {
+            let state: SessionState = serde_wasm_bindgen::from_value(state.clone())
+                .map_err(|e| DaeError::Weights(format!("saved training: expected a session state, got one that fails: {e}")))?;
+            let options = parse::<ModelOptions>("options", &options)?;
+            if options.seed.is_some() || options.learning_rate.is_some() || options.activation.is_some() {
+                return Err(DaeError::Input("options: expected only \"backend\" (the state holds the rest)".into()));
+            }
+            Ok((state, bytes("weights", &weights)?, datasets(&train, &test)?, options.backend))
+        })();
+        promise(async move {
+            let (state, weights, (train, test), backend) = args?;
+            let placement = gpu::place(backend).await?;
+            let device = gpu::device(&placement).await?;
+            let session = crate::session::Session::resume(state, &weights, train, test, &device)?;
+            Ok(Session { inner: Rc::new(Mutex::new(session)), fifo: Fifo::default(), placement }.into())
+        })
+    }
+
+    /// `"webgpu"` or `"cpu"`: what actually runs.
+    #[wasm_bindgen(getter)]
+    pub fn backend(&self) -> String {
+        self.placement.name().into()
+    }
+
+    /// The adapter's description, or why the session is on the CPU.
+    #[wasm_bindgen(getter)]
+    pub fn backend_note(&self) -> String {
+        self.placement.note().into()
+    }
+
+    /// True when WebGPU runs on a software adapter.
+    #[wasm_bindgen(getter)]
+    pub fn software_adapter(&self) -> bool {
+        self.placement.software()
+    }
+
+    fn queued<A, F, Fut>(&self, args: Result<A, DaeError>, work: F) -> js_sys::Promise
+    where
+        A: 'static,
+        F: FnOnce(Rc<Mutex<crate::session::Session>>, A) -> Fut + 'static,
+        Fut: std::future::Future<Output = Result<JsValue, DaeError>> + 'static,
+    {
+        let inner = self.inner.clone();
+        promise(self.fifo.run(async move { work(inner, args?).await }))
+    }
+
+    /// Up to `steps` (1 to 1,000) training steps; an epoch that completes is closed at once with
+    /// a validation on every validation image. Stops early when the last epoch is done.
+    #[wasm_bindgen(unchecked_return_type = "Promise<TrainReport>")]
+    pub fn train(&self, #[wasm_bindgen(unchecked_param_type = "number")] steps: JsValue) -> js_sys::Promise {
+        let args = index("steps", &steps, 1001).and_then(|n| {
+            if n == 0 { Err(DaeError::Input("steps: expected an integer from 1 to 1000, got 0".into())) } else { Ok(n) }
+        });
+        self.queued(args, |s, steps| async move {
+            let mut s = s.lock().await;
+            let mut report = TrainReport { reports: Vec::new(), epochs: Vec::new() };
+            for _ in 0..steps {
+                if s.finished() {
+                    break;
+                }
+                report.reports.push(s.step().await?);
+                if s.epoch_complete() {
+                    report.epochs.push(s.finish_epoch().await?);
+                }
+            }
+            let out = to_js(&report)?;
+            let _ = js_sys::Reflect::set(&out, &"status".into(), &status(&s)?);
+            Ok(out)
+        })
+    }
+
+    /// Loss and PSNR on the first `count` validation images (default: all of the session's),
+    /// with the session's fixed validation noise.
+    #[wasm_bindgen(unchecked_return_type = "Promise<Evaluation>")]
+    pub fn validate(&self, #[wasm_bindgen(unchecked_optional_param_type = "number")] count: JsValue) -> js_sys::Promise {
+        let args = if count.is_undefined() { Ok(None) } else { index("count", &count, 10_001).map(Some) };
+        self.queued(args, |s, count| async move { to_js(&s.lock().await.validate(count).await?) })
+    }
+
+    /// Test images `indices` with noise of `noise` from `seed`, and their reconstructions:
+    /// `{clean, noisy, denoised: Float32Array, labels: Uint8Array}`.
+    #[wasm_bindgen(unchecked_return_type = "Promise<{clean: Float32Array, noisy: Float32Array, denoised: Float32Array, labels: Uint8Array}>")]
+    pub fn panels(
+        &self,
+        #[wasm_bindgen(unchecked_param_type = "number[] | Uint32Array")] image_indices: JsValue,
+        #[wasm_bindgen(unchecked_param_type = "number")] noise: JsValue,
+        #[wasm_bindgen(unchecked_param_type = "number")] seed: JsValue,
+    ) -> js_sys::Promise {
+        let args = (|| {
+            let list = indices("indices", &image_indices, usize::MAX)?;
+            Ok::<_, DaeError>((list, number("noise", &noise)? as f32, check_seed(number("seed", &seed)?)?))
+        })();
+        self.queued(args, |s, (list, noise, seed)| async move {
+            let p = s.lock().await.panels(&list, noise, seed).await?;
+            Ok(object(&[
+                ("clean", f32s(&p.clean)),
+                ("noisy", f32s(&p.noisy)),
+                ("denoised", f32s(&p.denoised)),
+                ("labels", js_sys::Uint8Array::from(p.labels.as_slice()).into()),
+            ]))
+        })
+    }
+
+    /// Caller-supplied images (flat `n × 784` in [0, 1]) with noise of `noise` from `seed`, and
+    /// their reconstructions: `{noisy, denoised}`.
+    #[wasm_bindgen(unchecked_return_type = "Promise<{noisy: Float32Array, denoised: Float32Array}>")]
+    pub fn denoise(
+        &self,
+        #[wasm_bindgen(unchecked_param_type = "Float32Array")] images: JsValue,
+        #[wasm_bindgen(unchecked_param_type = "number")] noise: JsValue,
+        #[wasm_bindgen(unchecked_param_type = "number")] seed: JsValue,
+    ) -> js_sys::Promise {
+        let args = (|| {
+            let images = floats("images", &images, MAX_IMAGES)?;
+            Ok::<_, DaeError>((images, number("noise", &noise)? as f32, check_seed(number("seed", &seed)?)?))
+        })();
+        self.queued(args, |s, (images, noise, seed)| async move {
+            let noisy = crate::noise::add_noise(&images, noise, seed)?;
+            let denoised = s.lock().await.trainer().denoise(&noisy).await?;
+            Ok(object(&[("noisy", f32s(&noisy)), ("denoised", f32s(&denoised))]))
+        })
+    }
+
+    /// Image `index` of `"train"` or `"test"` with its label: `{image, label}`.
+    #[wasm_bindgen(unchecked_return_type = "Promise<{image: Float32Array, label: number}>")]
+    pub fn image(
+        &self,
+        #[wasm_bindgen(unchecked_param_type = "\"train\" | \"test\"")] split: JsValue,
+        #[wasm_bindgen(unchecked_param_type = "number")] at: JsValue,
+    ) -> js_sys::Promise {
+        let args = match split.as_string().as_deref() {
+            Some("train") => Ok(Split::Train),
+            Some("test") => Ok(Split::Test),
+            _ => Err(DaeError::Input(format!("split: expected \"train\" or \"test\", got {}", super::input::describe(&split)))),
+        }
+        .and_then(|split| Ok((split, number("index", &at)?)));
+        self.queued(args, |s, (split, at)| async move {
+            let s = s.lock().await;
+            let i = index("index", &JsValue::from_f64(at), s.len(split))?;
+            let (image, label) = s.image(split, i)?;
+            Ok(object(&[("image", f32s(&image)), ("label", JsValue::from(label))]))
+        })
+    }
+
+    /// Where the session stands.
+    #[wasm_bindgen(unchecked_return_type = "Promise<SessionStatus>")]
+    pub fn status(&self) -> js_sys::Promise {
+        self.queued(Ok(()), |s, ()| async move { status(&*s.lock().await) })
+    }
+
+    /// Changes settings from the next step on (all checked first: on rejection none changes);
+    /// resolves to the new status. The validation noise is not among them: it stays fixed.
+    #[wasm_bindgen(unchecked_return_type = "Promise<SessionStatus>")]
+    pub fn configure(&self, #[wasm_bindgen(unchecked_param_type = "SessionSettings")] settings: JsValue) -> js_sys::Promise {
+        self.queued(parse::<Settings>("settings", &settings), |s, set| async move {
+            let mut s = s.lock().await;
+            let mut config = s.config().clone();
+            if let Some(v) = set.epochs {
+                config.epochs = v;
+            }
+            if let Some(v) = set.batch_size {
+                config.batch_size = v;
+            }
+            if let Some(v) = set.noise_factor {
+                config.noise_factor = v;
+            }
+            if let Some(v) = set.learning_rate {
+                config.learning_rate = v;
+            }
+            config.validate()?;
+            s.set_epochs(config.epochs)?;
+            s.set_batch_size(config.batch_size)?;
+            s.set_noise_factor(config.noise_factor)?;
+            s.set_learning_rate(config.learning_rate)?;
+            status(&s)
+        })
+    }
+
+    /// Everything but the weights needed to continue (`Session.resume`): a plain object that
+    /// survives JSON and IndexedDB.
+    #[wasm_bindgen(unchecked_return_type = "Promise<object>")]
+    pub fn state(&self) -> js_sys::Promise {
+        self.queued(Ok(()), |s, ()| async move { to_js(&s.lock().await.state()) })
+    }
+
+    /// One row per finished epoch.
+    #[wasm_bindgen(unchecked_return_type = "Promise<EpochRecord[]>")]
+    pub fn history(&self) -> js_sys::Promise {
+        self.queued(Ok(()), |s, ()| async move { to_js(&s.lock().await.history()) })
+    }
+
+    /// The weights as a safetensors file.
+    #[wasm_bindgen(unchecked_return_type = "Promise<Uint8Array>")]
+    pub fn save_weights(&self) -> js_sys::Promise {
+        self.queued(Ok(()), |s, ()| async move {
+            let file = s.lock().await.save_weights().await?;
+            Ok(js_sys::Uint8Array::from(file.as_slice()).into())
+        })
+    }
+
+    /// Replaces the weights (validated first: on rejection nothing changes) and starts the
+    /// session over from step 0 with them; resolves to the new status.
+    #[wasm_bindgen(unchecked_return_type = "Promise<SessionStatus>")]
+    pub fn load_weights(
+        &self,
+        #[wasm_bindgen(unchecked_param_type = "Uint8Array | ArrayBuffer | DataView")] file: JsValue,
+    ) -> js_sys::Promise {
+        self.queued(bytes("weights", &file), |s, file| async move {
+            let mut s = s.lock().await;
+            s.load_weights(&file)?;
+            status(&s)
+        })
+    }
+}
