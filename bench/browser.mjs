@@ -30,7 +30,7 @@ try {
     const r = await page.evaluate(async ({ backend, n, clean }) => {
       const { Denoiser, add_noise } = window.dae;
       const c = new Float32Array(clean);
-      const x = add_noise(c, 0.5, 1);
+      const x = await add_noise(c, 0.5, 1);
       const d = await Denoiser.create({ backend });
       const median = (v) => { v.sort((a, b) => a - b); const m = v.length >> 1; return v.length % 2 ? v[m] : (v[m - 1] + v[m]) / 2; };
       const b = 64 * 784;

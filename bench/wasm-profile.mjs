@@ -17,7 +17,7 @@ try {
   await page.evaluate(async (clean) => {
     const { Denoiser, add_noise } = window.dae;
     window.clean = new Float32Array(clean);
-    window.noisy = add_noise(window.clean, 0.5, 1);
+    window.noisy = await add_noise(window.clean, 0.5, 1);
     window.model = await Denoiser.create({ backend: 'cpu' });
     for (let i = 0; i < 2; i++) await window.model.train_step(window.noisy.subarray(0, 64 * 784), window.clean.subarray(0, 64 * 784));
   }, clean);

@@ -50,7 +50,12 @@ fn main() {
     let threads = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1);
     let (tm, dm) = (median(train_ms.clone()), median(denoise_ms.clone()));
     let min = |v: &[f64]| v.iter().copied().fold(f64::INFINITY, f64::min);
-    eprintln!("native flex, {threads} threads: train_step(64) median {tm:.1} ms (min {:.1}), denoise(256) median {dm:.1} ms (min {:.1}), {runs} runs",
-        min(&train_ms), min(&denoise_ms));
-    println!("{{\"target\":\"native-cpu\",\"train_step_64_ms\":{tm:.2},\"denoise_256_ms\":{dm:.2},\"runs\":{runs},\"threads\":{threads}}}");
+    eprintln!(
+        "native flex, {threads} threads: train_step(64) median {tm:.1} ms (min {:.1}), denoise(256) median {dm:.1} ms (min {:.1}), {runs} runs",
+        min(&train_ms),
+        min(&denoise_ms)
+    );
+    println!(
+        "{{\"target\":\"native-cpu\",\"train_step_64_ms\":{tm:.2},\"denoise_256_ms\":{dm:.2},\"runs\":{runs},\"threads\":{threads}}}"
+    );
 }

@@ -6,15 +6,15 @@
 
 use std::time::Instant;
 
+use burn::module::Param;
+use burn::nn::PaddingConfig2d;
+use burn::nn::conv::{Conv2d, Conv2dConfig, ConvTranspose2d, ConvTranspose2dConfig};
 use burn::prelude::*;
 use burn::tensor::activation::leaky_relu;
 use burn::tensor::module::{conv_transpose2d, conv2d, max_pool2d};
 use burn::tensor::ops::{ConvOptions, ConvTransposeOptions, MaxPoolOptions};
 use mnist_dae::cpu_device;
 use mnist_dae::ops;
-use burn::module::Param;
-use burn::nn::PaddingConfig2d;
-use burn::nn::conv::{Conv2d, Conv2dConfig, ConvTranspose2d, ConvTranspose2dConfig};
 
 /// The model's layer configurations, to carry the weights under test.
 fn conv_layer(cin: usize, cout: usize) -> Conv2d {
@@ -61,27 +61,50 @@ fn random(shape: [usize; 4], device: &Device) -> Tensor<4> {
 /// One layer of the model as a function of its input and weight.
 #[derive(Clone, Copy)]
 enum Op {
-    Conv { cin: usize, cout: usize, side: usize },
-    ConvT { side: usize },
+    Conv {
+        cin: usize,
+        cout: usize,
+        side: usize,
+    },
+    ConvT {
+        side: usize,
+    },
     /// burn's own `conv2d` / `conv_transpose2d` (and their autodiff), which the model no longer
     /// uses on the CPU.
-    BurnConv { cin: usize, cout: usize, side: usize },
-    BurnConvT { side: usize },
-    Pool { side: usize },
-    Lrelu { side: usize },
+    BurnConv {
+        cin: usize,
+        cout: usize,
+        side: usize,
+    },
+    BurnConvT {
+        side: usize,
+    },
+    Pool {
+        side: usize,
+    },
+    Lrelu {
+        side: usize,
+    },
     /// burn's own `max_pool2d`, which the model no longer uses on the CPU.
-    BurnPool { side: usize },
+    BurnPool {
+        side: usize,
+    },
     /// burn's own `leaky_relu` (compare, scale, mask_where), which the model no longer uses.
-    BurnLrelu { side: usize },
+    BurnLrelu {
+        side: usize,
+    },
 }
 
 impl Op {
     fn input(self) -> [usize; 4] {
         match self {
             Op::Conv { cin, side, .. } | Op::BurnConv { cin, side, .. } => [BATCH, cin, side, side],
-            Op::ConvT { side } | Op::BurnConvT { side } | Op::Pool { side } | Op::BurnPool { side } | Op::Lrelu { side } | Op::BurnLrelu { side } => {
-                [BATCH, 32, side, side]
-            }
+            Op::ConvT { side }
+            | Op::BurnConvT { side }
+            | Op::Pool { side }
+            | Op::BurnPool { side }
+            | Op::Lrelu { side }
+            | Op::BurnLrelu { side } => [BATCH, 32, side, side],
         }
     }
 
@@ -106,11 +129,19 @@ impl Op {
         match self {
             // As the model runs them on the CPU: through `mnist_dae::ops`.
             Op::Conv { cin, cout, .. } => {
-                let conv = Conv2d { weight: Param::from_tensor(w.unwrap()), bias: b.map(Param::from_tensor), ..conv_layer(cin, cout) };
+                let conv = Conv2d {
+                    weight: Param::from_tensor(w.unwrap()),
+                    bias: b.map(Param::from_tensor),
+                    ..conv_layer(cin, cout)
+                };
                 ops::conv3x3(&conv, x)
             }
             Op::ConvT { .. } => {
-                let up = ConvTranspose2d { weight: Param::from_tensor(w.unwrap()), bias: b.map(Param::from_tensor), ..up_layer() };
+                let up = ConvTranspose2d {
+                    weight: Param::from_tensor(w.unwrap()),
+                    bias: b.map(Param::from_tensor),
+                    ..up_layer()
+                };
                 ops::up_conv3x3(&up, x)
             }
             Op::BurnConv { .. } => conv2d(x, w.unwrap(), b, ConvOptions::new([1, 1], [1, 1], [1, 1], 1)),

@@ -17,6 +17,12 @@ if ! rustup target list --installed | grep -qx wasm32-unknown-unknown; then
   rustup target add wasm32-unknown-unknown
 fi
 
+# The style checks of scripts/test.sh; rustup ships them with the toolchain here (they cannot be
+# fetched from a package registry).
+for tool in cargo-fmt cargo-clippy; do
+  command -v "$tool" >/dev/null 2>&1 || { echo "expected $tool with the Rust toolchain (rustup component add ${tool#cargo-}), got none" >&2; exit 1; }
+done
+
 # wasm-bindgen-cli must match the wasm-bindgen crate exactly.
 bindgen_version=$(sed -n 's/^wasm-bindgen = "=\([0-9.]*\)".*/\1/p' Cargo.toml)
 [[ -n "$bindgen_version" ]] || { echo "Cargo.toml pins no wasm-bindgen = \"=x.y.z\"" >&2; exit 1; }

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Runs every suite: native engine and trainer tests (cargo), the package in Node 20, the API and
+# Runs the style checks, then every suite: native engine, session and trainer tests (cargo), the package in Node 20, the API and
 # the demo page in headless Chromium (CPU and WebGPU), and the npm package as users install it
 # (Node, a Vite 7 app, plain and hostile host pages). Installs whatever is missing first and
 # builds www/ (wasm package, data, vendor) once.
@@ -8,7 +8,13 @@ cd "$(dirname "$0")/.."
 bash scripts/setup.sh --browser
 bash scripts/build.sh
 
-echo "== native: engine and trainer (cargo test --release, CPU backend) =="
+echo "== style: cargo fmt, clippy (native, and the wasm module with WebGPU), eslint =="
+cargo fmt --check
+cargo clippy --release --all-targets -- -D warnings
+cargo clippy --release --lib --target wasm32-unknown-unknown --features webgpu-probe -- -D warnings
+npx eslint .
+
+echo "== native: engine, session and trainer (cargo test --release, CPU backend) =="
 cargo test --release
 
 echo "== Node 20: the built package on the CPU =="

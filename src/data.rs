@@ -45,10 +45,7 @@ impl Mnist {
 
     /// Images `range` as floats in [0, 1] (pixel / 255), flat `n × 784`.
     pub fn floats(&self, range: std::ops::Range<usize>) -> Vec<f32> {
-        self.images[range.start * PIXELS..range.end * PIXELS]
-            .iter()
-            .map(|&b| b as f32 / 255.0)
-            .collect()
+        self.images[range.start * PIXELS..range.end * PIXELS].iter().map(|&b| b as f32 / 255.0).collect()
     }
 
     /// Images `indices` as floats in [0, 1], flat `indices.len() × 784`, or an error naming the
@@ -76,7 +73,10 @@ impl Mnist {
         let bad = |m: String| Err(DaeError::Input(format!("MNIST file: {m}")));
         if bytes.len() < 16 || &bytes[0..4] != b"MNST" {
             let start = String::from_utf8_lossy(&bytes[..bytes.len().min(4)]).into_owned();
-            return bad(format!("expected a 16-byte header starting \"MNST\", got {} bytes starting {start:?}", bytes.len()));
+            return bad(format!(
+                "expected a 16-byte header starting \"MNST\", got {} bytes starting {start:?}",
+                bytes.len()
+            ));
         }
         let word = |at: usize| u32::from_le_bytes(bytes[at..at + 4].try_into().expect("4 bytes")) as usize;
         let (n, rows, cols) = (word(4), word(8), word(12));

@@ -62,12 +62,7 @@ impl DaeError {
 
 /// The first non-empty line of `text`, trimmed, without trailing ':'.
 pub fn first_line(text: &str) -> String {
-    text.lines()
-        .map(str::trim)
-        .find(|l| !l.is_empty())
-        .unwrap_or("(no message)")
-        .trim_end_matches(':')
-        .to_string()
+    text.lines().map(str::trim).find(|l| !l.is_empty()).unwrap_or("(no message)").trim_end_matches(':').to_string()
 }
 
 impl fmt::Display for DaeError {
@@ -90,7 +85,10 @@ mod tests {
     #[test]
     fn backend_errors_keep_one_line() {
         let e = DaeError::backend("reading the loss", "Device poisoned\nCaused by:\n  x\nBacktrace: none");
-        assert_eq!(e.to_string(), "backend error: reading the loss: \"Device poisoned\\nCaused by:\\n  x\\nBacktrace: none\"");
+        assert_eq!(
+            e.to_string(),
+            "backend error: reading the loss: \"Device poisoned\\nCaused by:\\n  x\\nBacktrace: none\""
+        );
         struct Multi;
         impl fmt::Debug for Multi {
             fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {

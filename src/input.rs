@@ -46,11 +46,7 @@ pub fn check_images(name: &str, values: &[f32]) -> Result<usize, DaeError> {
             describe_len(len)
         )));
     }
-    if let Some((i, v)) = values
-        .iter()
-        .enumerate()
-        .find(|(_, v)| !(0.0..=1.0).contains(*v))
-    {
+    if let Some((i, v)) = values.iter().enumerate().find(|(_, v)| !(0.0..=1.0).contains(*v)) {
         let what = if v.is_finite() { "outside [0, 1]" } else { "not finite" };
         return Err(DaeError::Input(format!(
             "{name}: expected values in [0, 1], got {v} ({what}) at index {i} (image {}, pixel {})",
@@ -99,8 +95,6 @@ pub fn check_seed(value: f64) -> Result<u64, DaeError> {
     if (0.0..=MAX_SAFE).contains(&value) && value.fract() == 0.0 {
         Ok(value as u64)
     } else {
-        Err(DaeError::Input(format!(
-            "seed: expected an integer in [0, 2^53 − 1], got {value}"
-        )))
+        Err(DaeError::Input(format!("seed: expected an integer in [0, 2^53 − 1], got {value}")))
     }
 }

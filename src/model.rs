@@ -4,12 +4,12 @@
 //! Layer names (`enc1` … `out`) are the names the weights carry in safetensors (see
 //! [`crate::weights`]); parameter layouts are burn's, which match PyTorch's.
 
+use crate::ops;
 use burn::module::Param;
 use burn::nn::PaddingConfig2d;
 use burn::nn::conv::{Conv2d, Conv2dConfig, ConvTranspose2d, ConvTranspose2dConfig};
 use burn::prelude::*;
 use burn::tensor::activation::{relu, sigmoid};
-use crate::ops;
 use rand::SeedableRng;
 use rand::rngs::ChaCha8Rng;
 use rand_distr::{Distribution, Uniform};
@@ -129,11 +129,8 @@ impl DaeConfig {
     pub fn init(&self, device: &Device, seed: u64) -> Dae {
         let c = self.channels;
         let same = || PaddingConfig2d::Explicit(1, 1, 1, 1);
-        let conv = |c_in: usize, c_out: usize| {
-            Conv2dConfig::new([c_in, c_out], [3, 3])
-                .with_padding(same())
-                .init(device)
-        };
+        let conv =
+            |c_in: usize, c_out: usize| Conv2dConfig::new([c_in, c_out], [3, 3]).with_padding(same()).init(device);
         // Stride 2, pad 1, output pad 1: 7 → 14 → 28, like Keras' Conv2DTranspose(padding="same").
         let up = || {
             ConvTranspose2dConfig::new([c, c], [3, 3])
@@ -160,9 +157,7 @@ impl DaeConfig {
             let receptive = shape[2] * shape[3];
             let limit = (6.0 / ((shape[0] + shape[1]) * receptive) as f64).sqrt() as f32;
             let dist = Uniform::new_inclusive(-limit, limit).expect("finite, ordered bounds");
-            let values: Vec<f32> = (0..shape.iter().product::<usize>())
-                .map(|_| dist.sample(&mut rng))
-                .collect();
+            let values: Vec<f32> = (0..shape.iter().product::<usize>()).map(|_| dist.sample(&mut rng)).collect();
             Tensor::<4>::from_data(TensorData::new(values, shape), device)
         };
         let zeros = |n: usize| Tensor::<1>::zeros([n], device);

@@ -5,7 +5,7 @@ use burn::optim::{AdamConfig, GradientsParams, ModuleOptimizer};
 use burn::prelude::*;
 
 use crate::error::DaeError;
-use crate::input::{MAX_IMAGES, MAX_TRAIN_BATCH, check_images, check_len, check_learning_rate, check_pair};
+use crate::input::{MAX_IMAGES, MAX_TRAIN_BATCH, check_images, check_learning_rate, check_len, check_pair};
 use crate::metrics::{Evaluation, bce_with_logits, mean_psnr};
 use crate::model::{Activation, Dae, DaeConfig, PIXELS, SIDE};
 use crate::weights;
@@ -70,11 +70,7 @@ fn images(values: &[f32], n: usize, device: &Device) -> Tensor<4> {
 }
 
 fn adam(config: &TrainerConfig) -> ModuleOptimizer {
-    AdamConfig::new()
-        .with_beta_1(config.beta_1)
-        .with_beta_2(config.beta_2)
-        .with_epsilon(config.epsilon)
-        .init()
+    AdamConfig::new().with_beta_1(config.beta_1).with_beta_2(config.beta_2).with_epsilon(config.epsilon).init()
 }
 
 fn backend_error<E: std::fmt::Debug>(what: &str) -> impl Fn(E) -> DaeError + '_ {
@@ -143,7 +139,8 @@ impl Trainer {
             let range = start * PIXELS..(start + m) * PIXELS;
             let logits = model.forward_logits(images(&noisy[range.clone()], m, &device));
             // Weight each chunk's mean by its share of the images.
-            let part = bce_with_logits(logits.clone(), images(&clean[range], m, &device)).mul_scalar(m as f64 / n as f64);
+            let part =
+                bce_with_logits(logits.clone(), images(&clean[range], m, &device)).mul_scalar(m as f64 / n as f64);
             total = Some(match total {
                 Some(t) => t + part,
                 None => part,
@@ -163,7 +160,12 @@ impl Trainer {
         };
         let loss = f32s(loss)?[0] as f64;
         let denoised = f32s(denoised)?;
-        Ok(Evaluation { count: n, loss, psnr_noisy: mean_psnr(noisy, clean), psnr_denoised: mean_psnr(&denoised, clean) })
+        Ok(Evaluation {
+            count: n,
+            loss,
+            psnr_noisy: mean_psnr(noisy, clean),
+            psnr_denoised: mean_psnr(&denoised, clean),
+        })
     }
 
     /// The reconstruction of `noisy` (flat `n × 784` in [0, 1]): sigmoid outputs, flat `n × 784`.

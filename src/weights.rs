@@ -32,7 +32,9 @@ pub const ACTIVATION_KEY: &str = "activation";
 pub fn expected(channels: usize) -> Vec<(String, Vec<usize>)> {
     crate::model::layers(channels)
         .iter()
-        .flat_map(|l| [(format!("{}.weight", l.name), l.weight_shape().to_vec()), (format!("{}.bias", l.name), vec![l.c_out])])
+        .flat_map(|l| {
+            [(format!("{}.weight", l.name), l.weight_shape().to_vec()), (format!("{}.bias", l.name), vec![l.c_out])]
+        })
         .collect()
 }
 
@@ -66,17 +68,13 @@ pub async fn save(model: &Dae) -> Result<Vec<u8>, DaeError> {
     for (w, b) in weights.into_iter().zip(biases) {
         tx = tx.register(w).register(b);
     }
-    let data = tx
-        .execute_async()
-        .await
-        .map_err(|e| DaeError::backend("reading the weights back failed", e))?;
+    let data = tx.execute_async().await.map_err(|e| DaeError::backend("reading the weights back failed", e))?;
     let channels = model.enc1.weight.dims()[0];
     let names = expected(channels);
     let mut blobs = Vec::with_capacity(names.len());
     for ((name, shape), d) in names.iter().zip(&data) {
-        let values: Vec<f32> = d
-            .try_to_vec::<f32>()
-            .map_err(|e| DaeError::Backend(format!("{name}: expected f32 data, got {e:?}")))?;
+        let values: Vec<f32> =
+            d.try_to_vec::<f32>().map_err(|e| DaeError::Backend(format!("{name}: expected f32 data, got {e:?}")))?;
         let bytes: Vec<u8> = values.iter().flat_map(|v| v.to_le_bytes()).collect();
         blobs.push((name.as_str(), shape.clone(), bytes));
     }
@@ -90,10 +88,7 @@ pub async fn save(model: &Dae) -> Result<Vec<u8>, DaeError> {
         .collect::<Result<Vec<_>, _>>()?;
     // One key only: safetensors writes its metadata map in HashMap order, and with several keys
     // two saves of the same weights would differ in their header bytes.
-    let metadata = HashMap::from([(
-        ACTIVATION_KEY.to_string(),
-        model.activation().name().to_string(),
-    )]);
+    let metadata = HashMap::from([(ACTIVATION_KEY.to_string(), model.activation().name().to_string())]);
     safetensors::serialize(views, Some(metadata))
         .map_err(|e| DaeError::Backend(format!("serialising safetensors failed: {e}")))
 }
@@ -118,16 +113,17 @@ pub fn check(bytes: &[u8], channels: usize) -> Result<Checked, DaeError> {
         )));
     }
     let file = SafeTensors::deserialize(bytes).map_err(|e| {
-        bad(format!("expected a safetensors file of {} bytes' worth of header and data, got one that does not parse ({e})", bytes.len()))
+        bad(format!(
+            "expected a safetensors file of {} bytes' worth of header and data, got one that does not parse ({e})",
+            bytes.len()
+        ))
     })?;
-    let (_, meta) = SafeTensors::read_metadata(bytes)
-        .map_err(|e| bad(format!("expected a safetensors header, got {e}")))?;
+    let (_, meta) =
+        SafeTensors::read_metadata(bytes).map_err(|e| bad(format!("expected a safetensors header, got {e}")))?;
     let activation = match meta.metadata().as_ref().and_then(|m| m.get(ACTIVATION_KEY)) {
         None => None,
         Some(name) => Some(Activation::parse(name).ok_or_else(|| {
-            bad(format!(
-                "metadata '{ACTIVATION_KEY}': expected \"leaky_relu\" or \"relu\", got {name:?}"
-            ))
+            bad(format!("metadata '{ACTIVATION_KEY}': expected \"leaky_relu\" or \"relu\", got {name:?}"))
         })?),
     };
     let wanted = expected(channels);
@@ -153,11 +149,8 @@ pub fn check(bytes: &[u8], channels: usize) -> Result<Checked, DaeError> {
         if view.shape() != shape.as_slice() {
             return Err(bad(format!("{name}: expected shape {shape:?}, got {:?}", view.shape())));
         }
-        let values: Vec<f32> = view
-            .data()
-            .chunks_exact(4)
-            .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
-            .collect();
+        let values: Vec<f32> =
+            view.data().chunks_exact(4).map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]])).collect();
         if let Some(i) = values.iter().position(|v| !v.is_finite()) {
             return Err(bad(format!("{name}: expected finite values, got {} at index {i}", values[i])));
         }

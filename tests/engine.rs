@@ -123,7 +123,10 @@ fn evaluate_is_the_same_whether_chunked_or_not() {
     assert!((whole - weighted).abs() < 1e-5, "{whole} vs {weighted}");
     // PSNR is a mean over images, so it splits the same way.
     let e = block_on(t.evaluate(&noisy, &clean)).unwrap();
-    let (ea, eb) = (block_on(t.evaluate(&noisy[..256 * PIXELS], &clean[..256 * PIXELS])).unwrap(), block_on(t.evaluate(&noisy[256 * PIXELS..], &clean[256 * PIXELS..])).unwrap());
+    let (ea, eb) = (
+        block_on(t.evaluate(&noisy[..256 * PIXELS], &clean[..256 * PIXELS])).unwrap(),
+        block_on(t.evaluate(&noisy[256 * PIXELS..], &clean[256 * PIXELS..])).unwrap(),
+    );
     assert!((e.psnr_denoised - (ea.psnr_denoised * 256.0 + eb.psnr_denoised * 44.0) / 300.0).abs() < 1e-9);
     assert_eq!(e.count, 300);
     let out = block_on(t.denoise(&noisy)).unwrap();
@@ -155,8 +158,20 @@ fn weights_round_trip_bit_exact_and_denoise_identically() {
     names.sort();
     assert_eq!(
         names,
-        ["dec1.bias", "dec1.weight", "enc1.bias", "enc1.weight", "enc2.bias", "enc2.weight",
-         "out.bias", "out.weight", "up1.bias", "up1.weight", "up2.bias", "up2.weight"]
+        [
+            "dec1.bias",
+            "dec1.weight",
+            "enc1.bias",
+            "enc1.weight",
+            "enc2.bias",
+            "enc2.weight",
+            "out.bias",
+            "out.weight",
+            "up1.bias",
+            "up1.weight",
+            "up2.bias",
+            "up2.weight"
+        ]
     );
     assert_eq!(file.tensor("enc1.weight").unwrap().shape(), [32, 1, 3, 3]);
     assert_eq!(file.tensor("up1.weight").unwrap().shape(), [32, 32, 3, 3]);
@@ -179,18 +194,13 @@ type Part = (String, Dtype, Vec<usize>, Vec<u8>);
 /// The tensors of a valid weights file, editable.
 fn parts(bytes: &[u8]) -> Vec<Part> {
     let f = safetensors::SafeTensors::deserialize(bytes).unwrap();
-    f.tensors()
-        .into_iter()
-        .map(|(n, v)| (n, v.dtype(), v.shape().to_vec(), v.data().to_vec()))
-        .collect()
+    f.tensors().into_iter().map(|(n, v)| (n, v.dtype(), v.shape().to_vec(), v.data().to_vec())).collect()
 }
 
 /// A safetensors file made of `parts`.
 fn rebuild(parts: &[Part]) -> Vec<u8> {
-    let views: Vec<_> = parts
-        .iter()
-        .map(|(n, d, s, b)| (n.as_str(), TensorView::new(*d, s.clone(), b).unwrap()))
-        .collect();
+    let views: Vec<_> =
+        parts.iter().map(|(n, d, s, b)| (n.as_str(), TensorView::new(*d, s.clone(), b).unwrap())).collect();
     safetensors::serialize(views, None).unwrap()
 }
 
@@ -220,7 +230,12 @@ fn bad_inputs_are_refused_and_leave_weights_and_optimizer_untouched() {
         ("infinity", noisy.clone(), inf, "got inf (not finite) at index 800 (image 1, pixel 16)"),
         ("above 1", big, clean.clone(), "expected values in [0, 1], got 1.5"),
         ("below 0", noisy.clone(), negative, "got -0.01 (outside [0, 1]) at index 0"),
-        ("mismatched", noisy.clone(), clean[..PIXELS].to_vec(), "expected 50176 floats (64 × 784) to match noisy, got 784 floats (1 × 784)"),
+        (
+            "mismatched",
+            noisy.clone(),
+            clean[..PIXELS].to_vec(),
+            "expected 50176 floats (64 × 784) to match noisy, got 784 floats (1 × 784)",
+        ),
     ];
     for (what, x, y, message) in &cases {
         let err = block_on(subject.train_step(x, y)).unwrap_err();
@@ -229,7 +244,9 @@ fn bad_inputs_are_refused_and_leave_weights_and_optimizer_untouched() {
         assert!(block_on(subject.evaluate(x, y)).is_err(), "{what}: evaluate refuses too");
     }
     assert!(block_on(subject.denoise(&[])).is_err());
-    assert!(block_on(subject.denoise(&noisy[..100])).unwrap_err().to_string().contains("got 100 floats (0 × 784 + 100)"));
+    assert!(
+        block_on(subject.denoise(&noisy[..100])).unwrap_err().to_string().contains("got 100 floats (0 × 784 + 100)")
+    );
     assert!(subject.set_learning_rate(f64::NAN).is_err());
     assert!(subject.set_learning_rate(-1.0).is_err());
 
@@ -245,19 +262,37 @@ fn bad_inputs_are_refused_and_leave_weights_and_optimizer_untouched() {
         ("tiny", b"abc".to_vec(), "got 3 bytes"),
         ("not safetensors", b"PK\x03\x04 this is a zip file, not weights".to_vec(), "does not parse"),
         ("renamed", with(&|p| p[0].0 = "encoder1.weight".into()), "unexpected"),
-        ("missing", with(&|p| { p.retain(|t| t.0 != "up2.bias"); }), "expected a tensor named 'up2.bias'"),
-        ("wrong shape", with(&|p| {
-            let t = p.iter_mut().find(|t| t.0 == "out.weight").unwrap();
-            t.2 = vec![32, 1, 3, 3];
-        }), "out.weight: expected shape [1, 32, 3, 3], got [32, 1, 3, 3]"),
-        ("wrong dtype", with(&|p| {
-            let t = p.iter_mut().find(|t| t.0 == "enc1.bias").unwrap();
-            t.1 = Dtype::I32;
-        }), "enc1.bias: expected dtype F32, got I32"),
-        ("NaN weight", with(&|p| {
-            let t = p.iter_mut().find(|t| t.0 == "dec1.weight").unwrap();
-            t.3[0..4].copy_from_slice(&f32::NAN.to_le_bytes());
-        }), "dec1.weight: expected finite values, got NaN at index 0"),
+        (
+            "missing",
+            with(&|p| {
+                p.retain(|t| t.0 != "up2.bias");
+            }),
+            "expected a tensor named 'up2.bias'",
+        ),
+        (
+            "wrong shape",
+            with(&|p| {
+                let t = p.iter_mut().find(|t| t.0 == "out.weight").unwrap();
+                t.2 = vec![32, 1, 3, 3];
+            }),
+            "out.weight: expected shape [1, 32, 3, 3], got [32, 1, 3, 3]",
+        ),
+        (
+            "wrong dtype",
+            with(&|p| {
+                let t = p.iter_mut().find(|t| t.0 == "enc1.bias").unwrap();
+                t.1 = Dtype::I32;
+            }),
+            "enc1.bias: expected dtype F32, got I32",
+        ),
+        (
+            "NaN weight",
+            with(&|p| {
+                let t = p.iter_mut().find(|t| t.0 == "dec1.weight").unwrap();
+                t.3[0..4].copy_from_slice(&f32::NAN.to_le_bytes());
+            }),
+            "dec1.weight: expected finite values, got NaN at index 0",
+        ),
     ];
     for (what, bytes, message) in &weight_cases {
         let err = subject.load_weights(bytes).unwrap_err();
@@ -296,9 +331,10 @@ fn add_noise_is_deterministic_in_range_and_seed_dependent() {
 /// FNV-1a over the f32 bits: the same number must come out of the wasm build
 /// (`tests/node/api.test.mjs` checks it there).
 pub fn fnv1a(values: &[f32]) -> u64 {
-    values.iter().flat_map(|v| v.to_bits().to_le_bytes()).fold(0xcbf2_9ce4_8422_2325, |h, b| {
-        (h ^ b as u64).wrapping_mul(0x0000_0100_0000_01b3)
-    })
+    values
+        .iter()
+        .flat_map(|v| v.to_bits().to_le_bytes())
+        .fold(0xcbf2_9ce4_8422_2325, |h, b| (h ^ b as u64).wrapping_mul(0x0000_0100_0000_01b3))
 }
 
 #[test]
@@ -331,13 +367,21 @@ fn check_leaky(fused: bool) {
     let ours = if fused { mnist_dae::ops::leaky_relu(a.clone(), 0.1) } else { leaky(a.clone(), 0.1) };
     let burns = leaky_relu(b.clone(), 0.1);
     let (yo, yb) = (ours.to_data().try_to_vec::<f32>().unwrap(), burns.to_data().try_to_vec::<f32>().unwrap());
-    assert!(yo.iter().zip(&yb).all(|(p, q)| p.to_bits() == q.to_bits() || (*p == 0.0 && *q == 0.0)), "forward values differ");
+    assert!(
+        yo.iter().zip(&yb).all(|(p, q)| p.to_bits() == q.to_bits() || (*p == 0.0 && *q == 0.0)),
+        "forward values differ"
+    );
     // d/dx of Σ w·f(x) with varied w: 1·w for x > 0, 0.1·w for x < 0, to rounding. At exactly 0
     // ours takes the slope, as TensorFlow's LeakyReluGrad does (features > 0 ? 1 : alpha); burn's
     // mask takes 1.
-    let w = Tensor::<1>::from_floats(values.iter().map(|v| 1.0 + v.abs().min(2.0)).collect::<Vec<_>>().as_slice(), &device).reshape([1, 1, 1, n]);
+    let w =
+        Tensor::<1>::from_floats(values.iter().map(|v| 1.0 + v.abs().min(2.0)).collect::<Vec<_>>().as_slice(), &device)
+            .reshape([1, 1, 1, n]);
     let (go, gb) = ((ours * w.clone()).sum().backward(), (burns * w).sum().backward());
-    let (go, gb) = (a.grad(&go).unwrap().to_data().try_to_vec::<f32>().unwrap(), b.grad(&gb).unwrap().to_data().try_to_vec::<f32>().unwrap());
+    let (go, gb) = (
+        a.grad(&go).unwrap().to_data().try_to_vec::<f32>().unwrap(),
+        b.grad(&gb).unwrap().to_data().try_to_vec::<f32>().unwrap(),
+    );
     for (i, (p, q)) in go.iter().zip(&gb).enumerate() {
         let q = &if values[i] == 0.0 { q * 0.1 } else { *q };
         assert!((p - q).abs() <= 1e-6 * q.abs().max(1e-3), "gradient at {} (x = {}): {p} vs {q}", i, values[i]);
@@ -355,7 +399,14 @@ fn rel_diff(a: &Tensor<4>, b: &Tensor<4>) -> f32 {
 /// `ours` and `burns` are the same layer applied to `x` (with `weight` and `bias` as its
 /// parameters): their values, and the gradients of x, weight and bias of a weighted sum of them,
 /// agree within 1e-5 (relative to the largest magnitude).
-fn assert_same_layer(case: &str, x: &Tensor<4>, weight: &Tensor<4>, bias: &Tensor<1>, ours: Tensor<4>, burns: Tensor<4>) {
+fn assert_same_layer(
+    case: &str,
+    x: &Tensor<4>,
+    weight: &Tensor<4>,
+    bias: &Tensor<1>,
+    ours: Tensor<4>,
+    burns: Tensor<4>,
+) {
     use burn::tensor::Distribution;
     assert_eq!(ours.dims(), burns.dims(), "output shape {case}");
     assert!(rel_diff(&ours, &burns) < 1e-5, "forward {case}: {}", rel_diff(&ours, &burns));
@@ -380,15 +431,26 @@ fn cpu_conv_kernels_match_burns_conv2d_in_values_and_gradients() {
     let device = cpu_device().autodiff();
     // The model's layers (thin: one channel on a side; wide: 32 → 32 through flex's conv and
     // this crate's weight gradient), plus odd and tiny sides and a 1 → 1 layer.
-    let layers = [(1, 32, 28, 4), (32, 1, 28, 3), (32, 32, 14, 3), (32, 32, 7, 5), (5, 4, 9, 2), (1, 5, 5, 2), (7, 1, 3, 2), (1, 1, 1, 1), (1, 3, 2, 2), (3, 2, 1, 2)];
+    let layers = [
+        (1, 32, 28, 4),
+        (32, 1, 28, 3),
+        (32, 32, 14, 3),
+        (32, 32, 7, 5),
+        (5, 4, 9, 2),
+        (1, 5, 5, 2),
+        (7, 1, 3, 2),
+        (1, 1, 1, 1),
+        (1, 3, 2, 2),
+        (3, 2, 1, 2),
+    ];
     for (c_in, c_out, side, batch) in layers {
-        let mut layer = Conv2dConfig::new([c_in, c_out], [3, 3])
-            .with_padding(PaddingConfig2d::Explicit(1, 1, 1, 1))
-            .init(&device);
+        let mut layer =
+            Conv2dConfig::new([c_in, c_out], [3, 3]).with_padding(PaddingConfig2d::Explicit(1, 1, 1, 1)).init(&device);
         // Non-zero biases, so their gradient and their place in the sum are checked too.
         let bias = Tensor::<1>::random([c_out], Distribution::Uniform(-1.0, 1.0), &device);
         layer.bias = Some(burn::module::Param::from_tensor(bias));
-        let x = Tensor::<4>::random([batch, c_in, side, side], Distribution::Uniform(-1.0, 1.0), &device).require_grad();
+        let x =
+            Tensor::<4>::random([batch, c_in, side, side], Distribution::Uniform(-1.0, 1.0), &device).require_grad();
         let ours = ops::conv3x3(&layer, x.clone());
         let burns = layer.forward(x.clone());
         let case = format!("{c_in} → {c_out} at {side}, batch {batch}");
@@ -411,7 +473,8 @@ fn cpu_conv_transpose_node_matches_burns_conv_transpose2d_in_values_and_gradient
             .init(&device);
         let bias = Tensor::<1>::random([c_out], Distribution::Uniform(-1.0, 1.0), &device);
         layer.bias = Some(burn::module::Param::from_tensor(bias));
-        let x = Tensor::<4>::random([batch, c_in, side, side], Distribution::Uniform(-1.0, 1.0), &device).require_grad();
+        let x =
+            Tensor::<4>::random([batch, c_in, side, side], Distribution::Uniform(-1.0, 1.0), &device).require_grad();
         let ours = ops::up_conv3x3(&layer, x.clone());
         let burns = layer.forward(x.clone());
         let case = format!("{c_in} → {c_out} at {side} → {}, batch {batch}", 2 * side);
@@ -425,7 +488,9 @@ fn cpu_max_pool_kernel_matches_burns_max_pool2d_exactly() {
     use burn::tensor::Distribution;
     use mnist_dae::ops;
     let device = cpu_device().autodiff();
-    for (shape, ties) in [([4, 32, 28, 28], false), ([2, 3, 14, 14], false), ([1, 2, 2, 2], false), ([2, 4, 6, 8], true)] {
+    for (shape, ties) in
+        [([4, 32, 28, 28], false), ([2, 3, 14, 14], false), ([1, 2, 2, 2], false), ([2, 4, 6, 8], true)]
+    {
         let values = Tensor::<4>::random(shape, Distribution::Uniform(-1.0, 1.0), &device);
         // With ties: values rounded to a coarse grid (and many zeros, as after a ReLU).
         let values = if ties { values.mul_scalar(2.0).round().clamp_min(0.0) } else { values };
@@ -433,7 +498,11 @@ fn cpu_max_pool_kernel_matches_burns_max_pool2d_exactly() {
         let ours = ops::max_pool2x2(x.clone());
         let burns = max_pool2d(x.clone(), MaxPoolOptions::new([2, 2]));
         assert_eq!(ours.dims(), burns.dims());
-        assert_eq!(ours.to_data().try_to_vec::<f32>().unwrap(), burns.to_data().try_to_vec::<f32>().unwrap(), "forward {shape:?}");
+        assert_eq!(
+            ours.to_data().try_to_vec::<f32>().unwrap(),
+            burns.to_data().try_to_vec::<f32>().unwrap(),
+            "forward {shape:?}"
+        );
         let weights = Tensor::<4>::random(ours.dims(), Distribution::Uniform(0.5, 1.5), &device);
         let go = (ours * weights.clone()).sum().backward();
         let gb = (burns * weights).sum().backward();
@@ -441,10 +510,15 @@ fn cpu_max_pool_kernel_matches_burns_max_pool2d_exactly() {
         if ties {
             // Where a window holds equal maxima, which one gets the gradient is a convention:
             // compare the gradient per window instead.
-            let sum = |t: Tensor<4>| burn::tensor::module::avg_pool2d(t, burn::tensor::ops::AvgPoolOptions::new([2, 2]));
+            let sum =
+                |t: Tensor<4>| burn::tensor::module::avg_pool2d(t, burn::tensor::ops::AvgPoolOptions::new([2, 2]));
             assert!(rel_diff(&sum(o), &sum(b)) < 1e-6, "gradient per window {shape:?}");
         } else {
-            assert_eq!(o.to_data().try_to_vec::<f32>().unwrap(), b.to_data().try_to_vec::<f32>().unwrap(), "gradient {shape:?}");
+            assert_eq!(
+                o.to_data().try_to_vec::<f32>().unwrap(),
+                b.to_data().try_to_vec::<f32>().unwrap(),
+                "gradient {shape:?}"
+            );
         }
     }
 }

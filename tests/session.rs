@@ -75,7 +75,11 @@ fn a_resumed_session_takes_exactly_the_steps_of_an_uninterrupted_one() {
     resumed_records.extend(rest_records);
 
     assert_eq!(resumed_losses, losses, "bit-identical losses after resuming");
-    assert_eq!(block_on(second.save_weights()).unwrap(), block_on(whole.save_weights()).unwrap(), "identical final weights");
+    assert_eq!(
+        block_on(second.save_weights()).unwrap(),
+        block_on(whole.save_weights()).unwrap(),
+        "identical final weights"
+    );
     let strip = |r: &[EpochRecord]| r.iter().map(|r| (r.epoch, r.steps, r.train_loss, r.val_loss)).collect::<Vec<_>>();
     assert_eq!(strip(&resumed_records), strip(&records));
     assert_eq!(strip(second.history()), strip(&records), "the history came through the checkpoint");
@@ -146,7 +150,8 @@ fn loading_weights_starts_the_session_over_and_a_finished_one_refuses_steps() {
     assert!(s.finished());
     let err = block_on(s.step()).unwrap_err();
     assert!(err.to_string().contains("all 1 done"), "{err}");
-    let weights = std::fs::read(Path::new(env!("CARGO_MANIFEST_DIR")).join("www/pretrained/mnist-dae.safetensors")).unwrap();
+    let weights =
+        std::fs::read(Path::new(env!("CARGO_MANIFEST_DIR")).join("www/pretrained/mnist-dae.safetensors")).unwrap();
     s.load_weights(&weights).unwrap();
     assert_eq!((s.steps(), s.progress().epoch, s.history().len()), (0, 0, 0));
     assert!(block_on(s.validate(None)).unwrap().loss < 0.12);
@@ -169,7 +174,8 @@ fn a_checkpoint_from_another_run_shape_or_a_corrupt_one_is_refused() {
 
 #[test]
 fn the_cosine_schedule_runs_from_the_learning_rate_to_the_final_one() {
-    let c = SessionConfig::new().with_schedule(Schedule::Cosine).with_epochs(2).with_train_images(640).with_batch_size(64);
+    let c =
+        SessionConfig::new().with_schedule(Schedule::Cosine).with_epochs(2).with_train_images(640).with_batch_size(64);
     let last = (c.epochs * c.steps_per_epoch() - 1) as u64;
     assert_eq!(c.learning_rate_at(0), 1e-3);
     assert!((c.learning_rate_at(last) - 1e-5).abs() < 1e-12);
@@ -197,7 +203,8 @@ fn the_anneal_schedule_is_constant_then_falls_linearly_over_its_last_epochs() {
     assert!(steps[..19].iter().all(|d| (d - steps[0]).abs() < 1e-15 && *d > 0.0), "a straight line down: {steps:?}");
     // The constant part is the constant schedule's, step for step (so a constant run's
     // checkpoints are this one's up to the tail).
-    let constant = SessionConfig::new().with_learning_rate(2e-3).with_epochs(4).with_train_images(640).with_batch_size(64);
+    let constant =
+        SessionConfig::new().with_learning_rate(2e-3).with_epochs(4).with_train_images(640).with_batch_size(64);
     assert!((0..20).all(|k| c.learning_rate_at(k) == constant.learning_rate_at(k)));
 }
 

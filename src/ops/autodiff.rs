@@ -12,8 +12,8 @@ use burn::prelude::*;
 
 use super::DaeKernels;
 use super::flex::{
-    bias_grad, contiguous_f32, dims4, layer_grads, leaky_relu_backward, max_pool_backward,
-    patch_conv_grad_x, slice, tensor, thin_conv_grad_w, thin_conv_grad_x, wide_conv_grad_x,
+    bias_grad, contiguous_f32, dims4, layer_grads, leaky_relu_backward, max_pool_backward, patch_conv_grad_x, slice,
+    tensor, thin_conv_grad_w, thin_conv_grad_x, wide_conv_grad_x,
 };
 
 /// The backward pass of a 3×3 layer node: a convolution ([`DaeKernels::conv3x3`]) or a
@@ -63,7 +63,8 @@ impl Backward<Flex, 3> for LayerBackward {
                 if node_x.is_some() || node_w.is_some() {
                     // Both from one im2col of the output gradient (see `layer_grads`).
                     let weight = node_x.as_ref().map(|_| slice(&w));
-                    let (w_grad, x_grad) = layer_grads(slice(&x), c_in, slice(&grad), c_out, 2 * s, 2, s, batch, weight);
+                    let (w_grad, x_grad) =
+                        layer_grads(slice(&x), c_in, slice(&grad), c_out, 2 * s, 2, s, batch, weight);
                     dx = x_grad.map(|v| tensor(v, dims));
                     dw = Some(w_grad);
                 }

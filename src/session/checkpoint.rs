@@ -43,7 +43,8 @@ pub fn save(session: &Session, dir: &Path) -> Result<(), DaeError> {
     std::fs::create_dir_all(dir).map_err(|e| io(dir, e))?;
     let state = session.trainer().checkpoint()?;
     let json = CheckpointState::new(session.state(), state.param_ids);
-    let files = [(WEIGHTS_FILE, state.weights), (OPTIMIZER_FILE, state.optimizer), (STATE_FILE, json.to_string().into_bytes())];
+    let files =
+        [(WEIGHTS_FILE, state.weights), (OPTIMIZER_FILE, state.optimizer), (STATE_FILE, json.to_string().into_bytes())];
     for (name, bytes) in &files {
         let tmp = dir.join(format!("{name}.tmp"));
         std::fs::write(&tmp, bytes).map_err(|e| io(&tmp, e))?;

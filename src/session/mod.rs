@@ -6,10 +6,10 @@
 //! initial weights, the training noise and each epoch's shuffle — so a session, and one resumed
 //! from any of its checkpoints, take exactly the same steps on the CPU backend.
 
-mod config;
-mod record;
 #[cfg(not(target_arch = "wasm32"))]
 pub mod checkpoint;
+mod config;
+mod record;
 
 use burn::prelude::*;
 use rand::SeedableRng;
@@ -117,7 +117,11 @@ impl Session {
     pub fn new(config: SessionConfig, train: Mnist, test: Mnist, device: &Device) -> Result<Self, DaeError> {
         config.validate()?;
         let trainer = Trainer::new(config.trainer(), device)?;
-        let train = if train.len() == config.train_images { train } else { train.prefix(config.train_images, "train images")? };
+        let train = if train.len() == config.train_images {
+            train
+        } else {
+            train.prefix(config.train_images, "train images")?
+        };
         let val = test.prefix(config.val_images, "validation images")?;
         let val_clean = val.floats(0..val.len());
         let val_noisy = add_noise(&val_clean, config.val_noise_factor, VALIDATION_NOISE_SEED)?;
@@ -161,6 +165,7 @@ impl Session {
         &self.trainer
     }
 
+    #[cfg(not(target_arch = "wasm32"))]
     pub(crate) fn trainer_mut(&mut self) -> &mut Trainer {
         &mut self.trainer
     }
@@ -342,7 +347,8 @@ impl Session {
             learning_rate: self.trainer.config().learning_rate,
             seconds: self.progress.epoch_seconds,
         };
-        self.progress = Progress::new().with_epoch(self.progress.epoch + 1).with_total_seconds(self.progress.total_seconds);
+        self.progress =
+            Progress::new().with_epoch(self.progress.epoch + 1).with_total_seconds(self.progress.total_seconds);
         self.history.push(record.clone());
         Ok(record)
     }

@@ -28,7 +28,9 @@ impl Denoiser {
     /// Builds a model (37,601 parameters, Glorot-uniform from `seed`) where the backend policy
     /// puts it (`options.backend`, default "auto").
     #[wasm_bindgen(unchecked_return_type = "Promise<Denoiser>")]
-    pub fn create(#[wasm_bindgen(unchecked_optional_param_type = "DenoiserOptions")] options: JsValue) -> js_sys::Promise {
+    pub fn create(
+        #[wasm_bindgen(unchecked_optional_param_type = "DenoiserOptions")] options: JsValue,
+    ) -> js_sys::Promise {
         let options = parse::<ModelOptions>("options", &options);
         promise(async move {
             let options = options?;
@@ -78,7 +80,8 @@ impl Denoiser {
         #[wasm_bindgen(unchecked_param_type = "Float32Array")] noisy: JsValue,
         #[wasm_bindgen(unchecked_param_type = "Float32Array")] clean: JsValue,
     ) -> js_sys::Promise {
-        let args = floats("noisy", &noisy, MAX_TRAIN_BATCH).and_then(|n| Ok((n, floats("clean", &clean, MAX_TRAIN_BATCH)?)));
+        let args =
+            floats("noisy", &noisy, MAX_TRAIN_BATCH).and_then(|n| Ok((n, floats("clean", &clean, MAX_TRAIN_BATCH)?)));
         self.queued(args, |t, (noisy, clean)| async move {
             let loss = t.lock().await.train_step(&noisy, &clean).await?;
             Ok(JsValue::from_f64(loss as f64))

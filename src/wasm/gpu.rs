@@ -3,6 +3,7 @@
 //! `navigator.gpu` is read with `js_sys::Reflect`: web-sys has these bindings only behind
 //! `--cfg=web_sys_unstable_apis` for the whole build, for the six properties read here.
 
+#[cfg(feature = "webgpu")]
 use std::cell::RefCell;
 
 use burn::prelude::Device;
@@ -42,19 +43,33 @@ pub async fn probe() -> GpuProbe {
     GpuProbe::Adapter(GpuInfo::new(&words, fallback))
 }
 
-/// The backend policy's answer for `choice` in this browser, and this module: the CPU-only one
-/// cannot run WebGPU, so there "auto" falls back to the CPU and "webgpu" is refused.
-pub async fn place(choice: BackendChoice) -> Result<Placement, DaeError> {
-    let probe = if !choice.needs_gpu_probe() {
-        GpuProbe::Unavailable("not asked".into())
-    } else if cfg!(feature = "webgpu") {
-        probe().await
-    } else {
-        GpuProbe::Unavailable(
-            "this is the CPU-only module (mnist-dae/cpu, www/pkg-cpu); WebGPU needs the full one (mnist-dae, www/pkg)".into(),
-        )
-    };
+/// The backend policy's answer for `choice` in this browser, whichever module asks: the CPU-only
+/// one answers too, so that a page knows whether the full module is worth fetching.
+pub async fn policy(choice: BackendChoice) -> Result<Placement, DaeError> {
+    let probe = if choice.needs_gpu_probe() { probe().await } else { GpuProbe::Unavailable("not asked".into()) };
     resolve(choice, &probe)
+}
+
+/// Where a model of this module goes: the policy's answer, except that the CPU-only module cannot
+/// run WebGPU, so there "auto" stays on the CPU (saying so) and "webgpu" is refused.
+pub async fn place(choice: BackendChoice) -> Result<Placement, DaeError> {
+    if cfg!(feature = "webgpu") {
+        return policy(choice).await;
+    }
+    const CPU_ONLY: &str =
+        "this is the CPU-only module (mnist-dae/cpu, www/pkg-cpu); WebGPU needs the full one (mnist-dae, www/pkg)";
+    match policy(choice).await {
+        Ok(Placement::WebGpu { gpu, .. }) if choice == BackendChoice::Auto => {
+            let cpu = resolve(BackendChoice::Cpu, &GpuProbe::Unavailable(String::new()))?;
+            Ok(Placement::Cpu {
+                note: format!("{}: WebGPU on {} is possible, but {CPU_ONLY}", cpu.note(), gpu.label()),
+            })
+        }
+        Ok(Placement::WebGpu { .. }) | Err(_) if choice == BackendChoice::WebGpu => {
+            resolve(choice, &GpuProbe::Unavailable(CPU_ONLY.into()))
+        }
+        other => other,
+    }
 }
 
 /// The CPU, or this browser's WebGPU device for a placement on WebGPU.

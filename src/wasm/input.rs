@@ -112,7 +112,10 @@ pub fn indices(name: &str, value: &JsValue, limit: usize) -> Result<Vec<usize>, 
     } else if let Some(a) = value.dyn_ref::<js_sys::Uint32Array>() {
         a.to_vec().into_iter().map(|i| JsValue::from_f64(i as f64)).collect()
     } else {
-        return Err(DaeError::Input(format!("{name}: expected an Array or Uint32Array of indices, got {}", describe(value))));
+        return Err(DaeError::Input(format!(
+            "{name}: expected an Array or Uint32Array of indices, got {}",
+            describe(value)
+        )));
     };
     if items.is_empty() || items.len() > 4096 {
         return Err(DaeError::Input(format!("{name}: expected 1 to 4096 indices, got {}", items.len())));

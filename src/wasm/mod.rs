@@ -74,16 +74,17 @@ pub fn add_noise(
     })
 }
 
-/// What the backend policy picks here for `backend` ("auto" by default): resolves to
+/// What the backend policy picks in this browser for `backend` ("auto" by default): resolves to
 /// `{backend: "webgpu" | "cpu", note, software}`. Asks `navigator.gpu` for an adapter without
-/// creating a device, so the CPU-only module can tell whether the full one is worth fetching.
+/// creating a device; the CPU-only module answers the same, so that a page can tell whether the
+/// full module is worth fetching.
 #[wasm_bindgen(unchecked_return_type = "Promise<{backend: \"webgpu\" | \"cpu\", note: string, software: boolean}>")]
 pub fn resolve_backend(
     #[wasm_bindgen(unchecked_optional_param_type = "\"auto\" | \"webgpu\" | \"cpu\"")] backend: JsValue,
 ) -> js_sys::Promise {
     let choice = options::backend_choice(&backend);
     promise(async move {
-        let placement = gpu::place(choice?).await?;
+        let placement = gpu::policy(choice?).await?;
         Ok(options::placement_object(&placement))
     })
 }

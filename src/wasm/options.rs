@@ -70,7 +70,8 @@ fn snapshot(name: &str, value: &JsValue) -> Result<Option<JsValue>, DaeError> {
         return Err(refused());
     }
     let proto = Reflect::get_prototype_of(value).map_err(|_| refused())?;
-    if !(proto.is_null() || proto == JsValue::from(Object::prototype())) {
+    let plain = Reflect::get_prototype_of(&Object::new()).map_err(|_| refused())?;
+    if !(proto.is_null() || proto == plain) {
         return Err(refused());
     }
     let unreadable = |e: JsValue| {
@@ -89,13 +90,51 @@ fn snapshot(name: &str, value: &JsValue) -> Result<Option<JsValue>, DaeError> {
     Ok(Some(copy.into()))
 }
 
-/// Deserialises `T` from an options object, naming the key at fault.
+/// The field names of a struct that derives `Deserialize`, as serde hands them to a deserializer.
+/// serde-wasm-bindgen reads only those keys of an object, so `deny_unknown_fields` never sees
+/// the others; [`parse`] checks them against this list instead.
+fn field_names<T: DeserializeOwned>() -> &'static [&'static str] {
+    struct Grab(&'static [&'static str]);
+    impl<'de> serde::Deserializer<'de> for &mut Grab {
+        type Error = serde::de::value::Error;
+        fn deserialize_any<V: serde::de::Visitor<'de>>(self, _: V) -> Result<V::Value, Self::Error> {
+            Err(serde::de::Error::custom("not a struct"))
+        }
+        fn deserialize_struct<V: serde::de::Visitor<'de>>(
+            self,
+            _: &'static str,
+            fields: &'static [&'static str],
+            _: V,
+        ) -> Result<V::Value, Self::Error> {
+            self.0 = fields;
+            Err(serde::de::Error::custom("fields read"))
+        }
+        serde::forward_to_deserialize_any! {
+            bool i8 i16 i32 i64 i128 u8 u16 u32 u64 u128 f32 f64 char str string bytes byte_buf option unit
+            unit_struct newtype_struct seq tuple tuple_struct map enum identifier ignored_any
+        }
+    }
+    let mut grab = Grab(&[]);
+    let _ = T::deserialize(&mut grab);
+    grab.0
+}
+
+/// Deserialises `T` from an options object, naming the key at fault; keys `T` does not have are
+/// refused.
 pub fn parse<T: DeserializeOwned + Default>(name: &str, value: &JsValue) -> Result<T, DaeError> {
     let Some(plain) = snapshot(name, value)? else { return Ok(T::default()) };
+    let known = field_names::<T>();
+    let keys = js_sys::Object::keys(plain.unchecked_ref::<Object>());
+    if let Some(unknown) = keys.iter().filter_map(|k| k.as_string()).find(|k| !known.contains(&k.as_str())) {
+        let list = known.iter().map(|k| format!("`{k}`")).collect::<Vec<_>>().join(", ");
+        return Err(DaeError::Input(format!("{name}: unknown field `{unknown}`, expected one of {list}")));
+    }
     serde_path_to_error::deserialize(serde_wasm_bindgen::Deserializer::from(plain)).map_err(|e| {
         let path = e.path().to_string();
         let at = if path == "." { name.to_string() } else { format!("{name}.{path}") };
-        DaeError::Input(format!("{at}: {}", e.inner()))
+        // serde-wasm-bindgen's errors print as JavaScript Errors do: "Error: …".
+        let why = e.inner().to_string();
+        DaeError::Input(format!("{at}: {}", why.strip_prefix("Error: ").unwrap_or(&why)))
     })
 }
 
@@ -106,7 +145,9 @@ pub fn backend_choice(value: &JsValue) -> Result<BackendChoice, DaeError> {
     }
     match value.as_string() {
         Some(name) => BackendChoice::parse(&name),
-        None => Err(DaeError::Input(format!("backend: expected \"auto\", \"webgpu\" or \"cpu\", got {}", describe(value)))),
+        None => {
+            Err(DaeError::Input(format!("backend: expected \"auto\", \"webgpu\" or \"cpu\", got {}", describe(value))))
+        }
     }
 }
 

@@ -3,6 +3,8 @@
 //! `www/pkg-probe/`), never into a shipped module.
 
 use js_sys::{Object, Reflect};
+
+use crate::model::LayerKind;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::future_to_promise;
 
@@ -31,15 +33,6 @@ pub fn probe_webgpu_ops(reps: u32) -> js_sys::Promise {
         ms.sort_by(f64::total_cmp);
         ms[ms.len() / 2]
     }
-    /// A layer of the model: (name, c_in, side, c_out, transposed).
-    const LAYERS: [(&str, usize, usize, usize, bool); 6] = [
-        ("enc1 conv 1→32 @28", 1, 28, 32, false),
-        ("enc2 conv 32→32 @14", 32, 14, 32, false),
-        ("dec1 conv 32→32 @7", 32, 7, 32, false),
-        ("up1 conv-transpose 7→14", 32, 7, 32, true),
-        ("up2 conv-transpose 14→28", 32, 14, 32, true),
-        ("out conv 32→1 @28", 32, 28, 1, false),
-    ];
     future_to_promise(async move {
         let d = super::gpu::webgpu_device().await.map_err(super::js_error)?;
         let random = |shape: [usize; 4]| Tensor::<4>::random(shape, Distribution::Default, &d);
@@ -50,11 +43,21 @@ pub fn probe_webgpu_ops(reps: u32) -> js_sys::Promise {
         let layer = |x: Tensor<4>, w: Tensor<4>, b: Tensor<1>, transposed: bool| {
             if transposed { conv_transpose2d(x, w, Some(b), up.clone()) } else { conv2d(x, w, Some(b), conv.clone()) }
         };
-        for (name, c_in, side, c_out, transposed) in LAYERS {
+        for l in crate::model::layers(32) {
+            let transposed = l.kind == LayerKind::ConvTranspose;
+            let (c_in, c_out, side) = (l.c_in, l.c_out, l.side);
+            let name = if transposed {
+                format!("{} conv-transpose {side}→{}", l.name, 2 * side)
+            } else {
+                format!("{} conv {c_in}→{c_out} @{side}", l.name)
+            };
             let x = random([64, c_in, side, side]);
-            let w = random(if transposed { [c_in, c_out, 3, 3] } else { [c_out, c_in, 3, 3] });
+            let w = random(l.weight_shape());
             let b = Tensor::<1>::random([c_out], Distribution::Default, &d);
-            set(&format!("{name}: forward"), median(reps, || wait(layer(x.clone(), w.clone(), b.clone(), transposed))).await)?;
+            set(
+                &format!("{name}: forward"),
+                median(reps, || wait(layer(x.clone(), w.clone(), b.clone(), transposed))).await,
+            )?;
             let (xa, wa, ba) = (x.autodiff().require_grad(), w.autodiff().require_grad(), b.autodiff().require_grad());
             let both = || async {
                 let grads = layer(xa.clone(), wa.clone(), ba.clone(), transposed).sum().backward();
@@ -76,17 +79,23 @@ pub fn probe_webgpu_ops(reps: u32) -> js_sys::Promise {
             let grads = crate::ops::leaky(xa.clone(), 0.1).sum().backward();
             wait(xa.grad(&grads).expect("probe_webgpu_ops: x requires a gradient")).await;
         };
-        set("leaky ReLU @28 × 32 (model::leaky): forward + backward", median(reps, leaky).await)?;
+        set("leaky ReLU @28 × 32 (ops::leaky): forward + backward", median(reps, leaky).await)?;
         set("x · 2 + 1 on [64, 32, 28, 28]", median(reps, || wait(x.clone() * 2.0 + 1.0)).await)?;
         // One 32 → 32 convolution at 28 × 28, 2 · 64 · 784 · 32 · 288 = 0.925 GFLOP: as burn's
         // direct convolution, and as one im2col GEMM [64 · 784, 288] × [288, 32] through burn's
         // matmul (what bench/webgpu-ceiling.html runs as hand-tiled WGSL).
         let w = random([32, 32, 3, 3]);
         let b = Tensor::<1>::random([32], Distribution::Default, &d);
-        set("conv 32→32 @28 (0.925 GFLOP): forward", median(reps, || wait(conv2d(x.clone(), w.clone(), Some(b.clone()), conv.clone()))).await)?;
+        set(
+            "conv 32→32 @28 (0.925 GFLOP): forward",
+            median(reps, || wait(conv2d(x.clone(), w.clone(), Some(b.clone()), conv.clone()))).await,
+        )?;
         let lhs = Tensor::<2>::random([64 * 784, 288], Distribution::Default, &d);
         let rhs = Tensor::<2>::random([288, 32], Distribution::Default, &d);
-        set("matmul [50176, 288] × [288, 32] (0.925 GFLOP)", median(reps, || wait(lhs.clone().matmul(rhs.clone()))).await)?;
+        set(
+            "matmul [50176, 288] × [288, 32] (0.925 GFLOP)",
+            median(reps, || wait(lhs.clone().matmul(rhs.clone()))).await,
+        )?;
         Ok(results.into())
     })
 }

@@ -62,12 +62,18 @@ struct Status<'a> {
     train_images: usize,
     val_images: usize,
     batch_size: usize,
-    noise_factor: f32,
-    val_noise_factor: f32,
+    noise_factor: f64,
+    val_noise_factor: f64,
     learning_rate: f64,
     activation: &'a str,
     total_seconds: f64,
     finished: bool,
+}
+
+/// An f32 setting as the number it was given as (0.9, not 0.8999999761581421): its shortest
+/// decimal form, read as an f64.
+fn shortest(v: f32) -> f64 {
+    v.to_string().parse().unwrap_or(v as f64)
 }
 
 fn status(s: &crate::session::Session) -> Result<JsValue, DaeError> {
@@ -82,8 +88,8 @@ fn status(s: &crate::session::Session) -> Result<JsValue, DaeError> {
         train_images: c.train_images,
         val_images: c.val_images,
         batch_size: c.batch_size,
-        noise_factor: c.noise_factor,
-        val_noise_factor: c.val_noise_factor,
+        noise_factor: shortest(c.noise_factor),
+        val_noise_factor: shortest(c.val_noise_factor),
         learning_rate: c.learning_rate,
         activation: c.activation.name(),
         total_seconds: p.total_seconds,
@@ -130,9 +136,9 @@ impl Session {
     /// files ("MNST", uncompressed; `mnist-dae-data` writes them gzipped) as bytes.
     #[wasm_bindgen(unchecked_return_type = "Promise<Session>")]
     pub fn create(
-        #[wasm_bindgen(unchecked_optional_param_type = "SessionOptions")] options: JsValue,
         #[wasm_bindgen(unchecked_param_type = "Uint8Array | ArrayBuffer")] train: JsValue,
         #[wasm_bindgen(unchecked_param_type = "Uint8Array | ArrayBuffer")] test: JsValue,
+        #[wasm_bindgen(unchecked_optional_param_type = "SessionOptions")] options: JsValue,
     ) -> js_sys::Promise {
         let args = parse::<SessionOptions>("options", &options).and_then(|o| Ok((o, datasets(&train, &test)?)));
         promise(async move {
@@ -157,8 +163,9 @@ impl Session {
         #[wasm_bindgen(unchecked_optional_param_type = "{backend?: \"auto\" | \"webgpu\" | \"cpu\"}")] options: JsValue,
     ) -> js_sys::Promise {
         let args = (|| {
-            let state: SessionState = serde_wasm_bindgen::from_value(state.clone())
-                .map_err(|e| DaeError::Weights(format!("saved training: expected a session state, got one that fails: {e}")))?;
+            let state: SessionState = serde_wasm_bindgen::from_value(state.clone()).map_err(|e| {
+                DaeError::Weights(format!("saved training: expected a session state, got one that fails: {e}"))
+            })?;
             let options = parse::<ModelOptions>("options", &options)?;
             if options.seed.is_some() || options.learning_rate.is_some() || options.activation.is_some() {
                 return Err(DaeError::Input("options: expected only \"backend\" (the state holds the rest)".into()));
@@ -230,14 +237,19 @@ impl Session {
     /// Loss and PSNR on the first `count` validation images (default: all of the session's),
     /// with the session's fixed validation noise.
     #[wasm_bindgen(unchecked_return_type = "Promise<Evaluation>")]
-    pub fn validate(&self, #[wasm_bindgen(unchecked_optional_param_type = "number")] count: JsValue) -> js_sys::Promise {
+    pub fn validate(
+        &self,
+        #[wasm_bindgen(unchecked_optional_param_type = "number")] count: JsValue,
+    ) -> js_sys::Promise {
         let args = if count.is_undefined() { Ok(None) } else { index("count", &count, 10_001).map(Some) };
         self.queued(args, |s, count| async move { to_js(&s.lock().await.validate(count).await?) })
     }
 
     /// Test images `indices` with noise of `noise` from `seed`, and their reconstructions:
     /// `{clean, noisy, denoised: Float32Array, labels: Uint8Array}`.
-    #[wasm_bindgen(unchecked_return_type = "Promise<{clean: Float32Array, noisy: Float32Array, denoised: Float32Array, labels: Uint8Array}>")]
+    #[wasm_bindgen(
+        unchecked_return_type = "Promise<{clean: Float32Array, noisy: Float32Array, denoised: Float32Array, labels: Uint8Array}>"
+    )]
     pub fn panels(
         &self,
         #[wasm_bindgen(unchecked_param_type = "number[] | Uint32Array")] image_indices: JsValue,
@@ -289,7 +301,10 @@ impl Session {
         let args = match split.as_string().as_deref() {
             Some("train") => Ok(Split::Train),
             Some("test") => Ok(Split::Test),
-            _ => Err(DaeError::Input(format!("split: expected \"train\" or \"test\", got {}", super::input::describe(&split)))),
+            _ => Err(DaeError::Input(format!(
+                "split: expected \"train\" or \"test\", got {}",
+                super::input::describe(&split)
+            ))),
         }
         .and_then(|split| Ok((split, number("index", &at)?)));
         self.queued(args, |s, (split, at)| async move {
@@ -309,7 +324,10 @@ impl Session {
     /// Changes settings from the next step on (all checked first: on rejection none changes);
     /// resolves to the new status. The validation noise is not among them: it stays fixed.
     #[wasm_bindgen(unchecked_return_type = "Promise<SessionStatus>")]
-    pub fn configure(&self, #[wasm_bindgen(unchecked_param_type = "SessionSettings")] settings: JsValue) -> js_sys::Promise {
+    pub fn configure(
+        &self,
+        #[wasm_bindgen(unchecked_param_type = "SessionSettings")] settings: JsValue,
+    ) -> js_sys::Promise {
         self.queued(parse::<Settings>("settings", &settings), |s, set| async move {
             let mut s = s.lock().await;
             let mut config = s.config().clone();

@@ -18,7 +18,8 @@ before(async () => {
   await page.waitForFunction(() => window.daeReady === true, null, { timeout: 60_000 });
   adapter = await page.evaluate(async () => {
     const a = await navigator.gpu?.requestAdapter();
-    return a ? (a.info?.description || a.info?.vendor || 'unnamed adapter') : null;
+    const i = a?.info ?? {};
+    return a ? ([i.vendor, i.architecture, i.device, i.description].filter(Boolean).join(' ') || 'unnamed adapter') : null;
   });
   console.log(`WebGPU adapter: ${adapter ?? 'none'}`);
 });
@@ -32,7 +33,7 @@ function trainIn(name, options, steps) {
   return page.evaluate(async ({ name, options, steps, clean }) => {
     const { Denoiser, add_noise } = window.dae;
     const c = new Float32Array(clean);
-    const x = add_noise(c, 0.5, 7);
+    const x = await add_noise(c, 0.5, 7);
     const d = await Denoiser.create(options);
     window[name] = d;
     const before = await d.evaluate(x, c);
@@ -92,7 +93,7 @@ test('weights move between backends and denoise agrees within 1e-4', async (t) =
   if (!adapter) { t.skip('no WebGPU adapter in this Chromium'); return; }
   const r = await page.evaluate(async ({ clean }) => {
     const { Denoiser, add_noise } = window.dae;
-    const x = add_noise(new Float32Array(clean).subarray(0, 16 * 784), 0.5, 3);
+    const x = await add_noise(new Float32Array(clean).subarray(0, 16 * 784), 0.5, 3);
     const maxDiff = (a, b) => a.reduce((m, v, i) => Math.max(m, Math.abs(v - b[i])), 0);
     // Trained on the CPU, loaded on WebGPU …
     const fromCpu = await window.cpu.save_weights();
@@ -112,17 +113,65 @@ test('weights move between backends and denoise agrees within 1e-4', async (t) =
   assert.deepEqual(errors, []);
 });
 
-test('auto picks WebGPU when an adapter exists, and flags a software adapter', async (t) => {
+test('auto follows the one backend policy: WebGPU on a hardware adapter, the CPU on a software one', async (t) => {
   if (!adapter) { t.skip('no WebGPU adapter in this Chromium'); return; }
   const r = await page.evaluate(async () => {
     const d = await window.dae.Denoiser.create();
-    return { backend: d.backend, note: d.backend_note, software: d.software_adapter };
+    return { backend: d.backend, note: d.backend_note, software: d.software_adapter, policy: await window.dae.resolve_backend('auto') };
   });
-  assert.equal(r.backend, 'webgpu');
   if (/swiftshader|lavapipe|llvmpipe/i.test(adapter)) {
-    assert.ok(r.software, `software adapter flagged: ${r.note}`);
-    assert.match(r.note, /software adapter/);
+    assert.equal(r.backend, 'cpu', `a software adapter trains far slower than the CPU: ${r.note}`);
+    assert.match(r.note, /CPU renderer/);
+  } else {
+    assert.equal(r.backend, 'webgpu', r.note);
   }
+  assert.equal(r.policy.backend, r.backend, 'resolve_backend says what create does');
+});
+
+test('calls settle in the order they were made on WebGPU as on the CPU', async (t) => {
+  const backends = adapter ? ['cpu', 'webgpu'] : ['cpu'];
+  for (const backend of backends) {
+    const order = await page.evaluate(async ({ backend, clean }) => {
+      const { Denoiser } = window.dae;
+      const x = new Float32Array(clean).subarray(0, 8 * 784);
+      const d = await Denoiser.create({ backend, seed: 2 });
+      const file = await d.save_weights();
+      const order = [];
+      const mark = (name) => (v) => { order.push(typeof v === 'number' ? `${name}:${v}` : name); };
+      await Promise.all([
+        d.train_step(x, x).then(mark('a')).then(() => d.train_step(x, x)).then(mark('a2')),
+        d.train_step(x, x).then(mark('b')),
+        d.steps().then(mark('c:steps')),
+        d.save_weights().then(mark('d:save')),
+        d.load_weights(file).then(mark('e:load')),
+        d.steps().then(mark('f:steps')),
+        d.denoise(new Float32Array(5)).catch((e) => order.push(`g:${e.code}`)),
+      ]);
+      order.push(`steps=${await d.steps()}`);
+      d.free();
+      return order.map((o) => o.replace(/^(a|b|a2):.*/, '$1'));
+    }, { backend, clean });
+    console.log(`${backend}: ${order.join(' ')}`);
+    assert.deepEqual(order, ['a', 'b', 'c:steps:2', 'd:save', 'e:load', 'f:steps:0', 'g:invalid_input', 'a2', 'steps=1'], backend);
+  }
+  if (!adapter) t.skip('no WebGPU adapter in this Chromium: the CPU only');
+});
+
+test('a freed Denoiser on WebGPU rejects 10,000 calls and a new one still trains', async (t) => {
+  if (!adapter) { t.skip('no WebGPU adapter in this Chromium'); return; }
+  const r = await page.evaluate(async ({ clean }) => {
+    const { Denoiser } = window.dae;
+    const x = new Float32Array(clean).subarray(0, 4 * 784);
+    const d = await Denoiser.create({ backend: 'webgpu' });
+    d.free();
+    let freed = 0;
+    for (let i = 0; i < 10_000; i++) await (i % 2 ? d.denoise(x) : d.steps()).catch((e) => { if (e.code === 'freed') freed++; });
+    const fresh = await Denoiser.create({ backend: 'webgpu', seed: 1 });
+    const loss = await fresh.train_step(x, x);
+    return { freed, loss };
+  }, { clean });
+  assert.equal(r.freed, 10_000);
+  assert.ok(Number.isFinite(r.loss) && r.loss > 0, `a new Denoiser trains: ${r.loss}`);
 });
 
 test('bad input on WebGPU rejects cleanly and leaves the weights as they were', async (t) => {
@@ -144,5 +193,6 @@ test('bad input on WebGPU rejects cleanly and leaves the weights as they were', 
   assert.match(r.messages[0], /got 100 floats/);
   assert.match(r.messages[1], /expected values in \[0, 1\], got 2/);
   assert.match(r.messages[2], /invalid weights/);
+  assert.ok(r.messages.every((m) => !m.includes('\n')), 'one-line messages');
   assert.ok(r.same, 'weights unchanged');
 });

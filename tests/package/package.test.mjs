@@ -32,7 +32,8 @@ test('the tarball ships the API, the widget, the weights and the sample, and not
   console.log(`# tarball ${pack.filename}: ${pack.size} bytes packed, ${pack.unpackedSize} unpacked`);
   for (const f of ['package.json', 'www/pkg/mnist_dae.js', 'www/pkg/mnist_dae.d.ts', 'www/pkg/mnist_dae_bg.wasm',
     'www/pkg-cpu/mnist_dae.js', 'www/pkg-cpu/mnist_dae.d.ts', 'www/pkg-cpu/mnist_dae_bg.wasm',
-    'www/widget.js', 'www/worker.js', 'www/vendor/uPlot.esm.js', 'www/pretrained/mnist-dae.safetensors',
+    'www/mnist-dae.js', 'www/mnist-dae.d.ts', 'www/mnist-dae-cpu.js', 'www/mnist-dae-cpu.d.ts', 'www/lib/guard.js',
+    'www/widget.js', 'www/worker.js', 'www/worker/modules.js', 'www/vendor/uPlot.esm.js', 'www/pretrained/mnist-dae.safetensors',
     'www/data/sample.bin.gz', 'LICENSE-MIT', 'LICENSE-APACHE', 'NOTICE.md', 'README.md']) {
     assert.ok(files.includes(f), `${f} is in the tarball`);
   }
@@ -60,7 +61,7 @@ test('(a) Node 20: both modules (full and CPU-only) create on the CPU, load the 
       await api.default({ module_or_path: file(wasm) });
       const dae = await api.Denoiser.create({ backend: 'cpu' });
       await dae.load_weights(file('mnist-dae/weights'));
-      const noisy = api.add_noise(clean, 0.5, 1);
+      const noisy = await api.add_noise(clean, 0.5, 1);
       const out = await dae.denoise(noisy);
       let refused = '';
       if (!api.has_webgpu()) await api.Denoiser.create({ backend: 'webgpu' }).catch((e) => { refused = e.message; });

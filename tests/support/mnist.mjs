@@ -30,3 +30,16 @@ export function fnv1a(values) {
   for (const b of bytes) h = BigInt.asUintN(64, (h ^ BigInt(b)) * 0x100000001b3n);
   return h.toString(16).padStart(16, '0');
 }
+
+/** Images [start, start + n) as a compact "MNST" file (what scripts/data.mjs writes, before gzip). */
+export function mnst({ images, labels }, start, n) {
+  const out = new Uint8Array(16 + n * (1 + PIXELS));
+  out.set([77, 78, 83, 84]); // "MNST"
+  const view = new DataView(out.buffer);
+  view.setUint32(4, n, true);
+  view.setUint32(8, 28, true);
+  view.setUint32(12, 28, true);
+  out.set(labels.subarray(start, start + n), 16);
+  out.set(images.subarray(start * PIXELS, (start + n) * PIXELS), 16 + n);
+  return out;
+}

@@ -63,23 +63,21 @@ pub fn loss(path: &Path, history: &[EpochRecord], val_images: usize) -> Result<(
         .map_err(&err)?
         .label("training")
         .legend(|(x, y)| PathElement::new([(x, y), (x + 20, y)], BLUE.stroke_width(2)));
-    chart
-        .draw_series(series(|r| r.train_loss).map(|p| Circle::new(p, 3, BLUE.filled())))
-        .map_err(&err)?;
+    chart.draw_series(series(|r| r.train_loss).map(|p| Circle::new(p, 3, BLUE.filled()))).map_err(&err)?;
     chart
         .draw_series(LineSeries::new(series(|r| r.val_loss), ORANGE.stroke_width(2)))
         .map_err(&err)?
         .label(format!("validation ({val_images} noisy test images)"))
         .legend(|(x, y)| PathElement::new([(x, y), (x + 20, y)], ORANGE.stroke_width(2)));
-    chart
-        .draw_series(series(|r| r.val_loss).map(|p| Circle::new(p, 3, ORANGE.filled())))
-        .map_err(&err)?;
+    chart.draw_series(series(|r| r.val_loss).map(|p| Circle::new(p, 3, ORANGE.filled()))).map_err(&err)?;
     // Dashes drawn as short segments, 1/80 of the axis long.
     let dash = (last as f64 - 1.0) / 80.0;
-    let dashes = (0..80)
-        .map(|i| 1.0 + 2.0 * i as f64 * dash)
-        .take_while(|&x| x < last as f64)
-        .map(|x| PathElement::new([(x, TUTORIAL_VAL_LOSS), ((x + dash).min(last as f64), TUTORIAL_VAL_LOSS)], GREY.stroke_width(1)));
+    let dashes = (0..80).map(|i| 1.0 + 2.0 * i as f64 * dash).take_while(|&x| x < last as f64).map(|x| {
+        PathElement::new(
+            [(x, TUTORIAL_VAL_LOSS), ((x + dash).min(last as f64), TUTORIAL_VAL_LOSS)],
+            GREY.stroke_width(1),
+        )
+    });
     chart
         .draw_series(dashes)
         .map_err(&err)?
@@ -118,7 +116,9 @@ pub fn digits(path: &Path, session: &Session) -> Result<(), DaeError> {
     let height = 3 * (cell + GAP) + GAP;
     let root = BitMapBackend::new(path, (width as u32, height as u32)).into_drawing_area();
     root.fill(&WHITE).map_err(&err)?;
-    for (row, (name, images)) in [("original", &clean), ("noisy", &noisy), ("reconstructed", &denoised)].into_iter().enumerate() {
+    for (row, (name, images)) in
+        [("original", &clean), ("noisy", &noisy), ("reconstructed", &denoised)].into_iter().enumerate()
+    {
         let top = GAP + row as i32 * (cell + GAP);
         root.draw(&Text::new(name, (10, top + cell / 2 - 9), ("sans-serif", 18).into_font().color(&BLACK)))
             .map_err(&err)?;

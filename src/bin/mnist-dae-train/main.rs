@@ -235,11 +235,10 @@ fn train(args: &Args) -> Result<(), DaeError> {
 
     let history_path = out.join("history.csv");
     let mut steps_this_call = 0usize;
-    let style = ProgressStyle::with_template(
-        "{prefix} [{bar:30}] {pos}/{len} steps · {per_sec} · ETA {eta} · loss {msg}",
-    )
-    .expect("valid template")
-    .progress_chars("=> ");
+    let style =
+        ProgressStyle::with_template("{prefix} [{bar:30}] {pos}/{len} steps · {per_sec} · ETA {eta} · loss {msg}")
+            .expect("valid template")
+            .progress_chars("=> ");
 
     while !session.finished() {
         let bar = ProgressBar::new(config.steps_per_epoch() as u64)
@@ -269,7 +268,14 @@ fn train(args: &Args) -> Result<(), DaeError> {
         let images_per_s = config.train_images as f64 / record.seconds;
         println!(
             "epoch {:>2}/{}: train {:.4} · val {:.4} · PSNR noisy {:.2} dB → denoised {:.2} dB · {:.0} s ({:.0} img/s)",
-            record.epoch, session.config().epochs, record.train_loss, record.val_loss, record.psnr_noisy, record.psnr_denoised, record.seconds, images_per_s
+            record.epoch,
+            session.config().epochs,
+            record.train_loss,
+            record.val_loss,
+            record.psnr_noisy,
+            record.psnr_denoised,
+            record.seconds,
+            images_per_s
         );
         write_history(&history_path, session.history())?;
         let weights = block_on(session.save_weights())?;

@@ -25,12 +25,7 @@ fn correlate3x3_add(out: &mut [f32], input: &[f32], side: usize, k: &[f32; 9]) {
                 continue;
             }
             // Interior columns: all three taps present; three shifted views vectorise.
-            for (((o, &l), &c), &rr) in row[1..s - 1]
-                .iter_mut()
-                .zip(&src[..s - 2])
-                .zip(&src[1..s - 1])
-                .zip(&src[2..])
-            {
+            for (((o, &l), &c), &rr) in row[1..s - 1].iter_mut().zip(&src[..s - 2]).zip(&src[1..s - 1]).zip(&src[2..]) {
                 *o += k0 * l + k1 * c + k2 * rr;
             }
             row[0] += k1 * src[0] + k2 * src[1];
@@ -89,20 +84,40 @@ fn patch_conv(x: &[f32], weight: &[f32], bias: Option<&[f32]>, batch: usize, s: 
 }
 
 /// Forward pass of a 1 → c_out convolution (`enc1`).
-pub(super) fn patch_conv_forward(x: &[f32], weight: &[f32], bias: &[f32], [batch, _, s, _]: [usize; 4], c_out: usize) -> Vec<f32> {
+pub(super) fn patch_conv_forward(
+    x: &[f32],
+    weight: &[f32],
+    bias: &[f32],
+    [batch, _, s, _]: [usize; 4],
+    c_out: usize,
+) -> Vec<f32> {
     patch_conv(x, weight, Some(bias), batch, s, c_out)
 }
 
 /// Input gradient of a c_in → 1 convolution (`out`): the output gradient's one plane
 /// convolved with each input channel's kernel rotated by 180°, the same 1 → c_in shape.
-pub(crate) fn patch_conv_grad_x(grad: &[f32], weight: &[f32], batch: usize, c_in: usize, _c_out: usize, s: usize) -> Vec<f32> {
+pub(crate) fn patch_conv_grad_x(
+    grad: &[f32],
+    weight: &[f32],
+    batch: usize,
+    c_in: usize,
+    _c_out: usize,
+    s: usize,
+) -> Vec<f32> {
     let rotated: Vec<f32> = weight.chunks_exact(9).flat_map(|k| k.iter().rev().copied()).collect();
     patch_conv(grad, &rotated, None, batch, s, c_in)
 }
 
 /// Gradient with respect to the input: each input plane collects its output gradients through
 /// the kernels rotated by 180°. [batch, c_out, s, s] → [batch, c_in, s, s].
-pub(crate) fn thin_conv_grad_x(grad: &[f32], weight: &[f32], batch: usize, c_in: usize, c_out: usize, s: usize) -> Vec<f32> {
+pub(crate) fn thin_conv_grad_x(
+    grad: &[f32],
+    weight: &[f32],
+    batch: usize,
+    c_in: usize,
+    c_out: usize,
+    s: usize,
+) -> Vec<f32> {
     let plane = s * s;
     let mut out = vec![0.0f32; batch * c_in * plane];
     for_each_chunk(&mut out, c_in * plane, |b, image| {
@@ -236,7 +251,14 @@ pub(super) fn wide_conv_forward(x: &[f32], weight: &[f32], bias: &[f32], dims: [
 
 /// Its input gradient: the output gradient ([batch, c_out, s, s]) convolved with the kernels
 /// transposed (c_out ↔ c_in) and rotated by 180° → [batch, c_in, s, s].
-pub(crate) fn wide_conv_grad_x(grad: &[f32], weight: &[f32], batch: usize, c_in: usize, c_out: usize, s: usize) -> Vec<f32> {
+pub(crate) fn wide_conv_grad_x(
+    grad: &[f32],
+    weight: &[f32],
+    batch: usize,
+    c_in: usize,
+    c_out: usize,
+    s: usize,
+) -> Vec<f32> {
     let taps = conv_taps(c_in, c_out, |i, o, a, e| weight[(o * c_in + i) * 9 + 3 * (2 - a) + (2 - e)]);
     wide_conv(grad, &taps, None, [batch, c_out, s, s], c_in)
 }

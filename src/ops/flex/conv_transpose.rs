@@ -14,7 +14,13 @@ use super::gemm::matmul;
 /// that is six GEMMs into four s × s phase planes, over the input's columns shifted by 0 and 1
 /// (`cols2[i][d][y][x] = x[i][y][x + d]`, one zero row below), then one pass that interleaves
 /// the phases and adds the bias. No col2im scatter.
-pub(super) fn up_conv_forward(x: &[f32], weight: &[f32], bias: &[f32], [batch, c_in, s, _]: [usize; 4], c_out: usize) -> Vec<f32> {
+pub(super) fn up_conv_forward(
+    x: &[f32],
+    weight: &[f32],
+    bias: &[f32],
+    [batch, c_in, s, _]: [usize; 4],
+    c_out: usize,
+) -> Vec<f32> {
     let (plane, len, side) = (s * s, (s + 1) * s, 2 * s);
     let w = |i: usize, o: usize, a: usize, e: usize| weight[(i * c_out + o) * 9 + 3 * a + e];
     // Left sides per kernel row a: even output columns ([c_out, c_in], tap e = 1) and odd ones

@@ -27,7 +27,16 @@ pub(crate) fn bias_grad(grad: &[f32], batch: usize, c: usize, plane: usize) -> V
 /// outside `src` are left alone: the caller zeroes `cols` once, and the same entries are outside
 /// for every image.
 #[allow(clippy::too_many_arguments)]
-pub(super) fn im2col3x3(src: &[f32], c: usize, side: usize, stride: usize, p: usize, cols: &mut [f32], row_len: usize, offset: usize) {
+pub(super) fn im2col3x3(
+    src: &[f32],
+    c: usize,
+    side: usize,
+    stride: usize,
+    p: usize,
+    cols: &mut [f32],
+    row_len: usize,
+    offset: usize,
+) {
     // Valid grid range [lo, hi) for tap offset t ∈ {0, 1, 2}: 0 ≤ stride·y + t − 1 < side.
     let range = |t: usize| {
         let lo = if t == 0 { 1 } else { 0 };
@@ -65,20 +74,42 @@ const GRAD_GROUPS: usize = 4;
 /// `dst := (accumulate ? dst : 0) + lhs · rhs` for row-major `dst` [m, n] and `lhs` [m, k]
 /// (row stride `lhs_rs`), and `rhs` [k, n] given by its strides.
 #[allow(clippy::too_many_arguments)]
-pub(super) fn matmul(dst: &mut [f32], m: usize, n: usize, k: usize, lhs: &[f32], lhs_rs: usize, rhs: &[f32], rhs_cs: usize, rhs_rs: usize, accumulate: bool) {
+pub(super) fn matmul(
+    dst: &mut [f32],
+    m: usize,
+    n: usize,
+    k: usize,
+    lhs: &[f32],
+    lhs_rs: usize,
+    rhs: &[f32],
+    rhs_cs: usize,
+    rhs_rs: usize,
+    accumulate: bool,
+) {
     assert!(dst.len() >= m * n && lhs.len() >= (m - 1) * lhs_rs + k);
     assert!(rhs.len() > (k - 1) * rhs_rs + (n - 1) * rhs_cs);
     // SAFETY: the asserts above keep every index the strides reach inside the three slices,
     // and `dst` is borrowed mutably, so it overlaps neither input.
     unsafe {
         gemm::gemm(
-            m, n, k,
-            dst.as_mut_ptr(), 1, n as isize,
+            m,
+            n,
+            k,
+            dst.as_mut_ptr(),
+            1,
+            n as isize,
             accumulate,
-            lhs.as_ptr(), 1, lhs_rs as isize,
-            rhs.as_ptr(), rhs_cs as isize, rhs_rs as isize,
-            1.0, 1.0,
-            false, false, false,
+            lhs.as_ptr(),
+            1,
+            lhs_rs as isize,
+            rhs.as_ptr(),
+            rhs_cs as isize,
+            rhs_rs as isize,
+            1.0,
+            1.0,
+            false,
+            false,
+            false,
             gemm::Parallelism::None,
         );
     }
@@ -106,7 +137,17 @@ fn map_groups<T: Send>(groups: usize, f: impl Fn(usize) -> T + Sync + Send) -> V
 ///   → dw [c_in, c_out, 3, 3] (output pixel 2·y + a − 1 takes input pixel y through tap a), and
 ///   dx, which reads the same patches through the same weight.
 #[allow(clippy::too_many_arguments)]
-pub(crate) fn layer_grads(lhs: &[f32], m: usize, src: &[f32], c: usize, side: usize, stride: usize, p: usize, batch: usize, weight: Option<&[f32]>) -> (Vec<f32>, Option<Vec<f32>>) {
+pub(crate) fn layer_grads(
+    lhs: &[f32],
+    m: usize,
+    src: &[f32],
+    c: usize,
+    side: usize,
+    stride: usize,
+    p: usize,
+    batch: usize,
+    weight: Option<&[f32]>,
+) -> (Vec<f32>, Option<Vec<f32>>) {
     let (n, plane) = (c * 9, p * p);
     let groups = batch.clamp(1, GRAD_GROUPS);
     let parts = map_groups(groups, |g| {

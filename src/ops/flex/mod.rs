@@ -15,9 +15,7 @@ use super::DaeKernels;
 
 // What the autodiff nodes (`super::autodiff`) run in their backward passes.
 pub(super) use self::activation::leaky_relu_backward;
-pub(super) use self::conv::{
-    patch_conv_grad_x, thin_conv_grad_w, thin_conv_grad_x, wide_conv_grad_x,
-};
+pub(super) use self::conv::{patch_conv_grad_x, thin_conv_grad_w, thin_conv_grad_x, wide_conv_grad_x};
 pub(super) use self::gemm::{bias_grad, layer_grads};
 pub(super) use self::pool::max_pool_backward;
 

@@ -17,7 +17,9 @@ pub(super) fn max_pool_forward(x: &[f32], [batch, channels, h, w]: [usize; 4]) -
     let mut out = vec![0.0f32; batch * channels * oh * ow];
     for_each_chunk(&mut out, channels * oh * ow, |b, pooled| {
         let mut column = vec![0.0f32; w];
-        for (rows, out_row) in x[b * channels * h * w..][..channels * h * w].chunks_exact(2 * w).zip(pooled.chunks_exact_mut(ow)) {
+        for (rows, out_row) in
+            x[b * channels * h * w..][..channels * h * w].chunks_exact(2 * w).zip(pooled.chunks_exact_mut(ow))
+        {
             let (top, bottom) = rows.split_at(w);
             for ((m, &t), &u) in column.iter_mut().zip(top).zip(bottom) {
                 *m = pick(t, u).0;

@@ -1,0 +1,42 @@
+// Denoise mode: the pretrained model on the sample digits and the pad, nothing to train.
+import { el } from './dom.js';
+import { SAMPLE } from './assets.js';
+
+export class DenoiseView {
+  constructor(host) {
+    this.host = host;
+    this.testImages = 100; // the sample: ten of each digit
+  }
+
+  render(root, { noise, buttons }) {
+    const h = this.host;
+    root.append(
+      el('section', { 'aria-label': 'Denoising' },
+        el('h3', { text: 'Original · noisy · reconstructed' }), h.strip.element,
+        el('div', { class: 'row bar' }, ...buttons, noise)),
+      el('section', { 'aria-label': 'Draw a digit', style: 'margin-top:12px' }, el('h3', { text: 'Draw your own' }), h.pad.element),
+      h.$status,
+    );
+  }
+
+  async start() {
+    const h = this.host;
+    h.say('Loading the sample digits and the pretrained weights…');
+    // "auto" (the backend policy, Rust's `backend::resolve`): a few digits need no GPU, so this
+    // mode stays on the small CPU-only module whatever the policy would pick for training.
+    const placement = h.backend === 'auto' ? await h.call('placement', { backend: 'auto' }) : null;
+    const sample = h.getAttribute('data') ? new URL('sample.bin.gz', h.dataUrl).href : SAMPLE;
+    await h.call('load-data', { urls: { test: sample } });
+    const info = await h.call('create', { options: { backend: h.backend === 'auto' ? 'cpu' : h.backend, noise_factor: h.noise } });
+    h.info = placement && placement.backend === 'webgpu' ? { ...info, backendNote: `${info.backendNote}; a few digits need no GPU` }
+      : placement ? { ...info, backendNote: placement.note } : info;
+    await h.call('load-url', { url: h.weightsUrl });
+    await h.refreshPanels();
+    h.say(`Ready: denoising on ${info.backend === 'webgpu' ? 'WebGPU' : 'the CPU'}.`);
+    h.emit('ready', { mode: h.mode, ...h.info });
+  }
+
+  onNoise() {}
+
+  stop() {}
+}

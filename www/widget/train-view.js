@@ -1,0 +1,510 @@
+// Train mode: the tutorial's training run in the page — controls, live stats, the loss plot,
+// the digit strip and the pad redrawn as the model learns, a look at the data, weights in and
+// out, and the run kept in this browser. Every number shown comes from the worker's session
+// and describes the current model: after a reset, a load, a resume or a backend switch it is
+// validated again at once.
+import { el, fmtTime, reducedMotion } from './dom.js';
+import { LossPlot } from './plot.js';
+import { drawStrip } from './strip.js';
+
+// The page validates on the first 500 test images (under a second on the CPU backend here), with
+// the fixed noise the native trainer gives them in its 10,000: the same computation on a subset.
+const VAL_IMAGES = 500;
+const VAL_NOISE = 0.5;
+
+/** What the page shows of the run, beside what the session holds. */
+function freshRun() {
+  return {
+    steps: 0, epoch: 0, epochs: 25, stepsPerEpoch: 0, stepInEpoch: 0, elapsed: 0, finished: false,
+    imagesPerSecond: 0, loss: null, smooth: null, lastVal: null,
+    xs: [], train: [], val: [], marks: [],
+    lastSnapshot: 0, lastValidateStep: 0, dirty: false,
+  };
+}
+
+export class TrainView {
+  constructor(host) {
+    this.host = host;
+    this.run = freshRun();
+    this.playing = false;
+    this.looping = false;
+    this.testImages = 10_000;
+    this.plot = new LossPlot(host);
+  }
+
+  get alive() { return this.host.view === this; }
+
+  // ---------------------------------------------------------------- layout
+  render(root, { noise, buttons }) {
+    const h = this.host;
+    h.$log = el('ol', { class: 'log', 'aria-label': 'Recent events', part: 'log' });
+    this.$psnr = el('p', { class: 'note', text: 'PSNR: —' });
+    root.append(this.renderControls(noise), h.$status, h.$log, el('div', { class: 'grid train' },
+      el('section', { 'aria-label': 'Test digits' }, el('h3', { text: 'Test digits: original · noisy · reconstructed' }), h.strip.element,
+        el('div', { class: 'row bar' }, ...buttons)),
+      el('section', { 'aria-label': 'Loss' }, el('h3', { text: 'Loss (sigmoid cross-entropy) per epoch' }), this.plot.element, this.$psnr),
+      el('section', { 'aria-label': 'Draw a digit' }, el('h3', { text: 'Draw your own' }), h.pad.element),
+      this.renderSanity(),
+      this.renderWeights()));
+  }
+
+  renderControls(noise) {
+    const h = this.host;
+    const select = (name, values, value, label) => {
+      const s = el('select', { name }, ...values.map(([v, t]) => el('option', { value: v, selected: v === value, text: t })));
+      return [s, el('label', {}, label, s)];
+    };
+    this.$play = el('button', { type: 'button', class: 'primary', 'aria-pressed': 'false', part: 'button', text: 'Train', disabled: true });
+    this.$reset = el('button', { type: 'button', part: 'button', text: 'Reset', disabled: true });
+    this.$epochs = el('input', { type: 'number', min: '1', max: '100', value: '25', name: 'epochs' });
+    let batchLabel, lrLabel, actLabel, backendLabel;
+    [this.$batch, batchLabel] = select('batch', [['16', '16'], ['32', '32'], ['64', '64'], ['128', '128']], '64', 'Batch');
+    [this.$lr, lrLabel] = select('lr', [['0.0001', '1e-4'], ['0.0003', '3e-4'], ['0.001', '1e-3'], ['0.003', '3e-3']], '0.001', 'Learning rate');
+    [this.$activation, actLabel] = select('activation', [['leaky_relu', 'leaky ReLU'], ['relu', 'ReLU']], 'leaky_relu', 'Activation');
+    [this.$backend, backendLabel] = select('backend', [['auto', 'auto'], ['webgpu', 'WebGPU'], ['cpu', 'CPU']], h.backend, 'Backend');
+    h.on(this.$play, 'click', () => (this.playing ? this.pause() : this.play()));
+    h.on(this.$reset, 'click', () => this.askReset());
+    const setting = (settings, text) => h.call('configure', { settings })
+      .then((status) => { this.adoptStatus(status); this.mark(text); })
+      .catch((e) => h.fail(e));
+    h.on(this.$batch, 'change', () => setting({ batch_size: Number(this.$batch.value) }, `Batch size set to ${this.$batch.value}.`));
+    h.on(this.$lr, 'change', () => setting({ learning_rate: Number(this.$lr.value) }, `Learning rate set to ${this.$lr.selectedOptions[0].text}.`));
+    h.on(this.$epochs, 'change', () => setting({ epochs: this.epochs() }, `Epochs set to ${this.epochs()}.`));
+    h.on(this.$activation, 'change', () => this.askReset(`Switching to ${this.$activation.selectedOptions[0].text} starts a new model.`));
+    h.on(this.$backend, 'change', () => this.switchBackend());
+    this.$backendInfo = el('p', { class: 'note', text: 'Backend: starting…' });
+    this.$warn = el('p', { class: 'warn', hidden: true });
+    this.$confirm = el('div', { class: 'confirm', hidden: true, role: 'group', 'aria-label': 'Confirm' });
+    this.$resume = el('div', { class: 'confirm', hidden: true, role: 'group', 'aria-label': 'Resume training' });
+    this.$dataBar = el('progress', { max: '1', value: '0', 'aria-label': 'MNIST download' });
+    this.$dataNote = el('span', { class: 'note', text: 'MNIST: waiting' });
+    this.$stats = {};
+    const stat = (key, label) => { const dd = el('dd', { text: '—' }); this.$stats[key] = dd; return el('div', {}, el('dt', { text: label }), dd); };
+    return el('div', { part: 'controls' },
+      el('div', { class: 'row' }, this.$play, this.$reset,
+        el('label', {}, 'Epochs', this.$epochs), batchLabel, lrLabel, noise, actLabel, backendLabel),
+      this.$confirm, this.$resume,
+      el('div', { class: 'bar' }, this.$dataBar, this.$dataNote),
+      this.$backendInfo, this.$warn,
+      el('dl', { class: 'stats' }, stat('epoch', 'Epoch'), stat('step', 'Step'), stat('loss', 'Train loss'),
+        stat('val', 'Val. loss'), stat('rate', 'Images/s'), stat('elapsed', 'Elapsed')));
+  }
+
+  renderSanity() {
+    const h = this.host;
+    this.$trainDigit = el('canvas', { class: 'digit', role: 'img', 'aria-label': 'A random training image', width: '28', height: '28' });
+    this.$testDigit = el('canvas', { class: 'digit', role: 'img', 'aria-label': 'A random test image', width: '28', height: '28' });
+    this.$trainLabel = el('figcaption', { text: 'training image' });
+    this.$testLabel = el('figcaption', { text: 'test image' });
+    const again = el('button', { type: 'button', part: 'button', text: 'Another pair' });
+    h.on(again, 'click', () => this.refreshSanity().catch((e) => h.fail(e)));
+    return el('section', { 'aria-label': 'Sanity check' }, el('h3', { text: 'Sanity check: the data' }),
+      el('div', { class: 'sanity' }, el('figure', {}, this.$trainDigit, this.$trainLabel), el('figure', {}, this.$testDigit, this.$testLabel), again));
+  }
+
+  renderWeights() {
+    const h = this.host;
+    this.$pretrained = el('button', { type: 'button', part: 'button', text: 'Load pretrained', disabled: true });
+    const save = el('button', { type: 'button', part: 'button', text: 'Save weights' });
+    this.$file = el('input', { type: 'file', accept: '.safetensors,application/octet-stream', 'aria-label': 'Load weights file' });
+    h.on(this.$pretrained, 'click', () => this.loadWeights(() => h.call('load-url', { url: h.weightsUrl }), 'pretrained weights'));
+    h.on(save, 'click', () => this.saveWeights());
+    h.on(this.$file, 'change', () => {
+      const file = this.$file.files?.[0];
+      if (file) this.loadWeights(async () => h.call('load', { bytes: new Uint8Array(await file.arrayBuffer()) }), file.name);
+      this.$file.value = '';
+    });
+    return el('section', { 'aria-label': 'Weights' }, el('h3', { text: 'Weights' }),
+      el('div', { class: 'row' }, this.$pretrained, save, el('label', {}, 'Load weights file', this.$file)),
+      el('p', { class: 'note', text: 'Training is kept in this browser every few seconds; a reload offers to resume.' }));
+  }
+
+  // ---------------------------------------------------------------- start-up
+  epochs() { return Math.min(1000, Math.max(1, Math.round(Number(this.$epochs.value) || 25))); }
+
+  /** The session's options from the controls. */
+  sessionOptions(backend) {
+    return { backend, noise_factor: this.host.noiseValue, val_images: VAL_IMAGES, activation: this.$activation.value,
+      learning_rate: Number(this.$lr.value), batch_size: Number(this.$batch.value), epochs: this.epochs() };
+  }
+
+  async start() {
+    const h = this.host;
+    h.say('Loading the model…');
+    // "auto" is the backend policy's (Rust's `backend::resolve`): WebGPU on a hardware adapter,
+    // the CPU otherwise. On top of it this loading strategy: start on the small CPU-only module,
+    // then move to WebGPU (fetching the full module after `ready`) when the policy says so.
+    const placement = h.backend === 'auto' ? await h.call('placement', { backend: 'auto' }) : null;
+    const upgrade = placement?.backend === 'webgpu';
+    this.checkPretrained();
+    const urls = { train: new URL('mnist-train.bin.gz', h.dataUrl).href, test: new URL('mnist-test.bin.gz', h.dataUrl).href };
+    h.say('Downloading MNIST…');
+    const got = await h.call('load-data', { urls }, ({ name, loaded, total }) => {
+      this.$dataBar.max = total || 1;
+      this.$dataBar.value = loaded;
+      this.$dataNote.textContent = `MNIST ${name}: ${(loaded / 1048576).toFixed(1)} of ${(total / 1048576).toFixed(1)} MB`;
+    });
+    this.testImages = got.test;
+    this.$dataBar.hidden = true;
+    this.$dataNote.textContent = `MNIST: ${got.train.toLocaleString('en')} training and ${got.test.toLocaleString('en')} test images`;
+    const info = await h.call('create', { options: this.sessionOptions(h.backend === 'auto' ? 'cpu' : h.backend) });
+    this.showBackend(placement && !upgrade ? { ...info, backendNote: placement.note } : info);
+    this.adoptStatus(info.status);
+    await this.validate();
+    await h.refreshPanels();
+    await this.refreshSanity();
+    this.$play.disabled = false;
+    this.$reset.disabled = false;
+    const saved = await h.call('peek', { key: h.storeKey });
+    if (saved && saved.state.steps > 0) this.offerResume(saved);
+    h.say('Ready: press Train.');
+    h.emit('ready', { mode: h.mode, ...h.info });
+    if (upgrade) await this.upgradeToGpu();
+    if (h.hasAttribute('autoplay') && !saved) this.play();
+  }
+
+  /** Moves the session to WebGPU (the policy chose it for "auto"), weights and place included. */
+  async upgradeToGpu() {
+    const h = this.host;
+    try {
+      h.say('Ready on the CPU; moving to WebGPU (downloading its module)…');
+      const info = await h.call('backend', { backend: 'webgpu' });
+      this.showBackend(info);
+      this.run.imagesPerSecond = 0;
+      this.adoptStatus(info.status);
+      h.say('Ready on WebGPU: press Train.');
+      h.log('Moved to WebGPU; the weights came along.');
+    } catch (e) {
+      // The CPU session is intact (the worker only swaps after the new one has the weights).
+      h.say(`Staying on the CPU: WebGPU failed (${e.message ?? e}).`);
+    }
+  }
+
+  showBackend(info) {
+    this.host.info = info;
+    const name = info.backend === 'webgpu' ? 'WebGPU' : 'CPU (WebAssembly)';
+    this.$backendInfo.textContent = `Running on: ${name} — ${info.backendNote}`;
+    this.$backend.value = this.$backend.value === 'auto' ? 'auto' : info.backend;
+    this.$warn.hidden = !info.softwareAdapter;
+    this.$warn.textContent = info.softwareAdapter
+      ? 'This WebGPU adapter is a software renderer (no GPU reached the browser): training will be far slower than on the CPU backend.'
+      : '';
+  }
+
+  async checkPretrained() {
+    const unavailable = () => { this.$pretrained.disabled = true; this.$pretrained.textContent = 'Pretrained weights not available'; };
+    try {
+      const r = await fetch(this.host.weightsUrl, { method: 'HEAD' });
+      if (!this.alive) return;
+      this.$pretrained.disabled = !r.ok;
+      if (!r.ok) unavailable();
+    } catch {
+      if (this.alive) unavailable();
+    }
+  }
+
+  // ---------------------------------------------------------------- training loop
+  play() {
+    if (this.playing) return;
+    this.playing = true;
+    this.quiet = false;
+    // A saved run offered for resuming is overwritten by this one's first snapshot.
+    this.$resume.hidden = true;
+    this.$play.textContent = 'Pause';
+    this.$play.setAttribute('aria-pressed', 'true');
+    this.host.say('Training…');
+    this.startLoop();
+  }
+
+  /** Runs the training loop unless one is already running (a pause followed quickly by a play
+   *  must not leave two loops sending steps). */
+  startLoop() {
+    if (this.looping) return;
+    this.looping = true;
+    this.loop()
+      .catch((e) => { this.stopLoop(); this.host.fail(e); })
+      .finally(() => {
+        this.looping = false;
+        if (!this.alive) return;
+        // Play was pressed again while the loop was on its way out.
+        if (this.playing) this.startLoop();
+        else if (!this.quiet) this.settle().catch((e) => this.host.fail(e));
+        else if (this.run.dirty) this.snapshot().catch(() => {});
+      });
+  }
+
+  /** Stops training at the end of the current step, without a word (reset, load, switch). */
+  stopLoop() {
+    this.playing = false;
+    this.quiet = true;
+    this.$play.textContent = 'Train';
+    this.$play.setAttribute('aria-pressed', 'false');
+  }
+
+  /** Pause (or the last epoch done): the step on its way finishes, then the model is validated
+   *  and saved, and the status says where it stands. */
+  pause(reason = 'Paused') {
+    this.stopLoop();
+    this.quiet = false;
+    this.reason = reason;
+    if (this.looping) this.host.say(`${reason}: finishing the current step…`);
+    else this.settle().catch((e) => this.host.fail(e));
+  }
+
+  async settle() {
+    const run = this.run;
+    if (run.dirty) await this.snapshot();
+    const v = await this.validate();
+    if (this.alive && !this.playing) {
+      this.host.say(`${this.reason ?? 'Paused'} at step ${run.steps.toLocaleString('en')}: validation loss ${v.loss.toFixed(4)}; saved in this browser.`);
+    }
+  }
+
+  /** Takes the session's own account of where it stands: steps, epochs, settings. */
+  adoptStatus(status) {
+    if (!status) return;
+    Object.assign(this.run, { steps: status.steps, epoch: status.epoch, stepsPerEpoch: status.steps_per_epoch,
+      stepInEpoch: status.steps_in_epoch, epochs: status.epochs, elapsed: status.total_seconds, finished: status.finished });
+    this.$activation.value = status.activation;
+    this.$activation.dataset.current = status.activation;
+    this.$batch.value = String(status.batch_size);
+    this.$epochs.value = String(status.epochs);
+    this.showProgress();
+  }
+
+  async loop() {
+    const h = this.host;
+    const run = this.run;
+    while (this.alive && this.playing && this.run === run) {
+      if (run.finished) { this.pause(`Finished ${run.epochs} epochs`); break; }
+      const r = await h.call('train', { steps: 1 });
+      if (!this.alive || this.run !== run) return;
+      run.dirty = true;
+      for (const step of r.reports) {
+        run.loss = step.loss;
+        // Exponential moving average over ≈ 20 steps: single batches are noisy.
+        run.smooth = run.smooth == null ? step.loss : 0.95 * run.smooth + 0.05 * step.loss;
+        run.imagesPerSecond = step.images_per_second;
+        run.xs.push(step.epoch + step.steps_in_epoch / step.steps_per_epoch);
+        run.train.push(run.smooth);
+        run.val.push(null);
+      }
+      this.adoptStatus(r.status);
+      for (const record of r.epochs) {
+        h.log(`Epoch ${record.epoch}: validation loss ${record.val_loss.toFixed(4)}, PSNR ${record.psnr_denoised.toFixed(2)} dB.`);
+        this.showValidation({ count: r.status.val_images, loss: record.val_loss, psnr_noisy: record.psnr_noisy, psnr_denoised: record.psnr_denoised });
+      }
+      h.emit('step', { step: run.steps, loss: run.loss });
+      const now = performance.now();
+      if (!r.epochs.length && run.steps - run.lastValidateStep >= 100) await this.validate();
+      if (now - h.lastPanels > (reducedMotion() ? 10_000 : 2_000)) await h.refreshPanels();
+      if (now - run.lastSnapshot > 10_000) await this.snapshot();
+    }
+  }
+
+  showProgress() {
+    const run = this.run;
+    this.$stats.epoch.textContent = `${Math.min(run.epoch + 1, run.epochs)} / ${run.epochs}`;
+    this.$stats.step.textContent = run.stepsPerEpoch
+      ? `${run.steps.toLocaleString('en')} (${run.stepInEpoch}/${run.stepsPerEpoch})` : run.steps.toLocaleString('en');
+    this.$stats.loss.textContent = run.smooth == null ? '—' : run.smooth.toFixed(4);
+    this.$stats.rate.textContent = run.imagesPerSecond ? run.imagesPerSecond.toFixed(0) : '—';
+    this.$stats.elapsed.textContent = fmtTime(run.elapsed);
+    this.plot.draw(run);
+  }
+
+  /** Validates the current model now (the session's validation images, fixed noise). */
+  async validate() {
+    const run = this.run;
+    const v = await this.host.call('validate', {});
+    if (this.alive && this.run === run) this.showValidation(v);
+    return v;
+  }
+
+  showValidation(v) {
+    const run = this.run;
+    run.lastValidateStep = run.steps;
+    run.lastVal = v.loss;
+    if (run.xs.length) run.val[run.val.length - 1] = v.loss;
+    else { run.xs.push(run.epoch + run.stepInEpoch / (run.stepsPerEpoch || 1)); run.train.push(null); run.val.push(v.loss); }
+    this.$stats.val.textContent = v.loss.toFixed(4);
+    this.$psnr.textContent = `Validation on the first ${v.count.toLocaleString('en')} test images (fixed noise ${VAL_NOISE}): PSNR noisy ${v.psnr_noisy.toFixed(2)} dB → reconstructed ${v.psnr_denoised.toFixed(2)} dB`;
+    this.plot.draw(run, true);
+  }
+
+  /** Marks a settings change on the plot (the curves before and after differ for a reason). */
+  mark(text) {
+    const run = this.run;
+    run.marks.push({ x: run.xs.length ? run.xs[run.xs.length - 1] : 0, text });
+    this.host.log(text);
+    this.plot.draw(run, true);
+  }
+
+  /** The noise slider in train mode: the training noise from the next step on. The validation
+   *  noise stays fixed, so the plot gets a mark instead of a jump. */
+  async onNoise(v) {
+    if (!this.run.stepsPerEpoch) return;
+    const status = await this.host.call('configure', { settings: { noise_factor: v } });
+    this.adoptStatus(status);
+    this.mark(`Training noise set to ${v.toFixed(2)}.`);
+  }
+
+  // ---------------------------------------------------------------- kept in this browser
+  async snapshot() {
+    const run = this.run;
+    run.lastSnapshot = performance.now();
+    const meta = { xs: run.xs, train: run.train, val: run.val, smooth: run.smooth, marks: run.marks };
+    await this.host.call('snapshot', { key: this.host.storeKey, meta });
+    run.dirty = false;
+  }
+
+  offerResume(saved) {
+    const h = this.host;
+    const when = new Date(saved.savedAt).toLocaleString();
+    const yes = el('button', { type: 'button', class: 'primary', part: 'button', text: 'Resume' });
+    const no = el('button', { type: 'button', part: 'button', text: 'Discard' });
+    const { state } = saved;
+    this.$resume.replaceChildren(
+      el('span', { text: `Saved training found: epoch ${state.progress.epoch + 1}, step ${state.steps} (${when}). ` }), yes, ' ', no);
+    this.$resume.hidden = false;
+    h.on(yes, 'click', () => this.resume().catch((e) => h.fail(e)), { once: true });
+    h.on(no, 'click', async () => {
+      this.$resume.hidden = true;
+      await h.call('forget', { key: h.storeKey }).catch((e) => h.fail(e));
+      h.log('Saved training discarded.');
+    }, { once: true });
+    yes.focus();
+  }
+
+  async resume() {
+    const h = this.host;
+    const r = await h.call('restore', { key: h.storeKey });
+    this.$resume.hidden = true;
+    this.run = { ...freshRun(), smooth: r.meta.smooth, xs: r.meta.xs ?? [], train: r.meta.train ?? [], val: r.meta.val ?? [],
+      marks: r.meta.marks ?? [] };
+    this.adoptStatus(r.status);
+    const v = await this.validate();
+    await h.refreshPanels();
+    await h.denoisePad();
+    h.log(`Resumed at step ${this.run.steps}: validation loss ${v.loss.toFixed(4)}.`);
+    h.say('Ready: press Train.');
+  }
+
+  // ---------------------------------------------------------------- a new model
+  askReset(reason = '') {
+    const h = this.host;
+    if (this.run.steps === 0) { this.reset(); return; }
+    const yes = el('button', { type: 'button', class: 'primary', part: 'button', text: 'Discard and reset' });
+    const no = el('button', { type: 'button', part: 'button', text: 'Cancel' });
+    this.$confirm.replaceChildren(el('span', { text: `${reason} This discards ${this.run.steps} steps of training (save the weights first to keep them). ` }), yes, ' ', no);
+    this.$confirm.hidden = false;
+    h.on(yes, 'click', () => { this.$confirm.hidden = true; this.reset(); }, { once: true });
+    h.on(no, 'click', () => {
+      this.$confirm.hidden = true;
+      this.$activation.value = this.$activation.dataset.current ?? 'leaky_relu';
+    }, { once: true });
+    yes.focus();
+  }
+
+  /** Starts the page's account afresh: curve, marks, averages describe the new model only. */
+  clearRun() {
+    this.run = freshRun();
+    this.plot.clear();
+  }
+
+  async reset() {
+    const h = this.host;
+    const wasPlaying = this.playing;
+    this.stopLoop();
+    try {
+      const info = await h.call('create', { options: this.sessionOptions(this.$backend.value) });
+      this.$resume.hidden = true;
+      this.showBackend(info);
+      await h.call('forget', { key: h.storeKey });
+      this.clearRun();
+      this.adoptStatus(info.status);
+      const v = await this.validate();
+      await h.refreshPanels();
+      await h.denoisePad();
+      h.log(`Reset: a new model (validation loss ${v.loss.toFixed(4)}).`);
+      if (wasPlaying) this.play(); else h.say('Ready: press Train.');
+    } catch (e) {
+      h.fail(e);
+    }
+  }
+
+  async switchBackend() {
+    const h = this.host;
+    const wasPlaying = this.playing;
+    this.stopLoop();
+    h.say('Switching backend…');
+    try {
+      const info = await h.call('backend', { backend: this.$backend.value });
+      this.showBackend(info);
+      // The new session measures its own speed: the old backend's rate is not this one's.
+      this.run.imagesPerSecond = 0;
+      this.adoptStatus(info.status);
+      await this.validate();
+      await h.refreshPanels();
+      h.log(`Now on ${info.backend === 'webgpu' ? 'WebGPU' : 'the CPU'}; the weights came along.`);
+      if (wasPlaying) this.play(); else h.say('Ready: press Train.');
+    } catch (e) {
+      this.$backend.value = h.info?.backend ?? 'auto';
+      h.fail(e);
+    }
+  }
+
+  async loadWeights(get, what) {
+    const h = this.host;
+    const wasPlaying = this.playing;
+    this.stopLoop();
+    try {
+      const status = await get();
+      // A loaded model starts a new run at step 0: the old curve described another model.
+      this.clearRun();
+      this.adoptStatus(status);
+      this.run.dirty = true;
+      const v = await this.validate();
+      await h.refreshPanels();
+      await h.denoisePad();
+      h.log(`Loaded ${what}: validation loss ${v.loss.toFixed(4)}.`);
+      if (!wasPlaying) h.say('Ready: press Train.');
+    } catch (e) {
+      h.fail(new Error(`Could not load ${what}: ${e.message}. The model is unchanged.`));
+    }
+    if (wasPlaying) this.play();
+  }
+
+  async saveWeights() {
+    const h = this.host;
+    try {
+      const bytes = await h.call('save');
+      const url = URL.createObjectURL(new Blob([bytes], { type: 'application/octet-stream' }));
+      const a = el('a', { href: url, download: `mnist-dae-step${this.run.steps}.safetensors` });
+      h.shadowRoot.append(a);
+      a.click();
+      a.remove();
+      setTimeout(() => URL.revokeObjectURL(url), 10_000);
+      h.log(`Saved ${bytes.length.toLocaleString('en')} bytes of weights.`);
+    } catch (e) {
+      h.fail(e);
+    }
+  }
+
+  async refreshSanity() {
+    const h = this.host;
+    const [a, b] = [await h.call('sample', { set: 'train' }), await h.call('sample', { set: 'test' })];
+    if (!this.alive) return;
+    drawStrip(this.$trainDigit, a.image, 1);
+    drawStrip(this.$testDigit, b.image, 1);
+    this.$trainLabel.textContent = `training #${a.index}: label ${a.label}`;
+    this.$testLabel.textContent = `test #${b.index}: label ${b.label}`;
+    this.$trainDigit.setAttribute('aria-label', `Training image ${a.index}, labelled ${a.label}`);
+    this.$testDigit.setAttribute('aria-label', `Test image ${b.index}, labelled ${b.label}`);
+  }
+
+  stop() {
+    this.playing = false;
+    this.plot.destroy();
+  }
+}
