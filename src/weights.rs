@@ -118,8 +118,11 @@ pub fn check(bytes: &[u8], channels: usize) -> Result<Checked, DaeError> {
             bytes.len()
         ))
     })?;
-    let (_, meta) =
+    let (header_len, meta) =
         SafeTensors::read_metadata(bytes).map_err(|e| bad(format!("expected a safetensors header, got {e}")))?;
+    if let Some(name) = duplicate_key(&bytes[8..8 + header_len]) {
+        return Err(bad(format!("expected each tensor named once in the header, got '{name}' twice")));
+    }
     let activation = match meta.metadata().as_ref().and_then(|m| m.get(ACTIVATION_KEY)) {
         None => None,
         Some(name) => Some(Activation::parse(name).ok_or_else(|| {
@@ -157,6 +160,37 @@ pub fn check(bytes: &[u8], channels: usize) -> Result<Checked, DaeError> {
         tensors.push((values, shape.clone()));
     }
     Ok(Checked { tensors, activation })
+}
+
+/// The first key the JSON object `header` names twice, if any. safetensors (through serde_json)
+/// keeps the last of two entries with one name; a file that says two things about a tensor is
+/// refused instead.
+fn duplicate_key(header: &[u8]) -> Option<String> {
+    struct Keys(Option<String>);
+    impl<'de> serde::Deserialize<'de> for Keys {
+        fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+            struct Visit;
+            impl<'de> serde::de::Visitor<'de> for Visit {
+                type Value = Keys;
+                fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                    f.write_str("a JSON object")
+                }
+                fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Keys, A::Error> {
+                    let mut seen = std::collections::HashSet::new();
+                    let mut twice = None;
+                    while let Some(key) = map.next_key::<String>()? {
+                        map.next_value::<serde::de::IgnoredAny>()?;
+                        if !seen.insert(key.clone()) && twice.is_none() {
+                            twice = Some(key);
+                        }
+                    }
+                    Ok(Keys(twice))
+                }
+            }
+            d.deserialize_map(Visit)
+        }
+    }
+    serde_json::from_slice::<Keys>(header).ok().and_then(|k| k.0)
 }
 
 /// Ids of the model's parameters, in [`expected`] order.

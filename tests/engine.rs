@@ -522,3 +522,25 @@ fn cpu_max_pool_kernel_matches_burns_max_pool2d_exactly() {
         }
     }
 }
+
+#[test]
+fn a_weights_header_that_names_a_tensor_twice_is_refused() {
+    let t = trainer(3);
+    let file = block_on(t.save_weights()).unwrap();
+    let n = u64::from_le_bytes(file[..8].try_into().unwrap()) as usize;
+    let header = std::str::from_utf8(&file[8..8 + n]).unwrap();
+    // Repeat the entry of "out.bias" (same dtype, shape and offsets): JSON parsers keep one.
+    let at = header.find("\"out.bias\"").expect("out.bias in the header");
+    let end = at + header[at..].find('}').unwrap() + 1;
+    let twice = format!("{{{},{}", &header[at..end], &header[1..]);
+    let mut bytes = (twice.len() as u64).to_le_bytes().to_vec();
+    bytes.extend(twice.as_bytes());
+    bytes.extend(&file[8 + n..]);
+    let mut subject = trainer(4);
+    let before = block_on(subject.save_weights()).unwrap();
+    let err = subject.load_weights(&bytes).unwrap_err();
+    assert_eq!(err.kind(), mnist_dae::ErrorKind::InvalidWeights);
+    assert!(err.to_string().contains("got 'out.bias' twice"), "{err}");
+    assert_eq!(block_on(subject.save_weights()).unwrap(), before, "nothing changed");
+    subject.load_weights(&file).expect("the file without the repeat loads");
+}

@@ -1,16 +1,12 @@
 //! `Denoiser`: one model with its optimiser, for JavaScript developers who bring their own data.
 
-use std::rc::Rc;
-
-use futures_util::lock::Mutex;
 use wasm_bindgen::prelude::*;
 
 use super::input::{bytes, floats, number};
 use super::options::{ModelOptions, parse};
-use super::queue::Fifo;
+use super::queue::Serial;
 use super::{gpu, promise};
 use crate::backend::Placement;
-use crate::error::DaeError;
 use crate::input::{MAX_IMAGES, MAX_TRAIN_BATCH};
 use crate::train::Trainer;
 
@@ -18,8 +14,7 @@ use crate::train::Trainer;
 /// they were made.
 #[wasm_bindgen]
 pub struct Denoiser {
-    trainer: Rc<Mutex<Trainer>>,
-    fifo: Fifo,
+    trainer: Serial<Trainer>,
     placement: Placement,
 }
 
@@ -38,7 +33,7 @@ impl Denoiser {
             let placement = gpu::place(options.backend).await?;
             let device = gpu::device(&placement).await?;
             let trainer = Trainer::new(config, &device)?;
-            Ok(Denoiser { trainer: Rc::new(Mutex::new(trainer)), fifo: Fifo::default(), placement }.into())
+            Ok(Denoiser { trainer: Serial::new(trainer), placement }.into())
         })
     }
 
@@ -60,17 +55,6 @@ impl Denoiser {
         self.placement.software()
     }
 
-    /// Runs `work` on the trainer after every earlier call, with `args` checked at call time.
-    fn queued<A, F, Fut>(&self, args: Result<A, DaeError>, work: F) -> js_sys::Promise
-    where
-        A: 'static,
-        F: FnOnce(Rc<Mutex<Trainer>>, A) -> Fut + 'static,
-        Fut: std::future::Future<Output = Result<JsValue, DaeError>> + 'static,
-    {
-        let trainer = self.trainer.clone();
-        promise(self.fifo.run(async move { work(trainer, args?).await }))
-    }
-
     /// One Adam step. `noisy`, `clean`: Float32Arrays of flat `n × 784` values in [0, 1]
     /// (1 ≤ n ≤ 256, same length). Resolves to the batch's mean sigmoid cross-entropy before the
     /// update.
@@ -82,7 +66,7 @@ impl Denoiser {
     ) -> js_sys::Promise {
         let args =
             floats("noisy", &noisy, MAX_TRAIN_BATCH).and_then(|n| Ok((n, floats("clean", &clean, MAX_TRAIN_BATCH)?)));
-        self.queued(args, |t, (noisy, clean)| async move {
+        self.trainer.call(args, |t, (noisy, clean)| async move {
             let loss = t.lock().await.train_step(&noisy, &clean).await?;
             Ok(JsValue::from_f64(loss as f64))
         })
@@ -97,7 +81,7 @@ impl Denoiser {
         #[wasm_bindgen(unchecked_param_type = "Float32Array")] clean: JsValue,
     ) -> js_sys::Promise {
         let args = floats("noisy", &noisy, MAX_IMAGES).and_then(|n| Ok((n, floats("clean", &clean, MAX_IMAGES)?)));
-        self.queued(args, |t, (noisy, clean)| async move {
+        self.trainer.call(args, |t, (noisy, clean)| async move {
             let eval = t.lock().await.evaluate(&noisy, &clean).await?;
             Ok(JsValue::from_f64(eval.loss))
         })
@@ -107,7 +91,7 @@ impl Denoiser {
     /// outputs.
     #[wasm_bindgen(unchecked_return_type = "Promise<Float32Array>")]
     pub fn denoise(&self, #[wasm_bindgen(unchecked_param_type = "Float32Array")] noisy: JsValue) -> js_sys::Promise {
-        self.queued(floats("noisy", &noisy, MAX_IMAGES), |t, noisy| async move {
+        self.trainer.call(floats("noisy", &noisy, MAX_IMAGES), |t, noisy| async move {
             let out = t.lock().await.denoise(&noisy).await?;
             Ok(js_sys::Float32Array::from(out.as_slice()).into())
         })
@@ -121,7 +105,7 @@ impl Denoiser {
         &self,
         #[wasm_bindgen(unchecked_param_type = "Uint8Array | ArrayBuffer | DataView")] file: JsValue,
     ) -> js_sys::Promise {
-        self.queued(bytes("weights", &file), |t, file| async move {
+        self.trainer.call(bytes("weights", &file), |t, file| async move {
             t.lock().await.load_weights(&file)?;
             Ok(JsValue::UNDEFINED)
         })
@@ -130,7 +114,7 @@ impl Denoiser {
     /// The weights as a safetensors file (f32, PyTorch names and layouts).
     #[wasm_bindgen(unchecked_return_type = "Promise<Uint8Array>")]
     pub fn save_weights(&self) -> js_sys::Promise {
-        self.queued(Ok(()), |t, ()| async move {
+        self.trainer.call(Ok(()), |t, ()| async move {
             let file = t.lock().await.save_weights().await?;
             Ok(js_sys::Uint8Array::from(file.as_slice()).into())
         })
@@ -142,7 +126,7 @@ impl Denoiser {
         &self,
         #[wasm_bindgen(unchecked_param_type = "number")] learning_rate: JsValue,
     ) -> js_sys::Promise {
-        self.queued(number("learning_rate", &learning_rate), |t, lr| async move {
+        self.trainer.call(number("learning_rate", &learning_rate), |t, lr| async move {
             t.lock().await.set_learning_rate(lr)?;
             Ok(JsValue::UNDEFINED)
         })
@@ -151,12 +135,13 @@ impl Denoiser {
     /// The hidden activation: `"leaky_relu"` or `"relu"` (a loaded file may set it).
     #[wasm_bindgen(unchecked_return_type = "Promise<\"leaky_relu\" | \"relu\">")]
     pub fn activation(&self) -> js_sys::Promise {
-        self.queued(Ok(()), |t, ()| async move { Ok(JsValue::from_str(t.lock().await.model().activation().name())) })
+        self.trainer
+            .call(Ok(()), |t, ()| async move { Ok(JsValue::from_str(t.lock().await.model().activation().name())) })
     }
 
     /// Optimiser steps since creation or the last `load_weights`.
     #[wasm_bindgen(unchecked_return_type = "Promise<number>")]
     pub fn steps(&self) -> js_sys::Promise {
-        self.queued(Ok(()), |t, ()| async move { Ok(JsValue::from_f64(t.lock().await.steps() as f64)) })
+        self.trainer.call(Ok(()), |t, ()| async move { Ok(JsValue::from_f64(t.lock().await.steps() as f64)) })
     }
 }

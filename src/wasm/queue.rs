@@ -7,6 +7,10 @@ use std::future::Future;
 use std::rc::Rc;
 
 use futures_channel::oneshot;
+use futures_util::lock::Mutex;
+use wasm_bindgen::JsValue;
+
+use crate::error::DaeError;
 
 /// The order of the calls on one object.
 #[derive(Clone, Default)]
@@ -29,5 +33,29 @@ impl Fifo {
             drop(done);
             out
         }
+    }
+}
+
+/// A value that one JavaScript object's calls work on, one call at a time, in call order.
+pub struct Serial<T> {
+    value: Rc<Mutex<T>>,
+    fifo: Fifo,
+}
+
+impl<T: 'static> Serial<T> {
+    pub fn new(value: T) -> Self {
+        Self { value: Rc::new(Mutex::new(value)), fifo: Fifo::default() }
+    }
+
+    /// A promise of `work` on the value, run after every earlier call; `args` were checked when
+    /// the call was made, and a refusal among them settles in its turn too.
+    pub fn call<A, F, Fut>(&self, args: Result<A, DaeError>, work: F) -> js_sys::Promise
+    where
+        A: 'static,
+        F: FnOnce(Rc<Mutex<T>>, A) -> Fut + 'static,
+        Fut: Future<Output = Result<JsValue, DaeError>> + 'static,
+    {
+        let value = self.value.clone();
+        super::promise(self.fifo.run(async move { work(value, args?).await }))
     }
 }

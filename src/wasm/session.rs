@@ -1,15 +1,12 @@
 //! `Session`: the whole training run in the browser — the same [`crate::session::Session`] the
 //! native trainer runs, over the compact MNIST files held in wasm memory.
 
-use std::rc::Rc;
-
-use futures_util::lock::Mutex;
 use serde::Serialize;
 use wasm_bindgen::prelude::*;
 
 use super::input::{bytes, floats, index, indices, number};
 use super::options::{ModelOptions, SessionOptions, Settings, parse, to_js};
-use super::queue::Fifo;
+use super::queue::Serial;
 use super::{gpu, promise};
 use crate::backend::Placement;
 use crate::data::Mnist;
@@ -46,8 +43,7 @@ export interface TrainReport { reports: StepReport[]; epochs: EpochRecord[]; sta
 /// its fixed noise, the schedule and the history. Calls settle in the order they were made.
 #[wasm_bindgen]
 pub struct Session {
-    inner: Rc<Mutex<crate::session::Session>>,
-    fifo: Fifo,
+    inner: Serial<crate::session::Session>,
     placement: Placement,
 }
 
@@ -147,7 +143,7 @@ impl Session {
             let placement = gpu::place(options.backend).await?;
             let device = gpu::device(&placement).await?;
             let session = crate::session::Session::new(config, train, test, &device)?;
-            Ok(Session { inner: Rc::new(Mutex::new(session)), fifo: Fifo::default(), placement }.into())
+            Ok(Session { inner: Serial::new(session), placement }.into())
         })
     }
 
@@ -177,7 +173,7 @@ impl Session {
             let placement = gpu::place(backend).await?;
             let device = gpu::device(&placement).await?;
             let session = crate::session::Session::resume(state, &weights, train, test, &device)?;
-            Ok(Session { inner: Rc::new(Mutex::new(session)), fifo: Fifo::default(), placement }.into())
+            Ok(Session { inner: Serial::new(session), placement }.into())
         })
     }
 
@@ -199,16 +195,6 @@ impl Session {
         self.placement.software()
     }
 
-    fn queued<A, F, Fut>(&self, args: Result<A, DaeError>, work: F) -> js_sys::Promise
-    where
-        A: 'static,
-        F: FnOnce(Rc<Mutex<crate::session::Session>>, A) -> Fut + 'static,
-        Fut: std::future::Future<Output = Result<JsValue, DaeError>> + 'static,
-    {
-        let inner = self.inner.clone();
-        promise(self.fifo.run(async move { work(inner, args?).await }))
-    }
-
     /// Up to `steps` (1 to 1,000) training steps; an epoch that completes is closed at once with
     /// a validation on every validation image. Stops early when the last epoch is done.
     #[wasm_bindgen(unchecked_return_type = "Promise<TrainReport>")]
@@ -216,7 +202,7 @@ impl Session {
         let args = index("steps", &steps, 1001).and_then(|n| {
             if n == 0 { Err(DaeError::Input("steps: expected an integer from 1 to 1000, got 0".into())) } else { Ok(n) }
         });
-        self.queued(args, |s, steps| async move {
+        self.inner.call(args, |s, steps| async move {
             let mut s = s.lock().await;
             let mut report = TrainReport { reports: Vec::new(), epochs: Vec::new() };
             for _ in 0..steps {
@@ -242,7 +228,7 @@ impl Session {
         #[wasm_bindgen(unchecked_optional_param_type = "number")] count: JsValue,
     ) -> js_sys::Promise {
         let args = if count.is_undefined() { Ok(None) } else { index("count", &count, 10_001).map(Some) };
-        self.queued(args, |s, count| async move { to_js(&s.lock().await.validate(count).await?) })
+        self.inner.call(args, |s, count| async move { to_js(&s.lock().await.validate(count).await?) })
     }
 
     /// Test images `indices` with noise of `noise` from `seed`, and their reconstructions:
@@ -260,7 +246,7 @@ impl Session {
             let list = indices("indices", &image_indices, usize::MAX)?;
             Ok::<_, DaeError>((list, number("noise", &noise)? as f32, check_seed(number("seed", &seed)?)?))
         })();
-        self.queued(args, |s, (list, noise, seed)| async move {
+        self.inner.call(args, |s, (list, noise, seed)| async move {
             let p = s.lock().await.panels(&list, noise, seed).await?;
             Ok(object(&[
                 ("clean", f32s(&p.clean)),
@@ -284,7 +270,7 @@ impl Session {
             let images = floats("images", &images, MAX_IMAGES)?;
             Ok::<_, DaeError>((images, number("noise", &noise)? as f32, check_seed(number("seed", &seed)?)?))
         })();
-        self.queued(args, |s, (images, noise, seed)| async move {
+        self.inner.call(args, |s, (images, noise, seed)| async move {
             let noisy = crate::noise::add_noise(&images, noise, seed)?;
             let denoised = s.lock().await.trainer().denoise(&noisy).await?;
             Ok(object(&[("noisy", f32s(&noisy)), ("denoised", f32s(&denoised))]))
@@ -307,7 +293,7 @@ impl Session {
             ))),
         }
         .and_then(|split| Ok((split, number("index", &at)?)));
-        self.queued(args, |s, (split, at)| async move {
+        self.inner.call(args, |s, (split, at)| async move {
             let s = s.lock().await;
             let i = index("index", &JsValue::from_f64(at), s.len(split))?;
             let (image, label) = s.image(split, i)?;
@@ -318,7 +304,7 @@ impl Session {
     /// Where the session stands.
     #[wasm_bindgen(unchecked_return_type = "Promise<SessionStatus>")]
     pub fn status(&self) -> js_sys::Promise {
-        self.queued(Ok(()), |s, ()| async move { status(&*s.lock().await) })
+        self.inner.call(Ok(()), |s, ()| async move { status(&*s.lock().await) })
     }
 
     /// Changes settings from the next step on (all checked first: on rejection none changes);
@@ -328,7 +314,7 @@ impl Session {
         &self,
         #[wasm_bindgen(unchecked_param_type = "SessionSettings")] settings: JsValue,
     ) -> js_sys::Promise {
-        self.queued(parse::<Settings>("settings", &settings), |s, set| async move {
+        self.inner.call(parse::<Settings>("settings", &settings), |s, set| async move {
             let mut s = s.lock().await;
             let mut config = s.config().clone();
             if let Some(v) = set.epochs {
@@ -356,19 +342,19 @@ impl Session {
     /// survives JSON and IndexedDB.
     #[wasm_bindgen(unchecked_return_type = "Promise<object>")]
     pub fn state(&self) -> js_sys::Promise {
-        self.queued(Ok(()), |s, ()| async move { to_js(&s.lock().await.state()) })
+        self.inner.call(Ok(()), |s, ()| async move { to_js(&s.lock().await.state()) })
     }
 
     /// One row per finished epoch.
     #[wasm_bindgen(unchecked_return_type = "Promise<EpochRecord[]>")]
     pub fn history(&self) -> js_sys::Promise {
-        self.queued(Ok(()), |s, ()| async move { to_js(&s.lock().await.history()) })
+        self.inner.call(Ok(()), |s, ()| async move { to_js(&s.lock().await.history()) })
     }
 
     /// The weights as a safetensors file.
     #[wasm_bindgen(unchecked_return_type = "Promise<Uint8Array>")]
     pub fn save_weights(&self) -> js_sys::Promise {
-        self.queued(Ok(()), |s, ()| async move {
+        self.inner.call(Ok(()), |s, ()| async move {
             let file = s.lock().await.save_weights().await?;
             Ok(js_sys::Uint8Array::from(file.as_slice()).into())
         })
@@ -381,7 +367,7 @@ impl Session {
         &self,
         #[wasm_bindgen(unchecked_param_type = "Uint8Array | ArrayBuffer | DataView")] file: JsValue,
     ) -> js_sys::Promise {
-        self.queued(bytes("weights", &file), |s, file| async move {
+        self.inner.call(bytes("weights", &file), |s, file| async move {
             let mut s = s.lock().await;
             s.load_weights(&file)?;
             status(&s)

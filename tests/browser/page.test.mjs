@@ -229,6 +229,21 @@ describe('demo page on WebGPU', () => {
     assert.ok(rec.some((v, i) => v !== noisy[i]));
     assert.deepEqual(errors, []);
   });
+
+  test('switching to the CPU keeps the run, validates at once and measures the CPU afresh', async (t) => {
+    if (!adapter) { t.skip('no WebGPU adapter in this Chromium'); return; }
+    const [at, val] = [await steps(page), await validation(page)];
+    await page.getByLabel('Backend').selectOption('cpu');
+    await logged(page, /^Now on the CPU; the weights came along\./);
+    assert.match(await widget(page).getByText(/^Running on:/).textContent(), /^Running on: CPU/);
+    assert.equal(await steps(page), at, 'the place in the run came along');
+    assert.ok(Math.abs(await validation(page) - val) < 2e-4, `validated on the CPU: ${await validation(page)} vs ${val} on WebGPU`);
+    assert.equal(await stat(page, 'Images/s'), '—', "the WebGPU rate is not shown as the CPU's");
+    await trainSteps(page, 3);
+    await pause(page);
+    assert.ok(Number(await stat(page, 'Images/s')) > 0, 'the CPU rate, once measured');
+    assert.deepEqual(errors, []);
+  });
 });
 
 describe('the page always describes the current model (CPU)', () => {
@@ -303,6 +318,21 @@ describe('the page always describes the current model (CPU)', () => {
     assert.match(await status(page), /Training/);
     await logged(page, /Loaded pretrained weights/, 1_000);
     await pause(page);
+  });
+
+  test('a saved ReLU run resumes as ReLU: the activation shown is the model\'s', async () => {
+    await page.getByLabel('Activation').selectOption('relu');
+    await page.getByRole('button', { name: 'Discard and reset' }).click();
+    await logged(page, /^Reset: a new model/);
+    await trainSteps(page, 3);
+    await pause(page);
+    await page.reload();
+    await ready(page);
+    assert.equal(await page.getByLabel('Activation').inputValue(), 'leaky_relu', 'a fresh page starts with the default');
+    const offer = page.getByRole('group', { name: 'Resume training' });
+    await offer.getByRole('button', { name: 'Resume' }).click();
+    await logged(page, /^Resumed at step/);
+    assert.equal(await page.getByLabel('Activation').inputValue(), 'relu');
   });
 
   test('a resume offer goes away when a new run starts instead', async () => {
