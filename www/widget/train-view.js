@@ -265,10 +265,12 @@ export class TrainView {
     if (!status) return;
     Object.assign(this.run, { steps: status.steps, epoch: status.epoch, stepsPerEpoch: status.steps_per_epoch,
       stepInEpoch: status.steps_in_epoch, epochs: status.epochs, elapsed: status.total_seconds, finished: status.finished });
-    this.$activation.value = status.activation;
+    // Touch the controls only when the session's settings differ: this runs after every step.
+    const set = (control, value) => { if (control.value !== value) control.value = value; };
+    set(this.$activation, status.activation);
     this.$activation.dataset.current = status.activation;
-    this.$batch.value = String(status.batch_size);
-    this.$epochs.value = String(status.epochs);
+    set(this.$batch, String(status.batch_size));
+    if (document.activeElement !== this.host || this.host.shadowRoot.activeElement !== this.$epochs) set(this.$epochs, String(status.epochs));
     this.showProgress();
   }
 
