@@ -116,6 +116,21 @@ impl Placement {
     pub fn software(&self) -> bool {
         matches!(self, Self::WebGpu { gpu, .. } if gpu.software)
     }
+
+    /// The CPU, after WebGPU on `gpu` failed its self-check ([`crate::check`]): `why` says how.
+    pub fn untrusted(gpu: &GpuInfo, why: &str) -> Self {
+        Self::Cpu { note: format!("{CPU}: WebGPU on {} failed its self-check ({why})", gpu.label()) }
+    }
+
+    /// The CPU, after the WebGPU device failed under a model at step `failed_at` (`why`: the
+    /// device's words) and the model went on from its host copy of step `resumed_at`.
+    pub fn fell_back(why: &str, failed_at: u64, resumed_at: u64) -> Self {
+        Self::Cpu {
+            note: format!(
+                "{CPU}: WebGPU failed at step {failed_at} ({why}); continued from the copy of step {resumed_at}"
+            ),
+        }
+    }
 }
 
 /// The CPU backend, for people: in the browser one WebAssembly thread (no COOP/COEP headers are

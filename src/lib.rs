@@ -5,6 +5,7 @@
 //! tested natively; only [`wasm`] (compiled for `wasm32` alone) knows about JavaScript.
 
 pub mod backend;
+pub mod check;
 pub mod data;
 pub mod error;
 pub mod input;

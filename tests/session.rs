@@ -8,7 +8,9 @@ use std::process::Command;
 use futures_lite::future::block_on;
 use mnist_dae::backend::cpu_device;
 use mnist_dae::data::{Mnist, Split, default_dir};
-use mnist_dae::session::{EpochRecord, Schedule, Session, SessionConfig, VALIDATION_NOISE_SEED, checkpoint};
+use mnist_dae::session::{
+    EpochRecord, Schedule, Session, SessionConfig, SessionState, VALIDATION_NOISE_SEED, checkpoint,
+};
 use mnist_dae::{DaeConfig, Trainer, TrainerConfig, add_noise};
 
 fn scratch(name: &str) -> PathBuf {
@@ -104,6 +106,31 @@ fn a_session_continues_from_its_state_and_weights_as_the_browser_saves_them() {
     // first step's loss is computed before any update.
     let (a, b) = (block_on(again.step()).unwrap(), block_on(s.step()).unwrap());
     assert_eq!((a.loss, a.steps, a.epoch), (b.loss, b.steps, b.epoch));
+}
+
+#[test]
+fn a_session_goes_back_to_its_own_copy_keeping_the_settings_made_since() {
+    // How the browser leaves a failed GPU: a host copy every few steps, restored on the CPU.
+    let config = small();
+    let mut s = session(&config);
+    drive(&mut s, 12);
+    let (state, weights) = (s.state(), block_on(s.save_weights()).unwrap());
+    let next = block_on(s.step()).unwrap();
+    drive(&mut s, 3);
+    s.set_noise_factor(0.3).unwrap();
+    s.restore(state.clone(), &weights, &cpu_device()).unwrap();
+    assert_eq!((s.steps(), s.progress().steps_in_epoch, s.history().len()), (12, 2, 1));
+    assert_eq!(s.config().noise_factor, 0.3, "a setting changed after the copy stays");
+    assert_eq!(block_on(s.save_weights()).unwrap(), weights);
+    s.set_noise_factor(config.noise_factor).unwrap();
+    let again = block_on(s.step()).unwrap();
+    assert_eq!((again.loss, again.steps), (next.loss, next.steps), "the same batch and weights as at the copy");
+
+    // A copy of another session is refused, and nothing changes.
+    let other = SessionState { config: small().with_seed(8), ..state };
+    let err = s.restore(other, &weights, &cpu_device()).unwrap_err();
+    assert!(err.to_string().contains("expected a copy of this session"), "{err}");
+    assert_eq!(s.steps(), 13);
 }
 
 #[test]

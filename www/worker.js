@@ -2,10 +2,12 @@
 // memory), so that training never blocks the page. Protocol: the page posts `{id, type, ...}`
 // and gets back exactly one `{id, ok: true, result}` or `{id, ok: false, error, code}`;
 // requests are handled one at a time, in order. While a dataset downloads,
-// `{id, progress: {name, loaded, total}}` messages precede the reply.
+// `{id, progress: {name, loaded, total}}` messages precede the reply; when the session's GPU
+// failed during a request, `{event: "fallback", fallback, info}` does.
 import { fetchSet } from './worker/data.js';
 import { moduleFor, place } from './worker/modules.js';
-import { store } from './worker/store.js';
+import { heldElsewhere, own, release } from './worker/owner.js';
+import { list, read, remove, write } from './worker/store.js';
 
 const sets = {};          // name → {bytes, n}: "train", "test" (or the sample as "test")
 let session = null;       // the Session
@@ -50,6 +52,17 @@ async function move(backend, placement) {
   const { Session } = await moduleFor(placement.backend);
   const next = await Session.resume(state, weights, ...data(), { backend: placement.backend });
   return adopt(next, backend === 'auto' ? placement : null);
+}
+
+/** Runs kept per widget: the newest, and never one that a tab has open. */
+const KEEP_RUNS = 5;
+
+async function prune(base) {
+  const busy = await heldElsewhere();
+  const runs = (await list(base)).sort(([, a], [, b]) => (b?.savedAt ?? 0) - (a?.savedAt ?? 0));
+  for (const [key] of runs.slice(KEEP_RUNS)) {
+    if (!busy.has(key) && (await own(key))) { await remove(key); release(key); }
+  }
 }
 
 const handlers = {
@@ -109,23 +122,32 @@ const handlers = {
     return needSession().load_weights(new Uint8Array(await response.arrayBuffer()));
   },
 
-  /** Keeps the weights, the session's state and `meta` (the page's plot) under `key`. */
+  /** Keeps the weights, the session's state and `meta` (the page's plot) under `key`, which
+   *  this tab owns from then on (refused when another tab does). */
   async snapshot({ key, meta }) {
     const s = needSession();
+    if (!(await own(key, { only: true }))) throw new Error(`saved training "${key}" belongs to another tab (expected one of this tab's own)`);
     const [weights, state] = [await s.save_weights(), await s.state()];
-    await store('readwrite', key, { weights, state, meta, savedAt: Date.now() });
+    await write(key, { weights, state, meta, savedAt: Date.now() });
+    await prune(key.slice(0, key.lastIndexOf('/')));
     return { bytes: weights.length };
   },
 
-  /** What is stored under `key` (without the weights), or null. */
-  async peek({ key }) {
-    const saved = await store('readonly', key);
-    return saved?.state ? { meta: saved.meta, state: saved.state, savedAt: saved.savedAt } : null;
+  /** The runs saved under `base`, newest first: `{key, steps, epoch, savedAt, settings, elsewhere}`
+   *  (`elsewhere`: another tab has it open). */
+  async runs({ base }) {
+    const [saved, busy] = [await list(base), await heldElsewhere()];
+    return saved.filter(([, v]) => v?.state).map(([key, { state, savedAt }]) => ({
+      key, savedAt, steps: state.steps, epoch: state.progress.epoch, elsewhere: busy.has(key),
+      settings: { activation: state.config.activation, batch_size: state.config.batch_size,
+        learning_rate: state.config.learning_rate, noise_factor: state.config.noise_factor },
+    })).sort((a, b) => b.savedAt - a.savedAt);
   },
 
-  /** Continues the training stored under `key` on the current backend. */
+  /** Continues the training stored under `key` on the current backend; this tab owns it then. */
   async restore({ key }) {
-    const saved = await store('readonly', key);
+    if (!(await own(key, { only: true }))) throw new Error(`saved training "${key}" is open in another tab (expected one no other tab has open)`);
+    const saved = await read(key);
     if (!saved?.state) throw new Error(`no saved training under "${key}"`);
     const { Session } = await moduleFor(needSession().backend);
     const next = await Session.resume(saved.state, saved.weights, ...data(), { backend: session.backend });
@@ -133,8 +155,11 @@ const handlers = {
     return { meta: saved.meta, status: await session.status() };
   },
 
+  /** Deletes the run under `key`, unless another tab has it open. */
   async forget({ key }) {
-    await store('readwrite', key, null);
+    if (!(await own(key))) throw new Error(`saved training "${key}" is open in another tab: it was kept`);
+    await remove(key);
+    release(key);
     return true;
   },
 };
@@ -148,17 +173,31 @@ function transferables(result) {
   return out;
 }
 
+/** Tells the page, before the reply, that the session left a failed GPU during a request: it
+ *  went on on the CPU from its host copy (`fallback`: {reason, failed_at, resumed_at, steps_lost}). */
+function reportFallback(before) {
+  const fallback = session?.fallback;
+  if (session === before && fallback && fallback !== reported) {
+    reported = fallback;
+    self.postMessage({ event: 'fallback', fallback, info: describe() });
+  }
+}
+let reported = null;
+
 let queue = Promise.resolve();
 self.onmessage = ({ data: message }) => {
   const { id, type } = message;
   // One request at a time: each waits for the previous one, whatever it awaits inside.
   queue = queue.then(async () => {
+    const before = session;
     try {
       const handler = handlers[type];
       if (!handler) throw new Error(`unknown request type "${type}" (expected one of ${Object.keys(handlers).join(', ')})`);
       const result = await handler(message, (progress) => self.postMessage({ id, progress }));
+      reportFallback(before);
       self.postMessage({ id, ok: true, result }, transferables(result));
     } catch (e) {
+      reportFallback(before);
       self.postMessage({ id, ok: false, error: e instanceof Error ? e.message : String(e), code: e?.code ?? 'error' });
     }
   });

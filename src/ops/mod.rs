@@ -49,6 +49,7 @@ use burn::nn::PaddingConfig2d;
 use burn::nn::conv::{Conv2d, ConvTranspose2d};
 use burn::prelude::*;
 use burn::tensor::activation::relu;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 mod autodiff;
 mod flex;
@@ -79,6 +80,16 @@ pub fn on_flex<const D: usize>(tensor: &Tensor<D>) -> bool {
     matches!(tensor.device().without_autodiff().as_dispatch(), DispatchDevice::Flex(_))
 }
 
+/// A fault to inject, for the tests of the self-check ([`crate::check`]): while set, [`conv3x3`]
+/// off the CPU adds 0.01 to every output, as a kernel would that runs but computes wrong. Off
+/// unless a test turns it on (`inject_conv_fault` in the JavaScript API).
+static CONV_FAULT: AtomicBool = AtomicBool::new(false);
+
+/// Turns the injected convolution fault on or off (see [`CONV_FAULT`]).
+pub fn inject_conv_fault(on: bool) {
+    CONV_FAULT.store(on, Ordering::Relaxed);
+}
+
 /// `layer` applied to `x` ([batch, c_in, side, side]): this module's kernels on flex when the
 /// layer is what they compute (3×3, stride 1, padding 1, with a bias), burn's `Conv2d` otherwise.
 pub fn conv3x3(layer: &Conv2d, x: Tensor<4>) -> Tensor<4> {
@@ -93,6 +104,7 @@ pub fn conv3x3(layer: &Conv2d, x: Tensor<4>) -> Tensor<4> {
             layer.weight.val().into_dispatch(),
             bias.val().into_dispatch(),
         )),
+        _ if CONV_FAULT.load(Ordering::Relaxed) && !on_flex(&x) => layer.forward(x).add_scalar(0.01),
         _ => layer.forward(x),
     }
 }

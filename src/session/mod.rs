@@ -157,6 +157,31 @@ impl Session {
         Ok(session)
     }
 
+    /// Goes back to `state` and `weights`, a copy of this session taken earlier, on `device`:
+    /// the weights, the step count, the epoch's place and the history come from the copy; the
+    /// settings stay as they are now (a change made since the copy is not undone). How a session
+    /// leaves a failed GPU. Checked first: on error nothing changes.
+    pub fn restore(&mut self, state: SessionState, weights: &[u8], device: &Device) -> Result<(), DaeError> {
+        let (was, now) = (&state.config, &self.config);
+        if (was.train_images, was.val_images, was.seed) != (now.train_images, now.val_images, now.seed)
+            || was.val_noise_factor != now.val_noise_factor
+        {
+            return Err(DaeError::Weights(format!(
+                "restore: expected a copy of this session ({} training and {} validation images, seed {}), got one of {}, {}, seed {}",
+                now.train_images, now.val_images, now.seed, was.train_images, was.val_images, was.seed
+            )));
+        }
+        let mut trainer = Trainer::new(self.trainer.config().clone(), device)?;
+        trainer.load_weights_at(weights, state.steps)?;
+        self.config.activation = trainer.model().activation();
+        self.trainer = trainer;
+        self.progress = state.progress;
+        self.history = state.history;
+        self.order_epoch = None;
+        self.images_per_second = None;
+        Ok(())
+    }
+
     pub fn config(&self) -> &SessionConfig {
         &self.config
     }

@@ -2,20 +2,46 @@
 
 use wasm_bindgen::prelude::*;
 
+use std::cell::RefCell;
+use std::rc::Rc;
+
+use burn::prelude::Device;
+
+use super::fallback::{Guarded, Movable, Where};
 use super::input::{bytes, floats, number};
-use super::options::{ModelOptions, parse};
+use super::options::{ModelOptions, fallback_object, parse};
 use super::queue::Serial;
 use super::{gpu, promise};
-use crate::backend::Placement;
+use crate::error::DaeError;
 use crate::input::{MAX_IMAGES, MAX_TRAIN_BATCH};
 use crate::train::Trainer;
+
+impl Movable for Trainer {
+    /// The weights and the step count (Adam's moments start afresh from a copy).
+    type Copy = (Vec<u8>, u64);
+
+    fn steps(&self) -> u64 {
+        Trainer::steps(self)
+    }
+
+    async fn copy(&self) -> Result<Self::Copy, DaeError> {
+        Ok((self.save_weights().await?, Trainer::steps(self)))
+    }
+
+    fn restore(&mut self, (weights, steps): Self::Copy, device: &Device) -> Result<(), DaeError> {
+        let mut trainer = Trainer::new(self.config().clone(), device)?;
+        trainer.load_weights_at(&weights, steps)?;
+        *self = trainer;
+        Ok(())
+    }
+}
 
 /// A denoising autoencoder with its optimiser, on WebGPU or the CPU. Calls settle in the order
 /// they were made.
 #[wasm_bindgen]
 pub struct Denoiser {
-    trainer: Serial<Trainer>,
-    placement: Placement,
+    trainer: Serial<Guarded<Trainer>>,
+    at: Rc<RefCell<Where>>,
 }
 
 #[wasm_bindgen]
@@ -30,29 +56,36 @@ impl Denoiser {
         promise(async move {
             let options = options?;
             let config = options.trainer()?;
-            let placement = gpu::place(options.backend).await?;
-            let device = gpu::device(&placement).await?;
-            let trainer = Trainer::new(config, &device)?;
-            Ok(Denoiser { trainer: Serial::new(trainer), placement }.into())
+            let (placement, target) = gpu::place(options.backend).await?;
+            let trainer = Guarded::new(Trainer::new(config, &target.device())?, target, placement, None).await?;
+            Ok(Denoiser { at: trainer.at.clone(), trainer: Serial::new(trainer) }.into())
         })
     }
 
     /// `"webgpu"` or `"cpu"`: what actually runs.
     #[wasm_bindgen(getter)]
     pub fn backend(&self) -> String {
-        self.placement.name().into()
+        self.at.borrow().placement.name().into()
     }
 
     /// The adapter's description, or why the model is on the CPU.
     #[wasm_bindgen(getter)]
     pub fn backend_note(&self) -> String {
-        self.placement.note().into()
+        self.at.borrow().placement.note().into()
     }
 
     /// True when WebGPU runs on a software adapter (SwiftShader, lavapipe, llvmpipe).
     #[wasm_bindgen(getter)]
     pub fn software_adapter(&self) -> bool {
-        self.placement.software()
+        self.at.borrow().placement.software()
+    }
+
+    /// How the model left WebGPU, if it did: `{reason, failed_at, resumed_at, steps_lost}`, or
+    /// null. When the device fails under a call, the model goes on on the CPU from its host copy
+    /// (at most 5 steps old) and the call runs again there.
+    #[wasm_bindgen(getter, unchecked_return_type = "Fallback | null")]
+    pub fn fallback(&self) -> JsValue {
+        fallback_object(self.at.borrow().fallback.as_ref())
     }
 
     /// One Adam step. `noisy`, `clean`: Float32Arrays of flat `n × 784` values in [0, 1]
@@ -67,7 +100,7 @@ impl Denoiser {
         let args =
             floats("noisy", &noisy, MAX_TRAIN_BATCH).and_then(|n| Ok((n, floats("clean", &clean, MAX_TRAIN_BATCH)?)));
         self.trainer.call(args, |t, (noisy, clean)| async move {
-            let loss = t.lock().await.train_step(&noisy, &clean).await?;
+            let loss = t.lock().await.run(false, async |t| t.train_step(&noisy, &clean).await).await?;
             Ok(JsValue::from_f64(loss as f64))
         })
     }
@@ -82,7 +115,7 @@ impl Denoiser {
     ) -> js_sys::Promise {
         let args = floats("noisy", &noisy, MAX_IMAGES).and_then(|n| Ok((n, floats("clean", &clean, MAX_IMAGES)?)));
         self.trainer.call(args, |t, (noisy, clean)| async move {
-            let eval = t.lock().await.evaluate(&noisy, &clean).await?;
+            let eval = t.lock().await.run(false, async |t| t.evaluate(&noisy, &clean).await).await?;
             Ok(JsValue::from_f64(eval.loss))
         })
     }
@@ -92,7 +125,7 @@ impl Denoiser {
     #[wasm_bindgen(unchecked_return_type = "Promise<Float32Array>")]
     pub fn denoise(&self, #[wasm_bindgen(unchecked_param_type = "Float32Array")] noisy: JsValue) -> js_sys::Promise {
         self.trainer.call(floats("noisy", &noisy, MAX_IMAGES), |t, noisy| async move {
-            let out = t.lock().await.denoise(&noisy).await?;
+            let out = t.lock().await.run(false, async |t| t.denoise(&noisy).await).await?;
             Ok(js_sys::Float32Array::from(out.as_slice()).into())
         })
     }
@@ -106,7 +139,7 @@ impl Denoiser {
         #[wasm_bindgen(unchecked_param_type = "Uint8Array | ArrayBuffer | DataView")] file: JsValue,
     ) -> js_sys::Promise {
         self.trainer.call(bytes("weights", &file), |t, file| async move {
-            t.lock().await.load_weights(&file)?;
+            t.lock().await.run(true, async |t| t.load_weights(&file)).await?;
             Ok(JsValue::UNDEFINED)
         })
     }
@@ -115,7 +148,7 @@ impl Denoiser {
     #[wasm_bindgen(unchecked_return_type = "Promise<Uint8Array>")]
     pub fn save_weights(&self) -> js_sys::Promise {
         self.trainer.call(Ok(()), |t, ()| async move {
-            let file = t.lock().await.save_weights().await?;
+            let file = t.lock().await.run(false, async |t| t.save_weights().await).await?;
             Ok(js_sys::Uint8Array::from(file.as_slice()).into())
         })
     }
@@ -127,7 +160,7 @@ impl Denoiser {
         #[wasm_bindgen(unchecked_param_type = "number")] learning_rate: JsValue,
     ) -> js_sys::Promise {
         self.trainer.call(number("learning_rate", &learning_rate), |t, lr| async move {
-            t.lock().await.set_learning_rate(lr)?;
+            t.lock().await.get_mut().set_learning_rate(lr)?;
             Ok(JsValue::UNDEFINED)
         })
     }
@@ -135,13 +168,15 @@ impl Denoiser {
     /// The hidden activation: `"leaky_relu"` or `"relu"` (a loaded file may set it).
     #[wasm_bindgen(unchecked_return_type = "Promise<\"leaky_relu\" | \"relu\">")]
     pub fn activation(&self) -> js_sys::Promise {
-        self.trainer
-            .call(Ok(()), |t, ()| async move { Ok(JsValue::from_str(t.lock().await.model().activation().name())) })
+        self.trainer.call(Ok(()), |t, ()| async move {
+            Ok(JsValue::from_str(t.lock().await.get().model().activation().name()))
+        })
     }
 
     /// Optimiser steps since creation or the last `load_weights`.
     #[wasm_bindgen(unchecked_return_type = "Promise<number>")]
     pub fn steps(&self) -> js_sys::Promise {
-        self.trainer.call(Ok(()), |t, ()| async move { Ok(JsValue::from_f64(t.lock().await.steps() as f64)) })
+        self.trainer
+            .call(Ok(()), |t, ()| async move { Ok(JsValue::from_f64(Trainer::steps(t.lock().await.get()) as f64)) })
     }
 }

@@ -8,6 +8,7 @@
 //! error's stable kind ([`crate::ErrorKind::code`]) and whose message is one line.
 
 mod denoiser;
+mod fallback;
 mod gpu;
 mod input;
 mod options;
@@ -32,6 +33,13 @@ export interface MnistDaeError extends Error {
   /** "invalid_input": an argument was refused; "invalid_weights": a weights file or saved
    *  training was refused; "backend": the backend failed; "freed": the object was freed. */
   code: "invalid_input" | "invalid_weights" | "backend" | "freed";
+}
+/** How a model left WebGPU when its device failed: it went on on the CPU from its host copy. */
+export interface Fallback {
+  /** What the device said, or the call that failed on it. */
+  reason: string;
+  /** Steps taken when it failed; the step of the copy it went on from; the difference. */
+  failed_at: number; resumed_at: number; steps_lost: number;
 }
 "#;
 
@@ -102,6 +110,14 @@ pub fn has_webgpu() -> bool {
 pub fn parameter_count() -> u32 {
     use burn::module::Module;
     crate::DaeConfig::new().init(&crate::cpu_device(), 0).num_params() as u32
+}
+
+/// For tests of the WebGPU self-check: while `on`, the model's 3×3 convolutions off the CPU add
+/// 0.01 to their results, as a kernel would that runs but computes wrong. A device checked while
+/// it is on fails the check, so models go to the CPU. Never needed otherwise.
+#[wasm_bindgen]
+pub fn inject_conv_fault(on: bool) {
+    crate::ops::inject_conv_fault(on);
 }
 
 #[wasm_bindgen(start)]

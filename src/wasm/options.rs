@@ -266,3 +266,8 @@ struct PlacementObject<'a> {
 pub fn placement_object(p: &Placement) -> JsValue {
     to_js(&PlacementObject { backend: p.name(), note: p.note(), software: p.software() }).unwrap_or(JsValue::NULL)
 }
+
+/// A [`Fallback`](super::fallback::Fallback) as a plain object, or null.
+pub fn fallback_object(f: Option<&super::fallback::Fallback>) -> JsValue {
+    f.and_then(|f| to_js(f).ok()).unwrap_or(JsValue::NULL)
+}

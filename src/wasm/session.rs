@@ -1,18 +1,41 @@
 //! `Session`: the whole training run in the browser — the same [`crate::session::Session`] the
 //! native trainer runs, over the compact MNIST files held in wasm memory.
 
+use std::cell::RefCell;
+use std::rc::Rc;
+
+use burn::prelude::Device;
 use serde::Serialize;
 use wasm_bindgen::prelude::*;
 
+use super::fallback::{Fallback, Guarded, Movable, Outcome, Where};
 use super::input::{bytes, floats, index, indices, number};
-use super::options::{ModelOptions, SessionOptions, Settings, parse, to_js};
+use super::options::{ModelOptions, SessionOptions, Settings, fallback_object, parse, to_js};
 use super::queue::Serial;
 use super::{gpu, promise};
-use crate::backend::Placement;
 use crate::data::Mnist;
 use crate::error::DaeError;
 use crate::input::{MAX_IMAGES, check_seed};
 use crate::session::{EpochRecord, SessionState, Split, StepReport};
+
+type Core = crate::session::Session;
+
+impl Movable for Core {
+    /// The state and the weights (Adam's moments start afresh from a copy).
+    type Copy = (SessionState, Vec<u8>);
+
+    fn steps(&self) -> u64 {
+        Core::steps(self)
+    }
+
+    async fn copy(&self) -> Result<Self::Copy, DaeError> {
+        Ok((self.state(), self.save_weights().await?))
+    }
+
+    fn restore(&mut self, (state, weights): Self::Copy, device: &Device) -> Result<(), DaeError> {
+        Core::restore(self, state, &weights, device)
+    }
+}
 
 #[wasm_bindgen(typescript_custom_section)]
 const TS_SESSION: &'static str = r#"
@@ -35,16 +58,26 @@ export interface EpochRecord {
 }
 /** Loss and PSNR (dB) on validation images. */
 export interface Evaluation { count: number; loss: number; psnr_noisy: number; psnr_denoised: number; }
-/** What `Session.train` did. */
-export interface TrainReport { reports: StepReport[]; epochs: EpochRecord[]; status: SessionStatus; }
+/** What `Session.train` did. `fallback`: the WebGPU device failed during the call, and the
+ *  session went back to its host copy on the CPU; `reports` and `epochs` keep only what the copy
+ *  holds, and the call stopped there. */
+export interface TrainReport {
+  reports: StepReport[]; epochs: EpochRecord[]; status: SessionStatus; fallback?: Fallback;
+}
 "#;
 
 /// A training run over MNIST: the shuffled epochs, the training noise, the validation set with
 /// its fixed noise, the schedule and the history. Calls settle in the order they were made.
 #[wasm_bindgen]
 pub struct Session {
-    inner: Serial<crate::session::Session>,
-    placement: Placement,
+    inner: Serial<Guarded<Core>>,
+    at: Rc<RefCell<Where>>,
+}
+
+impl Session {
+    fn new(session: Guarded<Core>) -> Self {
+        Self { at: session.at.clone(), inner: Serial::new(session) }
+    }
 }
 
 #[derive(Serialize)]
@@ -97,6 +130,8 @@ fn status(s: &crate::session::Session) -> Result<JsValue, DaeError> {
 struct TrainReport {
     reports: Vec<StepReport>,
     epochs: Vec<EpochRecord>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    fallback: Option<Fallback>,
 }
 
 fn datasets(train: &JsValue, test: &JsValue) -> Result<(Mnist, Mnist), DaeError> {
@@ -140,10 +175,9 @@ impl Session {
         promise(async move {
             let (options, (train, test)) = args?;
             let config = options.config(train.len(), test.len())?;
-            let placement = gpu::place(options.backend).await?;
-            let device = gpu::device(&placement).await?;
-            let session = crate::session::Session::new(config, train, test, &device)?;
-            Ok(Session { inner: Serial::new(session), placement }.into())
+            let (placement, target) = gpu::place(options.backend).await?;
+            let session = Core::new(config, train, test, &target.device())?;
+            Ok(Session::new(Guarded::new(session, target, placement, None).await?).into())
         })
     }
 
@@ -170,29 +204,37 @@ impl Session {
         })();
         promise(async move {
             let (state, weights, (train, test), backend) = args?;
-            let placement = gpu::place(backend).await?;
-            let device = gpu::device(&placement).await?;
-            let session = crate::session::Session::resume(state, &weights, train, test, &device)?;
-            Ok(Session { inner: Serial::new(session), placement }.into())
+            let (placement, target) = gpu::place(backend).await?;
+            let copy = (state.clone(), weights.clone());
+            let session = Core::resume(state, &weights, train, test, &target.device())?;
+            Ok(Session::new(Guarded::new(session, target, placement, Some(copy)).await?).into())
         })
     }
 
     /// `"webgpu"` or `"cpu"`: what actually runs.
     #[wasm_bindgen(getter)]
     pub fn backend(&self) -> String {
-        self.placement.name().into()
+        self.at.borrow().placement.name().into()
     }
 
     /// The adapter's description, or why the session is on the CPU.
     #[wasm_bindgen(getter)]
     pub fn backend_note(&self) -> String {
-        self.placement.note().into()
+        self.at.borrow().placement.note().into()
     }
 
     /// True when WebGPU runs on a software adapter.
     #[wasm_bindgen(getter)]
     pub fn software_adapter(&self) -> bool {
-        self.placement.software()
+        self.at.borrow().placement.software()
+    }
+
+    /// How the session left WebGPU, if it did: `{reason, failed_at, resumed_at, steps_lost}`, or
+    /// null. On WebGPU the session keeps a host copy at most 5 steps old; when the device fails,
+    /// it goes on on the CPU from that copy.
+    #[wasm_bindgen(getter, unchecked_return_type = "Fallback | null")]
+    pub fn fallback(&self) -> JsValue {
+        fallback_object(self.at.borrow().fallback.as_ref())
     }
 
     /// Up to `steps` (1 to 1,000) training steps; an epoch that completes is closed at once with
@@ -204,18 +246,33 @@ impl Session {
         });
         self.inner.call(args, |s, steps| async move {
             let mut s = s.lock().await;
-            let mut report = TrainReport { reports: Vec::new(), epochs: Vec::new() };
+            let mut report = TrainReport { reports: Vec::new(), epochs: Vec::new(), fallback: None };
             for _ in 0..steps {
-                if s.finished() {
+                if s.get().finished() {
                     break;
                 }
-                report.reports.push(s.step().await?);
-                if s.epoch_complete() {
-                    report.epochs.push(s.finish_epoch().await?);
+                let step = async |s: &mut Core| {
+                    let r = s.step().await?;
+                    let e = if s.epoch_complete() { Some(s.finish_epoch().await?) } else { None };
+                    Ok((r, e))
+                };
+                match s.attempt(false, step).await? {
+                    Outcome::Done((r, e)) => {
+                        report.reports.push(r);
+                        report.epochs.extend(e);
+                    }
+                    Outcome::FellBack(f) => {
+                        // What the copy does not hold did not happen.
+                        report.reports.retain(|r| r.steps <= f.resumed_at);
+                        let epochs = s.get().history().len();
+                        report.epochs.retain(|e| e.epoch <= epochs);
+                        report.fallback = Some(f);
+                        break;
+                    }
                 }
             }
             let out = to_js(&report)?;
-            let _ = js_sys::Reflect::set(&out, &"status".into(), &status(&s)?);
+            let _ = js_sys::Reflect::set(&out, &"status".into(), &status(s.get())?);
             Ok(out)
         })
     }
@@ -228,7 +285,9 @@ impl Session {
         #[wasm_bindgen(unchecked_optional_param_type = "number")] count: JsValue,
     ) -> js_sys::Promise {
         let args = if count.is_undefined() { Ok(None) } else { index("count", &count, 10_001).map(Some) };
-        self.inner.call(args, |s, count| async move { to_js(&s.lock().await.validate(count).await?) })
+        self.inner.call(args, |s, count| async move {
+            to_js(&s.lock().await.run(false, async |s| s.validate(count).await).await?)
+        })
     }
 
     /// Test images `indices` with noise of `noise` from `seed`, and their reconstructions:
@@ -247,7 +306,7 @@ impl Session {
             Ok::<_, DaeError>((list, number("noise", &noise)? as f32, check_seed(number("seed", &seed)?)?))
         })();
         self.inner.call(args, |s, (list, noise, seed)| async move {
-            let p = s.lock().await.panels(&list, noise, seed).await?;
+            let p = s.lock().await.run(false, async |s| s.panels(&list, noise, seed).await).await?;
             Ok(object(&[
                 ("clean", f32s(&p.clean)),
                 ("noisy", f32s(&p.noisy)),
@@ -272,7 +331,7 @@ impl Session {
         })();
         self.inner.call(args, |s, (images, noise, seed)| async move {
             let noisy = crate::noise::add_noise(&images, noise, seed)?;
-            let denoised = s.lock().await.trainer().denoise(&noisy).await?;
+            let denoised = s.lock().await.run(false, async |s| s.trainer().denoise(&noisy).await).await?;
             Ok(object(&[("noisy", f32s(&noisy)), ("denoised", f32s(&denoised))]))
         })
     }
@@ -295,6 +354,7 @@ impl Session {
         .and_then(|split| Ok((split, number("index", &at)?)));
         self.inner.call(args, |s, (split, at)| async move {
             let s = s.lock().await;
+            let s = s.get();
             let i = index("index", &JsValue::from_f64(at), s.len(split))?;
             let (image, label) = s.image(split, i)?;
             Ok(object(&[("image", f32s(&image)), ("label", JsValue::from(label))]))
@@ -304,7 +364,7 @@ impl Session {
     /// Where the session stands.
     #[wasm_bindgen(unchecked_return_type = "Promise<SessionStatus>")]
     pub fn status(&self) -> js_sys::Promise {
-        self.inner.call(Ok(()), |s, ()| async move { status(&*s.lock().await) })
+        self.inner.call(Ok(()), |s, ()| async move { status(s.lock().await.get()) })
     }
 
     /// Changes settings from the next step on (all checked first: on rejection none changes);
@@ -316,6 +376,7 @@ impl Session {
     ) -> js_sys::Promise {
         self.inner.call(parse::<Settings>("settings", &settings), |s, set| async move {
             let mut s = s.lock().await;
+            let s = s.get_mut();
             let mut config = s.config().clone();
             if let Some(v) = set.epochs {
                 config.epochs = v;
@@ -334,7 +395,7 @@ impl Session {
             s.set_batch_size(config.batch_size)?;
             s.set_noise_factor(config.noise_factor)?;
             s.set_learning_rate(config.learning_rate)?;
-            status(&s)
+            status(s)
         })
     }
 
@@ -342,20 +403,20 @@ impl Session {
     /// survives JSON and IndexedDB.
     #[wasm_bindgen(unchecked_return_type = "Promise<object>")]
     pub fn state(&self) -> js_sys::Promise {
-        self.inner.call(Ok(()), |s, ()| async move { to_js(&s.lock().await.state()) })
+        self.inner.call(Ok(()), |s, ()| async move { to_js(&s.lock().await.get().state()) })
     }
 
     /// One row per finished epoch.
     #[wasm_bindgen(unchecked_return_type = "Promise<EpochRecord[]>")]
     pub fn history(&self) -> js_sys::Promise {
-        self.inner.call(Ok(()), |s, ()| async move { to_js(&s.lock().await.history()) })
+        self.inner.call(Ok(()), |s, ()| async move { to_js(&s.lock().await.get().history()) })
     }
 
     /// The weights as a safetensors file.
     #[wasm_bindgen(unchecked_return_type = "Promise<Uint8Array>")]
     pub fn save_weights(&self) -> js_sys::Promise {
         self.inner.call(Ok(()), |s, ()| async move {
-            let file = s.lock().await.save_weights().await?;
+            let file = s.lock().await.run(false, async |s| s.save_weights().await).await?;
             Ok(js_sys::Uint8Array::from(file.as_slice()).into())
         })
     }
@@ -369,8 +430,8 @@ impl Session {
     ) -> js_sys::Promise {
         self.inner.call(bytes("weights", &file), |s, file| async move {
             let mut s = s.lock().await;
-            s.load_weights(&file)?;
-            status(&s)
+            s.run(true, async |s| s.load_weights(&file)).await?;
+            status(s.get())
         })
     }
 }

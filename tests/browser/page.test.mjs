@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { serve, repoRoot } from '../support/server.mjs';
-import { launch, open } from '../support/chromium.mjs';
+import { keepWorkerDevices, launch, open } from '../support/chromium.mjs';
 import { mse, panelPixels, widgetReady } from '../support/widget.mjs';
 
 const artifacts = join(repoRoot, 'test-results');
@@ -203,9 +203,10 @@ describe('demo page on the CPU backend', () => {
 
 describe('demo page on WebGPU', () => {
   let context, page, errors, adapter;
+  const workers = [];
   before(async () => {
     context = await launch();
-    ({ page, errors } = await open(context, `${server.url}/?backend=webgpu`));
+    ({ page, errors } = await open(context, `${server.url}/?backend=webgpu`, keepWorkerDevices(workers)));
     adapter = await page.evaluate(async () => Boolean(await navigator.gpu?.requestAdapter()));
   });
   after(async () => { await context?.close(); });
@@ -243,6 +244,93 @@ describe('demo page on WebGPU', () => {
     await pause(page);
     assert.ok(Number(await stat(page, 'Images/s')) > 0, 'the CPU rate, once measured');
     assert.deepEqual(errors, []);
+  });
+
+  test('a GPU lost mid-training: the widget goes on on the CPU and says so, at most 5 steps lost, no reload', async (t) => {
+    if (!adapter) { t.skip('no WebGPU adapter in this Chromium'); return; }
+    await page.getByLabel('Backend').selectOption('webgpu');
+    await logged(page, /^Now on WebGPU; the weights came along\./);
+    await W(page, (w) => { window.backendEvents = []; w.addEventListener('backend', (e) => window.backendEvents.push(e.detail)); });
+    await trainSteps(page, 3, 200_000);
+    const worker = workers.at(-1);
+    assert.ok(await worker.evaluate(() => self.gpuDevices?.length > 0), 'the worker requested a device');
+    const at = await steps(page);
+    await worker.evaluate(() => self.gpuDevices.at(-1).destroy());
+    await logged(page, /^WebGPU failed at step \d+ \(.+\)\. Continued on the CPU from step \d+: \d steps? lost\.$/);
+    assert.match(await widget(page).getByText(/^Running on:/).textContent(), /^Running on: CPU .*WebGPU failed at step/);
+    const [event, ...more] = await page.evaluate(() => window.backendEvents);
+    assert.equal(more.length, 0);
+    assert.equal(event.backend, 'cpu');
+    assert.ok(event.fallback.steps_lost <= 5 && event.fallback.failed_at >= at, JSON.stringify(event.fallback));
+    assert.ok(await playing(page), 'training goes on');
+    await trainSteps(page, 5);
+    await pause(page);
+    assert.ok(await steps(page) >= event.fallback.resumed_at + 5);
+    // The browser reports the lost device in the console; nothing else went wrong.
+    assert.deepEqual(errors.filter((e) => !/WebGPU|wgpu|device/i.test(e)), []);
+  });
+});
+
+describe('saved training belongs to its tab (two tabs, one profile)', () => {
+  let context, a, b;
+  const url = () => `${server.url}/?backend=cpu`;
+  before(async () => {
+    context = await launch();
+    [a, b] = [await open(context, url()), await open(context, url())];
+    await Promise.all([ready(a.page), ready(b.page)]);
+  });
+  after(async () => { await context?.close(); });
+
+  /** The runs a widget offers to resume, as its list shows them. */
+  const offered = async (page) => {
+    const offer = page.getByRole('group', { name: 'Resume training' });
+    await offer.waitFor({ state: 'visible' });
+    return offer.getByRole('combobox').locator('option').allTextContents();
+  };
+
+  test('the first snapshot is kept within 2 s of Train: another tab sees the run at once', async () => {
+    await widget(a.page).getByRole('button', { name: 'Train', exact: true }).click();
+    await a.page.waitForTimeout(2_000);
+    const c = await open(context, url());
+    await ready(c.page);
+    const runs = await offered(c.page);
+    assert.equal(runs.length, 1, runs.join(' | '));
+    assert.match(runs[0], /^step [1-9][\d,]*, epoch 1 · .* · leaky ReLU, batch 64, rate 1e-3, noise 0\.5 · open in another tab$/);
+    assert.ok(await widget(c.page).getByRole('button', { name: 'Resume' }).isDisabled(), 'another tab\'s run is not offered');
+    await c.page.close();
+    await pause(a.page);
+  });
+
+  test('each tab keeps its own run; a reload offers both, newest first; Discard removes only the one chosen', async () => {
+    const atA = await steps(a.page);
+    await trainSteps(b.page, 5);
+    await pause(b.page);
+    const atB = await steps(b.page);
+    await a.page.reload();
+    await ready(a.page);
+    let runs = await offered(a.page);
+    assert.equal(runs.length, 2, runs.join(' | '));
+    assert.match(runs[0], new RegExp(`^step ${atB}, .* · open in another tab$`), 'B\'s, newest, still open there');
+    assert.match(runs[1], new RegExp(`^step ${atA}, `));
+    assert.ok(!/another tab/.test(runs[1]));
+    await widget(a.page).getByRole('button', { name: 'Resume' }).click();
+    await logged(a.page, new RegExp(`^Resumed at step ${atA}:`));
+    assert.equal(await steps(a.page), atA, 'A resumed its own run, not B\'s');
+
+    // B reloads: A's run is open in A, so B can discard only its own.
+    await b.page.reload();
+    await ready(b.page);
+    runs = await offered(b.page);
+    assert.equal(runs.length, 2, runs.join(' | '));
+    assert.match(runs[1], /open in another tab$/, 'A\'s run, open in A');
+    await widget(b.page).getByRole('button', { name: 'Discard' }).click();
+    await logged(b.page, /^Saved training discarded\.$/);
+    await a.page.reload();
+    await ready(a.page);
+    runs = await offered(a.page);
+    assert.equal(runs.length, 1, `only B's run went: ${runs.join(' | ')}`);
+    assert.match(runs[0], new RegExp(`^step ${atA}, `));
+    assert.deepEqual([...a.errors, ...b.errors], []);
   });
 });
 

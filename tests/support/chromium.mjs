@@ -25,12 +25,32 @@ export async function launch() {
   });
 }
 
-/** Opens `url`, collecting console errors and page errors into the returned array. */
-export async function open(context, url) {
+/** Opens `url`, collecting console errors and page errors into the returned array;
+ *  `prepare(page)` runs before the page loads. */
+export async function open(context, url, prepare) {
   const page = await context.newPage();
   const errors = [];
   page.on('console', (m) => { if (m.type() === 'error') errors.push(m.text()); });
   page.on('pageerror', (e) => errors.push(String(e)));
+  await prepare?.(page);
   await page.goto(url);
   return { page, errors };
+}
+
+/** Keeps every WebGPU device that `page`'s workers request in the worker's `self.gpuDevices`,
+ *  so that a test can lose the one in use (`GPUDevice.destroy()`); resolves the workers in
+ *  `workers` as they start. Call as `open`'s `prepare`. */
+export function keepWorkerDevices(workers) {
+  return (page) => page.on('worker', (worker) => {
+    workers.push(worker);
+    worker.evaluate(() => {
+      if (!self.GPUAdapter) return;
+      const request = GPUAdapter.prototype.requestDevice;
+      GPUAdapter.prototype.requestDevice = async function requestDevice(...args) {
+        const device = await request.apply(this, args);
+        (self.gpuDevices ??= []).push(device);
+        return device;
+      };
+    }).catch(() => {});
+  });
 }

@@ -32,8 +32,20 @@ function guardClass(Raw, name) {
   const adopt = (raw) => {
     const guarded = Object.create(Guarded.prototype);
     raws.set(guarded, raw);
-    // The placement never changes: read once, so a freed object still says where it ran.
-    for (const [key] of getters) Object.defineProperty(guarded, key, { value: raw[key], enumerable: true });
+    // Live while the object is (a model moves to the CPU when its GPU fails); a freed object
+    // keeps saying where it last ran.
+    const last = {};
+    for (const [key] of getters) {
+      last[key] = raw[key];
+      Object.defineProperty(guarded, key, {
+        enumerable: true,
+        get() {
+          const live = raws.get(guarded);
+          if (live) last[key] = live[key];
+          return last[key];
+        },
+      });
+    }
     return guarded;
   };
   for (const key of Object.getOwnPropertyNames(Raw)) {

@@ -1,5 +1,6 @@
 // The widget's side of its worker's protocol: `{id, type, ...}` out, exactly one
-// `{id, ok, result | error, code}` back, `{id, progress}` before it while a download runs.
+// `{id, ok, result | error, code}` back, `{id, progress}` before it while a download runs, and
+// `{event, ...}` messages that belong to no request (`onEvent`).
 
 export class WorkerClient {
   constructor() {
@@ -7,7 +8,9 @@ export class WorkerClient {
     this.worker = new Worker(new URL('../worker.js', import.meta.url), { type: 'module', name: 'mnist-dae' });
     this.pending = new Map();
     this.next = 1;
+    this.onEvent = null;
     this.onMessage = ({ data }) => {
+      if (data.event) { this.onEvent?.(data); return; }
       const p = this.pending.get(data.id);
       if (!p) return;
       if (data.progress) { p.progress?.(data.progress); return; }

@@ -36,6 +36,7 @@ export class MnistDaeElement extends HTMLElement {
   connectedCallback() {
     if (this.view) return;
     this.client = new WorkerClient();
+    this.client.onEvent = (event) => this.view?.onWorkerEvent?.(event);
     this.noiseSeed = 1;
     this.digitStart = 0;
     this.lastPanels = 0;

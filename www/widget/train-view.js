@@ -19,6 +19,8 @@ function freshRun() {
     imagesPerSecond: 0, loss: null, smooth: null, lastVal: null,
     xs: [], train: [], val: [], marks: [],
     lastSnapshot: 0, lastValidateStep: 0, dirty: false,
+    // The run's key in this browser's saved training: made at its first snapshot.
+    key: null,
   };
 }
 
@@ -155,12 +157,16 @@ export class TrainView {
     await this.refreshSanity();
     this.$play.disabled = false;
     this.$reset.disabled = false;
-    const saved = await h.call('peek', { key: h.storeKey });
-    if (saved && saved.state.steps > 0) this.offerResume(saved);
+    const runs = (await h.call('runs', { base: h.storeKey })).filter((r) => r.steps > 0);
+    if (runs.length) this.offerResume(runs);
     h.say('Ready: press Train.');
     h.emit('ready', { mode: h.mode, ...h.info });
+    // Kept when the tab is hidden or left, not only every few seconds.
+    const keep = () => { if (this.run.dirty && document.visibilityState === 'hidden') this.snapshot(); };
+    h.on(document, 'visibilitychange', keep);
+    h.on(window, 'pagehide', () => { if (this.run.dirty) this.snapshot(); });
     if (upgrade) await this.upgradeToGpu();
-    if (h.hasAttribute('autoplay') && !saved) this.play();
+    if (h.hasAttribute('autoplay') && !runs.length) this.play();
   }
 
   /** Moves the session to WebGPU (the policy chose it for "auto"), weights and place included. */
@@ -174,6 +180,7 @@ export class TrainView {
       this.adoptStatus(info.status);
       h.say('Ready on WebGPU: press Train.');
       h.log('Moved to WebGPU; the weights came along.');
+      h.emit('backend', { backend: info.backend, note: info.backendNote, fallback: null });
     } catch (e) {
       // The CPU session is intact (the worker only swaps after the new one has the weights).
       h.say(`Staying on the CPU: WebGPU failed (${e.message ?? e}).`);
@@ -208,7 +215,7 @@ export class TrainView {
     if (this.playing) return;
     this.playing = true;
     this.quiet = false;
-    // A saved run offered for resuming is overwritten by this one's first snapshot.
+    // The offer goes; the saved runs stay, and a reload offers them again.
     this.$resume.hidden = true;
     this.$play.textContent = 'Pause';
     this.$play.setAttribute('aria-pressed', 'true');
@@ -229,7 +236,7 @@ export class TrainView {
         // Play was pressed again while the loop was on its way out.
         if (this.playing) this.startLoop();
         else if (!this.quiet) this.settle().catch((e) => this.host.fail(e));
-        else if (this.run.dirty) this.snapshot().catch(() => {});
+        else if (this.run.dirty) this.snapshot();
       });
   }
 
@@ -253,10 +260,11 @@ export class TrainView {
 
   async settle() {
     const run = this.run;
-    if (run.dirty) await this.snapshot();
+    const saved = run.dirty ? await this.snapshot() : run.key !== null;
     const v = await this.validate();
     if (this.alive && !this.playing) {
-      this.host.say(`${this.reason ?? 'Paused'} at step ${run.steps.toLocaleString('en')}: validation loss ${v.loss.toFixed(4)}; saved in this browser.`);
+      const where = saved ? 'saved in this browser' : 'not saved in this browser (see Recent events)';
+      this.host.say(`${this.reason ?? 'Paused'} at step ${run.steps.toLocaleString('en')}: validation loss ${v.loss.toFixed(4)}; ${where}.`);
     }
   }
 
@@ -300,7 +308,8 @@ export class TrainView {
       const now = performance.now();
       if (!r.epochs.length && run.steps - run.lastValidateStep >= 100) await this.validate();
       if (now - h.lastPanels > (reducedMotion() ? 10_000 : 2_000)) await h.refreshPanels();
-      if (now - run.lastSnapshot > 10_000) await this.snapshot();
+      // The first snapshot right after the first step, then every 10 s.
+      if (run.key === null || now - run.lastSnapshot > 10_000) await this.snapshot();
     }
   }
 
@@ -351,39 +360,83 @@ export class TrainView {
     this.mark(`Training noise set to ${v.toFixed(2)}.`);
   }
 
+  /** The worker's own news: the session's GPU failed, and it went on on the CPU from its host
+   *  copy. The plot forgets the steps the copy does not hold. */
+  onWorkerEvent({ event, fallback, info }) {
+    if (event !== 'fallback') return;
+    const h = this.host;
+    const run = this.run;
+    const lost = Math.min(fallback.steps_lost, run.xs.length);
+    if (lost) for (const series of [run.xs, run.train, run.val]) series.splice(series.length - lost, lost);
+    this.showBackend(info);
+    this.$backend.value = this.$backend.value === 'auto' ? 'auto' : 'cpu';
+    const steps = fallback.steps_lost === 1 ? '1 step' : `${fallback.steps_lost} steps`;
+    this.mark(`WebGPU failed at step ${fallback.failed_at} (${fallback.reason}). Continued on the CPU from step ${fallback.resumed_at}: ${steps} lost.`);
+    run.dirty = true;
+    h.emit('backend', { backend: info.backend, note: info.backendNote, fallback });
+  }
+
   // ---------------------------------------------------------------- kept in this browser
+  /** Keeps the run in this browser under its own key (this tab's, until it moves on).
+   *  Resolves to whether it was kept; a failure (quota, IndexedDB, another tab) is reported in
+   *  the events list and as an `error` event, and training goes on. */
   async snapshot() {
+    const h = this.host;
     const run = this.run;
     run.lastSnapshot = performance.now();
+    run.key ??= `${h.storeKey}/${crypto.randomUUID?.() ?? `${Date.now().toString(36)}-${Math.random().toString(36).slice(2)}`}`;
     const meta = { xs: run.xs, train: run.train, val: run.val, smooth: run.smooth, marks: run.marks };
-    await this.host.call('snapshot', { key: this.host.storeKey, meta });
-    run.dirty = false;
+    try {
+      await h.call('snapshot', { key: run.key, meta });
+      run.dirty = false;
+      return true;
+    } catch (e) {
+      const message = `Not saved in this browser: ${e.message ?? e}`;
+      h.log(message);
+      h.emit('error', { message, code: e.code ?? 'storage' });
+      return false;
+    }
   }
 
-  offerResume(saved) {
+  /** Offers the saved runs (newest first): one chosen in the list is resumed or discarded. */
+  offerResume(runs) {
     const h = this.host;
-    const when = new Date(saved.savedAt).toLocaleString();
-    const yes = el('button', { type: 'button', class: 'primary', part: 'button', text: 'Resume' });
-    const no = el('button', { type: 'button', part: 'button', text: 'Discard' });
-    const { state } = saved;
-    this.$resume.replaceChildren(
-      el('span', { text: `Saved training found: epoch ${state.progress.epoch + 1}, step ${state.steps} (${when}). ` }), yes, ' ', no);
+    const label = (r) => {
+      const s = r.settings;
+      const act = s.activation === 'relu' ? 'ReLU' : 'leaky ReLU';
+      return `step ${r.steps.toLocaleString('en')}, epoch ${r.epoch + 1} · ${new Date(r.savedAt).toLocaleString()} · ${act}, batch ${s.batch_size}, rate ${s.learning_rate.toExponential()}, noise ${s.noise_factor}${r.elsewhere ? ' · open in another tab' : ''}`;
+    };
+    const choice = el('select', { name: 'saved-run' }, ...runs.map((r) => el('option', { value: r.key, text: label(r), disabled: r.elsewhere })));
+    const first = runs.find((r) => !r.elsewhere);
+    if (first) choice.value = first.key;
+    const yes = el('button', { type: 'button', class: 'primary', part: 'button', text: 'Resume', disabled: !first });
+    const no = el('button', { type: 'button', part: 'button', text: 'Discard', disabled: !first });
+    const count = runs.length === 1 ? 'Saved training found:' : `${runs.length} saved runs found (newest first):`;
+    this.$resume.replaceChildren(el('label', {}, count, ' ', choice), ' ', yes, ' ', no);
     this.$resume.hidden = false;
-    h.on(yes, 'click', () => this.resume().catch((e) => h.fail(e)), { once: true });
+    h.on(yes, 'click', () => this.resume(choice.value).catch((e) => h.fail(e)));
     h.on(no, 'click', async () => {
-      this.$resume.hidden = true;
-      await h.call('forget', { key: h.storeKey }).catch((e) => h.fail(e));
+      const key = choice.value;
+      try {
+        await h.call('forget', { key });
+      } catch (e) {
+        h.fail(e);
+        return;
+      }
+      const rest = runs.filter((r) => r.key !== key);
       h.log('Saved training discarded.');
-    }, { once: true });
-    yes.focus();
+      if (rest.some((r) => !r.elsewhere)) this.offerResume(rest);
+      else this.$resume.hidden = true;
+    });
+    (first ? yes : choice).focus();
   }
 
-  async resume() {
+  async resume(key) {
     const h = this.host;
-    const r = await h.call('restore', { key: h.storeKey });
+    const r = await h.call('restore', { key });
     this.$resume.hidden = true;
     this.run = { ...freshRun(), smooth: r.meta.smooth, xs: r.meta.xs ?? [], train: r.meta.train ?? [], val: r.meta.val ?? [],
-      marks: r.meta.marks ?? [] };
+      marks: r.meta.marks ?? [], key };
     this.adoptStatus(r.status);
     const v = await this.validate();
     await h.refreshPanels();
@@ -422,7 +475,8 @@ export class TrainView {
       const info = await h.call('create', { options: this.sessionOptions(this.$backend.value) });
       this.$resume.hidden = true;
       this.showBackend(info);
-      await h.call('forget', { key: h.storeKey });
+      // "Discard and reset": this run's saved copy goes too (never another tab's).
+      if (this.run.key) await h.call('forget', { key: this.run.key });
       this.clearRun();
       this.adoptStatus(info.status);
       const v = await this.validate();
@@ -449,6 +503,7 @@ export class TrainView {
       await this.validate();
       await h.refreshPanels();
       h.log(`Now on ${info.backend === 'webgpu' ? 'WebGPU' : 'the CPU'}; the weights came along.`);
+      h.emit('backend', { backend: info.backend, note: info.backendNote, fallback: null });
       if (wasPlaying) this.play(); else h.say('Ready: press Train.');
     } catch (e) {
       this.$backend.value = h.info?.backend ?? 'auto';
