@@ -5,7 +5,7 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { serve } from '../support/server.mjs';
-import { launch } from '../support/chromium.mjs';
+import { keepDevices, launch } from '../support/chromium.mjs';
 import { floats, mnst, readMnist } from '../support/mnist.mjs';
 
 const train = readMnist('train');
@@ -19,15 +19,7 @@ before(async () => {
   errors = [];
   page.on('pageerror', (e) => errors.push(String(e)));
   // Every device the module requests is kept, so that a test can destroy the one in use.
-  await page.addInitScript(() => {
-    if (!self.GPUAdapter) return;
-    const request = GPUAdapter.prototype.requestDevice;
-    GPUAdapter.prototype.requestDevice = async function requestDevice(...args) {
-      const device = await request.apply(this, args);
-      (window.gpuDevices ??= []).push(device);
-      return device;
-    };
-  });
+  await page.addInitScript(keepDevices);
   await page.goto(`${server.url}/tests/browser/harness.html`);
   await page.waitForFunction(() => window.daeReady === true, null, { timeout: 60_000 });
   adapter = await page.evaluate(async () => Boolean(await navigator.gpu?.requestAdapter()));

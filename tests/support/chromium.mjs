@@ -37,20 +37,23 @@ export async function open(context, url, prepare) {
   return { page, errors };
 }
 
-/** Keeps every WebGPU device that `page`'s workers request in the worker's `self.gpuDevices`,
- *  so that a test can lose the one in use (`GPUDevice.destroy()`); resolves the workers in
- *  `workers` as they start. Call as `open`'s `prepare`. */
+/** In a page or worker: keeps every WebGPU device requested there in `self.gpuDevices`, so that
+ *  a test can lose the one in use (`GPUDevice.destroy()`). */
+export function keepDevices() {
+  if (!self.GPUAdapter) return;
+  const request = GPUAdapter.prototype.requestDevice;
+  GPUAdapter.prototype.requestDevice = async function requestDevice(...args) {
+    const device = await request.apply(this, args);
+    (self.gpuDevices ??= []).push(device);
+    return device;
+  };
+}
+
+/** `keepDevices` in each of `page`'s workers as they start (pushed to `workers`). Call as
+ *  `open`'s `prepare`. */
 export function keepWorkerDevices(workers) {
   return (page) => page.on('worker', (worker) => {
     workers.push(worker);
-    worker.evaluate(() => {
-      if (!self.GPUAdapter) return;
-      const request = GPUAdapter.prototype.requestDevice;
-      GPUAdapter.prototype.requestDevice = async function requestDevice(...args) {
-        const device = await request.apply(this, args);
-        (self.gpuDevices ??= []).push(device);
-        return device;
-      };
-    }).catch(() => {});
+    worker.evaluate(keepDevices).catch(() => {});
   });
 }
