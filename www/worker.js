@@ -12,6 +12,7 @@ import { list, read, remove, write } from './worker/store.js';
 const sets = {};          // name → {bytes, n}: "train", "test" (or the sample as "test")
 let session = null;       // the Session
 let note = '';            // why the policy put it where it is
+let reported = null;      // the session's fallback last told to the page, as JSON
 
 function needSession() {
   if (!session) throw new Error('no session yet (expected a "create" request first)');
@@ -36,6 +37,7 @@ function describe(placement) {
 function adopt(next, placement) {
   session?.free();
   session = next;
+  reported = null;
   note = placement?.note ?? '';
   return describe(placement);
 }
@@ -177,13 +179,13 @@ function transferables(result) {
  *  went on on the CPU from its host copy (`fallback`: {reason, failed_at, resumed_at, steps_lost}). */
 function reportFallback(before) {
   const fallback = session?.fallback;
-  if (session === before && fallback && fallback !== reported) {
-    reported = fallback;
+  // The getter builds a new object on every read: a fallback is told once, by what it says.
+  const said = fallback && JSON.stringify(fallback);
+  if (session === before && said && said !== reported) {
+    reported = said;
     self.postMessage({ event: 'fallback', fallback, info: describe() });
   }
 }
-let reported = null;
-
 let queue = Promise.resolve();
 self.onmessage = ({ data: message }) => {
   const { id, type } = message;
