@@ -15,8 +15,9 @@ const TYPES = {
   '.ts': 'text/plain; charset=utf-8', '.csv': 'text/csv; charset=utf-8', '.ico': 'image/x-icon',
 };
 
-/** Serves `root`; resolves to `{ url, close }`. */
-export function serve(root, port = 0) {
+/** Serves `root`; resolves to `{ url, close }`. `headers` go out with every file (the tests
+ *  play a CDN with `access-control-allow-origin: *`). */
+export function serve(root, port = 0, { headers = {} } = {}) {
   root = resolve(root);
   const server = createServer((req, res) => {
     const path = normalize(decodeURIComponent(new URL(req.url, 'http://x').pathname));
@@ -29,6 +30,7 @@ export function serve(root, port = 0) {
         'content-type': TYPES[extname(file)] ?? 'application/octet-stream',
         'content-length': size,
         'cache-control': 'no-cache',
+        ...headers,
       });
       if (req.method === 'HEAD') res.end(); else createReadStream(file).pipe(res);
     } catch {
@@ -38,7 +40,12 @@ export function serve(root, port = 0) {
   return new Promise((resolvePromise, reject) => {
     server.once('error', reject);
     server.listen(port, '127.0.0.1', () => {
-      resolvePromise({ url: `http://127.0.0.1:${server.address().port}`, close: () => new Promise((r) => server.close(r)) });
+      resolvePromise({ url: `http://127.0.0.1:${server.address().port}`, close: () => new Promise((r) => {
+        server.close(r);
+        // A browser keeps its connections open after the page has gone: without this, close
+        // waits for them to time out.
+        server.closeAllConnections();
+      }) });
     });
   });
 }

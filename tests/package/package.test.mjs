@@ -1,10 +1,11 @@
 // The npm package as users get it: `npm pack`, installed into a scratch project, then used
 // (a) from Node 20, (b) from a Vite 7 app, (c) with the one-line embed on a plain page, and
-// (d) twice on a host page with hostile CSS. Also checks what the tarball holds and its size.
+// (d) twice on a host page with hostile CSS, (e) from another origin, as from a CDN. Also checks
+// what the tarball holds and its size.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, writeFileSync, mkdirSync } from 'node:fs';
+import { cpSync, mkdtempSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { repoRoot, serve } from '../support/server.mjs';
@@ -189,5 +190,42 @@ test('(d) two widgets among hostile CSS: both work, the host is untouched, remov
     await page.close();
   } finally {
     await server.close();
+  }
+});
+
+test('(e) from a CDN: the package on one origin (with CORS), the page on another; a broken CDN says so in the element', async () => {
+  const pkg = join(scratch, 'node_modules', 'mnist-dae');
+  const broken = join(scratch, 'cdn-broken');
+  cpSync(pkg, broken, { recursive: true, dereference: true });
+  rmSync(join(broken, 'www', 'worker.js'));
+  const cors = { headers: { 'access-control-allow-origin': '*' } };
+  const [cdn, bad] = [await serve(pkg, cors), await serve(broken, cors)];
+  mkdirSync(join(scratch, 'host'), { recursive: true });
+  const embed = (from) => `<!doctype html><html><head><meta charset="utf-8"><link rel="icon" href="data:,"><title>cdn</title></head>
+    <body><mnist-dae mode="denoise"></mnist-dae>
+    <script>window.widgetErrors = []; document.querySelector('mnist-dae').addEventListener('error', (e) => window.widgetErrors.push(e.detail.message));</script>
+    <script type="module" src="${from}/www/widget.js"></script></body></html>`;
+  writeFileSync(join(scratch, 'host', 'cdn.html'), embed(cdn.url));
+  writeFileSync(join(scratch, 'host', 'broken.html'), embed(bad.url));
+  const host = await serve(join(scratch, 'host'));
+  // Another host name as well as another port: the page's origin is not the package's.
+  const hostUrl = host.url.replace('127.0.0.1', 'localhost');
+  try {
+    const { page, errors } = await open(context, `${hostUrl}/cdn.html`);
+    await checkDenoiseWidget(page);
+    assert.deepEqual(await page.evaluate(() => window.widgetErrors), []);
+    assert.deepEqual(errors, []);
+    await page.close();
+
+    const failed = await open(context, `${hostUrl}/broken.html`);
+    const widget = failed.page.locator('mnist-dae');
+    await failed.page.waitForFunction(() => window.widgetErrors.length > 0, null, { timeout: 30_000 });
+    const [message] = await failed.page.evaluate(() => window.widgetErrors);
+    assert.match(message, /^the widget's worker failed: expected http:\/\/127\.0\.0\.1:\d+\/www\/worker\.js and its modules to load and run, got /);
+    // Its status line (the noise slider's <output> is a status too).
+    assert.equal(await widget.getByRole('status').filter({ hasText: /^the widget's worker/ }).textContent(), message, 'the element shows what went wrong');
+    await failed.page.close();
+  } finally {
+    await Promise.all([cdn.close(), bad.close(), host.close()]);
   }
 });

@@ -5,7 +5,8 @@ import { serve as serveDir } from '../../scripts/serve.mjs';
 
 export const repoRoot = fileURLToPath(new URL('../..', import.meta.url));
 
-/** Serves `root` (default: the repository); resolves to `{ url, close }`. */
-export function serve(root = repoRoot) {
-  return serveDir(root, 0);
+/** Serves `root` (default: the repository); resolves to `{ url, close }`. `options.headers`
+ *  go out with every file. */
+export function serve(root = repoRoot, options = {}) {
+  return serveDir(root, 0, options);
 }

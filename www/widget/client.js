@@ -2,10 +2,30 @@
 // `{id, ok, result | error, code}` back, `{id, progress}` before it while a download runs, and
 // `{event, ...}` messages that belong to no request (`onEvent`).
 
+// The worker's path, from this file. Bundlers see the literal `new Worker(new URL('…',
+// import.meta.url))` below and ship the worker with its imports; this name is for the rest.
+const WORKER = '../worker.js';
+
+/** A module worker running worker.js. A page may not start a worker from another origin (a
+ *  widget loaded from a CDN): then a same-origin Blob module imports it by its absolute address,
+ *  which works wherever the package is served with CORS, as its module scripts need anyway.
+ *  Inside, `import.meta.url` is still worker.js's, so it finds its modules and the wasm. */
+function startWorker(url) {
+  if (url.origin === location.origin) {
+    return { worker: new Worker(new URL('../worker.js', import.meta.url), { type: 'module', name: 'mnist-dae' }), blob: null };
+  }
+  const blob = URL.createObjectURL(new Blob([`import ${JSON.stringify(url.href)};\n`], { type: 'text/javascript' }));
+  try {
+    return { worker: new Worker(blob, { type: 'module', name: 'mnist-dae' }), blob };
+  } catch (e) {
+    URL.revokeObjectURL(blob);
+    throw e;
+  }
+}
+
 export class WorkerClient {
   constructor() {
-    // A literal `new URL('…', import.meta.url)`: bundlers see it and ship the worker.
-    this.worker = new Worker(new URL('../worker.js', import.meta.url), { type: 'module', name: 'mnist-dae' });
+    const url = new URL(WORKER, import.meta.url);
     this.pending = new Map();
     this.next = 1;
     this.onEvent = null;
@@ -18,13 +38,25 @@ export class WorkerClient {
       if (data.ok) p.resolve(data.result); else p.reject(Object.assign(new Error(data.error), { code: data.code }));
     };
     this.onError = (e) => {
-      const error = new Error(`worker failed: ${e.message || 'could not load worker.js or the wasm module'}`);
-      for (const p of this.pending.values()) p.reject(error);
-      this.pending.clear();
-      this.failed = error;
+      this.fail(new Error(`the widget's worker failed: expected ${url.href} and its modules to load and run, got ${e.message || 'a failed load (missing file, or no CORS headers from another origin)'}`));
     };
+    try {
+      ({ worker: this.worker, blob: this.blob } = startWorker(url));
+    } catch (e) {
+      // E.g. a Content-Security-Policy without worker-src blob:, or no Worker at all.
+      this.worker = null;
+      this.fail(new Error(`the widget could not start its worker: expected a module worker for ${url.href}, got ${e.name ?? 'Error'}: ${e.message ?? e}`));
+      return;
+    }
     this.worker.addEventListener('message', this.onMessage);
     this.worker.addEventListener('error', this.onError);
+  }
+
+  /** Rejects what is pending and every later call with `error`. */
+  fail(error) {
+    for (const p of this.pending.values()) p.reject(error);
+    this.pending.clear();
+    this.failed = error;
   }
 
   /** Sends one request; resolves to its result, rejects with its error. */
@@ -38,12 +70,12 @@ export class WorkerClient {
   }
 
   terminate() {
-    this.worker.removeEventListener('message', this.onMessage);
-    this.worker.removeEventListener('error', this.onError);
-    this.worker.terminate();
-    const error = new Error('the widget was removed');
-    for (const p of this.pending.values()) p.reject(error);
-    this.pending.clear();
-    this.failed = error;
+    if (this.worker) {
+      this.worker.removeEventListener('message', this.onMessage);
+      this.worker.removeEventListener('error', this.onError);
+      this.worker.terminate();
+    }
+    if (this.blob) URL.revokeObjectURL(this.blob);
+    this.fail(new Error('the widget was removed'));
   }
 }
