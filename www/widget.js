@@ -7,8 +7,10 @@
 // Attributes: mode ("train" | "denoise"), backend ("auto" | "webgpu" | "cpu"), noise (0–1),
 // digits (panel columns), weights (URL of a safetensors file; default: the shipped pretrained
 // weights), data (base URL of the compact MNIST files; default www/data/), autoplay (train:
-// start training when ready). Events: ready, step ({step, loss}), error ({message}). Shadow DOM,
-// no globals; each element runs its own module worker, terminated when the element is removed.
+// start training when ready), epochs (train), controls (the groups shown). Events: ready, data,
+// step, validated, epoch, backend, error. Methods: train(), pause(), loadWeights(bytes | url),
+// saveWeights(). The README's "Embed the widget" has each one. Shadow DOM, no globals; each
+// element runs its own module worker, terminated when the element is removed.
 // Styling: CSS custom properties --mnist-dae-* and ::part().
 //
 // This file only defines the element (its path is what embedders use); the element and its

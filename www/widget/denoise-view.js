@@ -12,9 +12,9 @@ export class DenoiseView {
     const h = this.host;
     root.append(
       el('section', { 'aria-label': 'Denoising' },
-        el('h3', { text: 'Original · noisy · reconstructed' }), h.strip.element,
-        el('div', { class: 'row bar' }, ...buttons, noise)),
-      el('section', { 'aria-label': 'Draw a digit', style: 'margin-top:12px' }, el('h3', { text: 'Draw your own' }), h.pad.element),
+        el('div', { 'data-group': 'digits' }, el('h3', { text: 'Original · noisy · reconstructed' }), h.strip.element),
+        el('div', { class: 'row bar' }, ...buttons.map((b) => { b.dataset.group = 'digits'; return b; }), noise)),
+      el('section', { 'aria-label': 'Draw a digit', style: 'margin-top:12px', 'data-group': 'pad' }, el('h3', { text: 'Draw your own' }), h.pad.element),
       h.$status,
     );
   }
@@ -26,17 +26,34 @@ export class DenoiseView {
     // mode stays on the small CPU-only module whatever the policy would pick for training.
     const placement = h.backend === 'auto' ? await h.call('placement', { backend: 'auto' }) : null;
     const sample = h.getAttribute('data') ? new URL('sample.bin.gz', h.dataUrl).href : SAMPLE;
-    await h.call('load-data', { urls: { test: sample } });
+    const got = await h.call('load-data', { urls: { test: sample } });
+    h.emit('data', { train: 0, test: got.test });
     const info = await h.call('create', { options: { backend: h.backend === 'auto' ? 'cpu' : h.backend, noise_factor: h.noise } });
     h.info = placement && placement.backend === 'webgpu' ? { ...info, backendNote: `${info.backendNote}; a few digits need no GPU` }
       : placement ? { ...info, backendNote: placement.note } : info;
     await h.call('load-url', { url: h.weightsUrl });
     await h.refreshPanels();
     h.say(`Ready: denoising on ${info.backend === 'webgpu' ? 'WebGPU' : 'the CPU'}.`);
-    h.emit('ready', { mode: h.mode, ...h.info });
+    h.ready();
   }
 
   onNoise() {}
+
+  /** Loads weights (`get` asks the worker); the panels and the pad show them. Rejects, with the
+   *  model unchanged, when they are refused. */
+  async loadWeights(get, what) {
+    const h = this.host;
+    try {
+      await get();
+      await h.refreshPanels();
+      await h.denoisePad();
+      h.say(`Ready: denoising with ${what}.`);
+    } catch (e) {
+      const error = Object.assign(new Error(`Could not load ${what}: ${e.message}. The model is unchanged.`), { code: e.code ?? 'error' });
+      h.fail(error);
+      throw error;
+    }
+  }
 
   stop() {}
 }

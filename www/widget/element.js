@@ -12,8 +12,17 @@ import { DenoiseView } from './denoise-view.js';
 import { TrainView } from './train-view.js';
 
 
+/** The control groups of each mode, for the `controls` attribute (all of them by default). */
+export const CONTROL_GROUPS = {
+  train: ['train', 'settings', 'noise', 'backend', 'stats', 'log', 'digits', 'plot', 'pad', 'data', 'weights'],
+  denoise: ['digits', 'noise', 'pad'],
+};
+
+/** An Error with a stable `code` a program can test. */
+const failure = (code, message) => Object.assign(new Error(message), { name: 'MnistDaeError', code });
+
 export class MnistDaeElement extends HTMLElement {
-  static observedAttributes = ['noise', 'backend', 'digits'];
+  static observedAttributes = ['noise', 'backend', 'digits', 'epochs', 'controls'];
 
   constructor() {
     super();
@@ -26,6 +35,14 @@ export class MnistDaeElement extends HTMLElement {
   get digits() { return Math.min(16, Math.max(1, Number.parseInt(this.getAttribute('digits') ?? '', 10) || (this.mode === 'train' ? 8 : 6))); }
   get noise() { const v = Number.parseFloat(this.getAttribute('noise') ?? ''); return Number.isFinite(v) ? Math.min(1, Math.max(0, v)) : 0.5; }
   get backend() { const b = this.getAttribute('backend'); return ['webgpu', 'cpu'].includes(b) ? b : 'auto'; }
+  /** Train mode: the epochs of a new run, 1–1000. */
+  get epochs() { const v = Number.parseInt(this.getAttribute('epochs') ?? '', 10); return Number.isFinite(v) ? Math.min(1000, Math.max(1, v)) : 25; }
+  /** The control groups shown: the `controls` attribute's names of this mode, else all. */
+  get controls() {
+    const all = CONTROL_GROUPS[this.mode];
+    const asked = (this.getAttribute('controls') ?? '').split(/[\s,]+/).filter((g) => all.includes(g));
+    return this.hasAttribute('controls') ? asked : all;
+  }
   get weightsUrl() { return this.getAttribute('weights') ? new URL(this.getAttribute('weights'), document.baseURI).href : DEFAULT_WEIGHTS; }
   get dataUrl() { return this.getAttribute('data') ? new URL(this.getAttribute('data'), document.baseURI).href : DEFAULT_DATA; }
   /** IndexedDB key of this widget's saved training: its id, or the page's path. */
@@ -35,6 +52,8 @@ export class MnistDaeElement extends HTMLElement {
 
   connectedCallback() {
     if (this.view) return;
+    this.whenReady = new Promise((resolve, reject) => { this.markReady = resolve; this.markFailed = reject; });
+    this.whenReady.catch(() => {}); // a script that never calls a method is told by `error`
     this.client = new WorkerClient();
     this.client.onEvent = (event) => this.view?.onWorkerEvent?.(event);
     this.noiseSeed = 1;
@@ -43,7 +62,7 @@ export class MnistDaeElement extends HTMLElement {
     const view = this.mode === 'train' ? new TrainView(this) : new DenoiseView(this);
     this.view = view;
     this.render();
-    view.start().catch((e) => this.fail(e));
+    view.start().catch((e) => { this.markFailed(e); this.fail(e); });
   }
 
   disconnectedCallback() {
@@ -60,6 +79,56 @@ export class MnistDaeElement extends HTMLElement {
     if (!this.view || old === value) return;
     if (name === 'noise' && this.$noise) { this.$noise.value = String(this.noise); this.onNoise(); }
     if (name === 'digits') { this.digitStart = 0; this.refreshPanels().catch((e) => this.fail(e)); }
+    if (name === 'controls') this.showControls();
+    if (name === 'epochs') this.view.onEpochs?.(this.epochs);
+  }
+
+  // ---------------------------------------------------------------- for scripts
+  /** The view, once the element is ready; rejects when it is not in a document, failed to
+   *  start, or (`train`) is not in train mode. */
+  async readyView(method, train = false) {
+    if (!this.view) throw failure('not_connected', `${method}: expected the element in a document, got a detached <mnist-dae>`);
+    if (train && this.mode !== 'train') throw failure('mode', `${method}: expected mode="train", got mode="${this.mode}"`);
+    const view = this.view;
+    await this.whenReady;
+    if (this.view !== view) throw failure('not_connected', `${method}: the element was removed`);
+    return view;
+  }
+
+  /** Starts training once the element is ready (train mode). */
+  async train() { (await this.readyView('train()', true)).play(); }
+
+  /** Pauses training; resolves when the step on its way is done, validated and saved. */
+  async pause() { await (await this.readyView('pause()', true)).pauseAndSettle(); }
+
+  /** Loads safetensors weights from bytes (Uint8Array, ArrayBuffer) or a URL (string or URL,
+   *  relative to the page); rejects, with the model unchanged, when they are refused. */
+  async loadWeights(source) {
+    let get, what;
+    if (source instanceof ArrayBuffer) source = new Uint8Array(source);
+    if (source instanceof Uint8Array) {
+      [get, what] = [() => this.call('load', { bytes: source }), `${source.length.toLocaleString('en')} bytes of weights`];
+    } else if (typeof source === 'string' || source instanceof URL) {
+      const url = new URL(source, document.baseURI).href;
+      [get, what] = [() => this.call('load-url', { url }), url];
+    } else {
+      throw failure('invalid_input', `loadWeights: expected a Uint8Array, an ArrayBuffer or a URL, got ${source === null ? 'null' : typeof source === 'object' ? source.constructor?.name ?? 'object' : typeof source}`);
+    }
+    const view = await this.readyView('loadWeights()');
+    await view.loadWeights(get, what);
+  }
+
+  /** The current weights as a safetensors file (the bytes "Save weights" downloads). */
+  async saveWeights() {
+    await this.readyView('saveWeights()');
+    return this.call('save');
+  }
+
+  /** Shows the control groups the `controls` attribute names (each element marked with
+   *  `data-group`). */
+  showControls() {
+    const shown = new Set(this.controls);
+    for (const e of this.shadowRoot.querySelectorAll('[data-group]')) e.hidden = !shown.has(e.dataset.group);
   }
 
   /** addEventListener that disconnectedCallback undoes. */
@@ -69,6 +138,12 @@ export class MnistDaeElement extends HTMLElement {
   }
 
   emit(type, detail) { this.dispatchEvent(new CustomEvent(type, { detail, bubbles: true, composed: true })); }
+
+  /** The view is ready: methods called before now go ahead, and `ready` fires. */
+  ready() {
+    this.markReady();
+    this.emit('ready', { mode: this.mode, ...this.info });
+  }
 
   /** The status line: what is happening now. */
   say(text, kind = '') {
@@ -88,7 +163,7 @@ export class MnistDaeElement extends HTMLElement {
     if (!this.view) return;
     const message = e instanceof Error ? e.message : String(e);
     this.say(message, 'error');
-    this.emit('error', { message });
+    this.emit('error', { message, code: e?.code ?? 'error' });
     return message;
   }
 
@@ -111,9 +186,10 @@ export class MnistDaeElement extends HTMLElement {
     this.on(newDigits, 'click', () => { this.digitStart += this.digits; this.refreshPanels().catch((e) => this.fail(e)); });
     this.on(newNoise, 'click', () => { this.noiseSeed++; this.refreshPanels().catch((e) => this.fail(e)); });
     this.view.render(root, {
-      noise: el('label', {}, 'Noise', this.$noise, this.$noiseOut),
+      noise: el('label', { 'data-group': 'noise' }, 'Noise', this.$noise, this.$noiseOut),
       buttons: [newDigits, newNoise],
     });
+    this.showControls();
   }
 
   /** The noise slider: the view's part first (training noise), then the panels and the pad. */

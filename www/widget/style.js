@@ -4,6 +4,8 @@
 export const STYLE = `
 :host { display: block; contain: content; }
 :host([hidden]) { display: none; }
+/* A control group the \`controls\` attribute leaves out, whatever display its rule gives it. */
+[hidden] { display: none !important; }
 .root {
   all: initial; display: block; box-sizing: border-box; max-width: 100%;
   font: 14px/1.45 var(--mnist-dae-font, system-ui, -apple-system, "Segoe UI", Roboto, sans-serif);

@@ -30,6 +30,7 @@ export class TrainView {
     this.run = freshRun();
     this.playing = false;
     this.looping = false;
+    this.waiting = []; // pause() calls from scripts, until the model is settled
     this.testImages = 10_000;
     this.plot = new LossPlot(host);
   }
@@ -41,11 +42,12 @@ export class TrainView {
     const h = this.host;
     h.$log = el('ol', { class: 'log', 'aria-label': 'Recent events', part: 'log' });
     this.$psnr = el('p', { class: 'note', text: 'PSNR: —' });
+    h.$log.dataset.group = 'log';
     root.append(this.renderControls(noise), h.$status, h.$log, el('div', { class: 'grid train' },
-      el('section', { 'aria-label': 'Test digits' }, el('h3', { text: 'Test digits: original · noisy · reconstructed' }), h.strip.element,
+      el('section', { 'aria-label': 'Test digits', 'data-group': 'digits' }, el('h3', { text: 'Test digits: original · noisy · reconstructed' }), h.strip.element,
         el('div', { class: 'row bar' }, ...buttons)),
-      el('section', { 'aria-label': 'Loss' }, el('h3', { text: 'Loss (sigmoid cross-entropy) per epoch' }), this.plot.element, this.$psnr),
-      el('section', { 'aria-label': 'Draw a digit' }, el('h3', { text: 'Draw your own' }), h.pad.element),
+      el('section', { 'aria-label': 'Loss', 'data-group': 'plot' }, el('h3', { text: 'Loss (sigmoid cross-entropy) per epoch' }), this.plot.element, this.$psnr),
+      el('section', { 'aria-label': 'Draw a digit', 'data-group': 'pad' }, el('h3', { text: 'Draw your own' }), h.pad.element),
       this.renderSanity(),
       this.renderWeights()));
   }
@@ -54,11 +56,11 @@ export class TrainView {
     const h = this.host;
     const select = (name, values, value, label) => {
       const s = el('select', { name }, ...values.map(([v, t]) => el('option', { value: v, selected: v === value, text: t })));
-      return [s, el('label', {}, label, s)];
+      return [s, el('label', { 'data-group': name === 'backend' ? 'backend' : 'settings' }, label, s)];
     };
-    this.$play = el('button', { type: 'button', class: 'primary', 'aria-pressed': 'false', part: 'button', text: 'Train', disabled: true });
-    this.$reset = el('button', { type: 'button', part: 'button', text: 'Reset', disabled: true });
-    this.$epochs = el('input', { type: 'number', min: '1', max: '100', value: '25', name: 'epochs' });
+    this.$play = el('button', { type: 'button', class: 'primary', 'aria-pressed': 'false', part: 'button', text: 'Train', disabled: true, 'data-group': 'train' });
+    this.$reset = el('button', { type: 'button', part: 'button', text: 'Reset', disabled: true, 'data-group': 'train' });
+    this.$epochs = el('input', { type: 'number', min: '1', max: '1000', value: String(h.epochs), name: 'epochs' });
     let batchLabel, lrLabel, actLabel, backendLabel;
     [this.$batch, batchLabel] = select('batch', [['16', '16'], ['32', '32'], ['64', '64'], ['128', '128']], '64', 'Batch');
     [this.$lr, lrLabel] = select('lr', [['0.0001', '1e-4'], ['0.0003', '3e-4'], ['0.001', '1e-3'], ['0.003', '3e-3']], '0.001', 'Learning rate');
@@ -74,7 +76,7 @@ export class TrainView {
     h.on(this.$epochs, 'change', () => setting({ epochs: this.epochs() }, `Epochs set to ${this.epochs()}.`));
     h.on(this.$activation, 'change', () => this.askReset(`Switching to ${this.$activation.selectedOptions[0].text} starts a new model.`));
     h.on(this.$backend, 'change', () => this.switchBackend());
-    this.$backendInfo = el('p', { class: 'note', text: 'Backend: starting…' });
+    this.$backendInfo = el('p', { class: 'note', text: 'Backend: starting…', 'data-group': 'backend' });
     this.$warn = el('p', { class: 'warn', hidden: true });
     this.$confirm = el('div', { class: 'confirm', hidden: true, role: 'group', 'aria-label': 'Confirm' });
     this.$resume = el('div', { class: 'confirm', hidden: true, role: 'group', 'aria-label': 'Resume training' });
@@ -84,11 +86,11 @@ export class TrainView {
     const stat = (key, label) => { const dd = el('dd', { text: '—' }); this.$stats[key] = dd; return el('div', {}, el('dt', { text: label }), dd); };
     return el('div', { part: 'controls' },
       el('div', { class: 'row' }, this.$play, this.$reset,
-        el('label', {}, 'Epochs', this.$epochs), batchLabel, lrLabel, noise, actLabel, backendLabel),
+        el('label', { 'data-group': 'settings' }, 'Epochs', this.$epochs), batchLabel, lrLabel, noise, actLabel, backendLabel),
       this.$confirm, this.$resume,
-      el('div', { class: 'bar' }, this.$dataBar, this.$dataNote),
+      el('div', { class: 'bar', 'data-group': 'data' }, this.$dataBar, this.$dataNote),
       this.$backendInfo, this.$warn,
-      el('dl', { class: 'stats' }, stat('epoch', 'Epoch'), stat('step', 'Step'), stat('loss', 'Train loss'),
+      el('dl', { class: 'stats', 'data-group': 'stats' }, stat('epoch', 'Epoch'), stat('step', 'Step'), stat('loss', 'Train loss'),
         stat('val', 'Val. loss'), stat('rate', 'Images/s'), stat('elapsed', 'Elapsed')));
   }
 
@@ -100,7 +102,7 @@ export class TrainView {
     this.$testLabel = el('figcaption', { text: 'test image' });
     const again = el('button', { type: 'button', part: 'button', text: 'Another pair' });
     h.on(again, 'click', () => this.refreshSanity().catch((e) => h.fail(e)));
-    return el('section', { 'aria-label': 'Sanity check' }, el('h3', { text: 'Sanity check: the data' }),
+    return el('section', { 'aria-label': 'Sanity check', 'data-group': 'data' }, el('h3', { text: 'Sanity check: the data' }),
       el('div', { class: 'sanity' }, el('figure', {}, this.$trainDigit, this.$trainLabel), el('figure', {}, this.$testDigit, this.$testLabel), again));
   }
 
@@ -109,20 +111,31 @@ export class TrainView {
     this.$pretrained = el('button', { type: 'button', part: 'button', text: 'Load pretrained', disabled: true });
     const save = el('button', { type: 'button', part: 'button', text: 'Save weights' });
     this.$file = el('input', { type: 'file', accept: '.safetensors,application/octet-stream', 'aria-label': 'Load weights file' });
-    h.on(this.$pretrained, 'click', () => this.loadWeights(() => h.call('load-url', { url: h.weightsUrl }), 'pretrained weights'));
+    // A refusal is shown and fired as `error` by loadWeights: nothing more to do with it here.
+    const ignore = () => {};
+    h.on(this.$pretrained, 'click', () => this.loadWeights(() => h.call('load-url', { url: h.weightsUrl }), 'pretrained weights').catch(ignore));
     h.on(save, 'click', () => this.saveWeights());
     h.on(this.$file, 'change', () => {
       const file = this.$file.files?.[0];
-      if (file) this.loadWeights(async () => h.call('load', { bytes: new Uint8Array(await file.arrayBuffer()) }), file.name);
+      if (file) this.loadWeights(async () => h.call('load', { bytes: new Uint8Array(await file.arrayBuffer()) }), file.name).catch(ignore);
       this.$file.value = '';
     });
-    return el('section', { 'aria-label': 'Weights' }, el('h3', { text: 'Weights' }),
+    return el('section', { 'aria-label': 'Weights', 'data-group': 'weights' }, el('h3', { text: 'Weights' }),
       el('div', { class: 'row' }, this.$pretrained, save, el('label', {}, 'Load weights file', this.$file)),
       el('p', { class: 'note', text: 'Training is kept in this browser every few seconds; a reload offers to resume.' }));
   }
 
   // ---------------------------------------------------------------- start-up
-  epochs() { return Math.min(1000, Math.max(1, Math.round(Number(this.$epochs.value) || 25))); }
+  epochs() { return Math.min(1000, Math.max(1, Math.round(Number(this.$epochs.value) || this.host.epochs))); }
+
+  /** The `epochs` attribute changed: the run's length follows, as from the field. */
+  onEpochs(n) {
+    this.$epochs.value = String(n);
+    if (!this.run.stepsPerEpoch) return; // not started: the session is created with it
+    this.host.call('configure', { settings: { epochs: n } })
+      .then((status) => { this.adoptStatus(status); this.mark(`Epochs set to ${n}.`); })
+      .catch((e) => this.host.fail(e));
+  }
 
   /** The session's options from the controls. */
   sessionOptions(backend) {
@@ -147,6 +160,7 @@ export class TrainView {
       this.$dataNote.textContent = `MNIST ${name}: ${(loaded / 1048576).toFixed(1)} of ${(total / 1048576).toFixed(1)} MB`;
     });
     this.testImages = got.test;
+    h.emit('data', { train: got.train, test: got.test });
     this.$dataBar.hidden = true;
     this.$dataNote.textContent = `MNIST: ${got.train.toLocaleString('en')} training and ${got.test.toLocaleString('en')} test images`;
     const info = await h.call('create', { options: this.sessionOptions(h.backend === 'auto' ? 'cpu' : h.backend) });
@@ -160,7 +174,7 @@ export class TrainView {
     const runs = (await h.call('runs', { base: h.storeKey })).filter((r) => r.steps > 0);
     if (runs.length) this.offerResume(runs);
     h.say('Ready: press Train.');
-    h.emit('ready', { mode: h.mode, ...h.info });
+    h.ready();
     // Kept when the tab is hidden or left, not only every few seconds.
     const keep = () => { if (this.run.dirty && document.visibilityState === 'hidden') this.snapshot(); };
     h.on(document, 'visibilitychange', keep);
@@ -229,7 +243,11 @@ export class TrainView {
     if (this.looping) return;
     this.looping = true;
     this.loop()
-      .catch((e) => { this.stopLoop(); this.host.fail(e); })
+      .catch((e) => {
+        this.stopLoop();
+        this.host.fail(e);
+        for (const w of this.waiting.splice(0)) w.reject(e);
+      })
       .finally(() => {
         this.looping = false;
         if (!this.alive) return;
@@ -248,6 +266,14 @@ export class TrainView {
     this.$play.setAttribute('aria-pressed', 'false');
   }
 
+  /** `pause()` for scripts: resolves once the model is validated and saved (at once when it is
+   *  not training). */
+  pauseAndSettle() {
+    const done = new Promise((resolve, reject) => this.waiting.push({ resolve, reject }));
+    this.pause();
+    return done;
+  }
+
   /** Pause (or the last epoch done): the step on its way finishes, then the model is validated
    *  and saved, and the status says where it stands. */
   pause(reason = 'Paused') {
@@ -259,12 +285,19 @@ export class TrainView {
   }
 
   async settle() {
-    const run = this.run;
-    const saved = run.dirty ? await this.snapshot() : run.key !== null;
-    const v = await this.validate();
-    if (this.alive && !this.playing) {
-      const where = saved ? 'saved in this browser' : 'not saved in this browser (see Recent events)';
-      this.host.say(`${this.reason ?? 'Paused'} at step ${run.steps.toLocaleString('en')}: validation loss ${v.loss.toFixed(4)}; ${where}.`);
+    const waiting = this.waiting.splice(0);
+    try {
+      const run = this.run;
+      const saved = run.dirty ? await this.snapshot() : run.key !== null;
+      const v = await this.validate();
+      if (this.alive && !this.playing) {
+        const where = saved ? 'saved in this browser' : 'not saved in this browser (see Recent events)';
+        this.host.say(`${this.reason ?? 'Paused'} at step ${run.steps.toLocaleString('en')}: validation loss ${v.loss.toFixed(4)}; ${where}.`);
+      }
+      for (const w of waiting) w.resolve();
+    } catch (e) {
+      for (const w of waiting) w.reject(e);
+      throw e;
     }
   }
 
@@ -303,6 +336,7 @@ export class TrainView {
       for (const record of r.epochs) {
         h.log(`Epoch ${record.epoch}: validation loss ${record.val_loss.toFixed(4)}, PSNR ${record.psnr_denoised.toFixed(2)} dB.`);
         this.showValidation({ count: r.status.val_images, loss: record.val_loss, psnr_noisy: record.psnr_noisy, psnr_denoised: record.psnr_denoised });
+        h.emit('epoch', { epoch: record.epoch, step: run.steps, trainLoss: record.train_loss, valLoss: record.val_loss, psnrNoisy: record.psnr_noisy, psnr: record.psnr_denoised });
       }
       h.emit('step', { step: run.steps, loss: run.loss });
       const now = performance.now();
@@ -341,6 +375,7 @@ export class TrainView {
     this.$stats.val.textContent = v.loss.toFixed(4);
     this.$psnr.textContent = `Validation on the first ${v.count.toLocaleString('en')} test images (fixed noise ${VAL_NOISE}): PSNR noisy ${v.psnr_noisy.toFixed(2)} dB → reconstructed ${v.psnr_denoised.toFixed(2)} dB`;
     this.plot.draw(run, true);
+    this.host.emit('validated', { step: run.steps, count: v.count, loss: v.loss, psnrNoisy: v.psnr_noisy, psnr: v.psnr_denoised });
   }
 
   /** Marks a settings change on the plot (the curves before and after differ for a reason). */
@@ -511,10 +546,13 @@ export class TrainView {
     }
   }
 
+  /** Loads weights (`get` asks the worker): a new run at step 0, validated at once. Rejects,
+   *  with the model unchanged, when they are refused; training goes on as it was. */
   async loadWeights(get, what) {
     const h = this.host;
     const wasPlaying = this.playing;
     this.stopLoop();
+    let error = null;
     try {
       const status = await get();
       // A loaded model starts a new run at step 0: the old curve described another model.
@@ -527,9 +565,11 @@ export class TrainView {
       h.log(`Loaded ${what}: validation loss ${v.loss.toFixed(4)}.`);
       if (!wasPlaying) h.say('Ready: press Train.');
     } catch (e) {
-      h.fail(new Error(`Could not load ${what}: ${e.message}. The model is unchanged.`));
+      error = Object.assign(new Error(`Could not load ${what}: ${e.message}. The model is unchanged.`), { code: e.code ?? 'error' });
+      h.fail(error);
     }
     if (wasPlaying) this.play();
+    if (error) throw error;
   }
 
   async saveWeights() {
