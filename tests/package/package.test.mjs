@@ -1,7 +1,8 @@
 // The npm package as users get it: `npm pack`, installed into a scratch project, then used
 // (a) from Node 20, (b) from a Vite 7 app, (c) with the one-line embed on a plain page, and
-// (d) twice on a host page with hostile CSS, (e) from another origin, as from a CDN. Also checks
-// what the tarball holds and its size.
+// (d) twice on a host page with hostile CSS, (e) from another origin, as from a CDN, (f) by a
+// TypeScript app checked against the shipped typings. Also checks what the tarball holds and
+// its size.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
@@ -13,6 +14,7 @@ import { launch, open } from '../support/chromium.mjs';
 import { mse, panelPixels, widgetReady } from '../support/widget.mjs';
 
 const VITE = '7.3.8';
+const TYPESCRIPT = '5.9.3';
 const scratch = mkdtempSync(join(tmpdir(), 'mnist-dae-package-'));
 const run = (cmd, args, cwd = scratch) => execFileSync(cmd, args, { cwd, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
 let pack, tarball, context;
@@ -22,7 +24,7 @@ before(async () => {
   [pack] = JSON.parse(run('npm', ['pack', '--ignore-scripts', '--json', '--pack-destination', scratch], repoRoot));
   tarball = join(scratch, pack.filename);
   writeFileSync(join(scratch, 'package.json'), JSON.stringify({ name: 'scratch', private: true, type: 'module' }));
-  run('npm', ['install', '--no-audit', '--no-fund', '--loglevel=error', tarball, `vite@${VITE}`]);
+  run('npm', ['install', '--no-audit', '--no-fund', '--loglevel=error', tarball, `vite@${VITE}`, `typescript@${TYPESCRIPT}`]);
   context = await launch();
 });
 after(async () => { await context?.close(); });
@@ -34,7 +36,7 @@ test('the tarball ships the API, the widget, the weights and the sample, and not
   for (const f of ['package.json', 'www/pkg/mnist_dae.js', 'www/pkg/mnist_dae.d.ts', 'www/pkg/mnist_dae_bg.wasm',
     'www/pkg-cpu/mnist_dae.js', 'www/pkg-cpu/mnist_dae.d.ts', 'www/pkg-cpu/mnist_dae_bg.wasm',
     'www/mnist-dae.js', 'www/mnist-dae.d.ts', 'www/mnist-dae-cpu.js', 'www/mnist-dae-cpu.d.ts', 'www/lib/guard.js',
-    'www/widget.js', 'www/worker.js', 'www/worker/modules.js', 'www/vendor/uPlot.esm.js', 'www/pretrained/mnist-dae.safetensors',
+    'www/widget.js', 'www/widget.d.ts', 'www/worker.js', 'www/worker/modules.js', 'www/vendor/uPlot.esm.js', 'www/pretrained/mnist-dae.safetensors',
     'www/data/sample.bin.gz', 'LICENSE-MIT', 'LICENSE-APACHE', 'NOTICE.md', 'README.md']) {
     assert.ok(files.includes(f), `${f} is in the tarball`);
   }
@@ -228,4 +230,57 @@ test('(e) from a CDN: the package on one origin (with CORS), the page on another
   } finally {
     await Promise.all([cdn.close(), bad.close(), host.close()]);
   }
+});
+
+test('(f) a TypeScript app type-checks against the shipped typings (tsc --noEmit, strict), and wrong uses do not', () => {
+  mkdirSync(join(scratch, 'ts-app'), { recursive: true });
+  writeFileSync(join(scratch, 'ts-app', 'tsconfig.json'), JSON.stringify({
+    // The shipped .d.ts files are checked too (skipLibCheck off); wasm-bindgen's classes declare
+    // [Symbol.dispose], hence esnext.disposable (README, "Use from JavaScript").
+    compilerOptions: { target: 'es2022', module: 'esnext', moduleResolution: 'bundler', lib: ['es2022', 'esnext.disposable', 'dom'], strict: true, noEmit: true, skipLibCheck: false, types: [] },
+    include: ['main.ts'],
+  }));
+  writeFileSync(join(scratch, 'ts-app', 'main.ts'), `
+    import init, { Denoiser, add_noise } from 'mnist-dae';
+    import { Session } from 'mnist-dae/cpu';
+    import { MnistDaeElement, type MnistDaeEpochDetail } from 'mnist-dae/widget';
+
+    const el = document.createElement('mnist-dae');
+    const same: MnistDaeElement = el;
+    el.setAttribute('mode', 'train');
+    el.addEventListener('validated', (e) => { const loss: number = e.detail.loss; const db: number = e.detail.psnr; console.log(loss, db); });
+    el.addEventListener('epoch', (e) => { const d: MnistDaeEpochDetail = e.detail; console.log(d.valLoss); });
+    el.addEventListener('backend', (e) => console.log(e.detail.fallback?.steps_lost ?? 0));
+    el.addEventListener('error', (e) => console.log(e.detail.code));
+    const saved: Promise<Uint8Array> = el.saveWeights();
+    void el.loadWeights(new URL('/weights.safetensors', location.href));
+    void el.train().then(() => el.pause());
+
+    // @ts-expect-error: a step event has no PSNR
+    el.addEventListener('step', (e) => console.log(e.detail.psnr));
+    // @ts-expect-error: loadWeights takes bytes or a URL, not a number
+    void el.loadWeights(42);
+    // @ts-expect-error: the mode is one of two
+    const mode: 'classify' = el.mode;
+
+    await init();
+    const d = await Denoiser.create({ backend: 'cpu' });
+    const noisy: Float32Array = await add_noise(new Float32Array(784), 0.5, 1);
+    const out: Float32Array = await d.denoise(noisy);
+    console.log(same, saved, mode, out.length, Session.name);
+  `);
+  const tsc = join(scratch, 'node_modules', '.bin', 'tsc');
+  try {
+    run(tsc, ['-p', '.'], join(scratch, 'ts-app'));
+  } catch (e) {
+    assert.fail(`tsc --noEmit failed:\n${e.stdout}${e.stderr}`);
+  }
+  // Without the typings' event map each listener's detail is untyped and the expectations above
+  // go unmet: the check proves the types, not only that the file parses.
+  writeFileSync(join(scratch, 'ts-app', 'main.ts'), `
+    import 'mnist-dae/widget';
+    const el = document.createElement('mnist-dae');
+    el.addEventListener('step', (e) => { const s: string = e.detail.step; console.log(s); });
+  `);
+  assert.throws(() => run(tsc, ['-p', '.'], join(scratch, 'ts-app')), (e) => /TS2322: Type 'number' is not assignable to type 'string'/.test(e.stdout));
 });
