@@ -1,4 +1,5 @@
-// The element as a script drives it (headless Chromium, CPU): methods called before it is ready,
+// The element as a script drives it (headless Chromium, CPU): the training set downloaded only
+// when training starts (or when the element is seen), methods called before it is ready,
 // the `data`, `validated` and `epoch` events, the `epochs` and `controls` attributes, weights in
 // and out as bytes or a URL, and each refusal as a rejected promise with a `code`. Training runs
 // on a tiny training set (128 images: two steps an epoch), served from another origin with CORS.
@@ -15,6 +16,7 @@ import { mnst, readMnist } from '../support/mnist.mjs';
 const dir = mkdtempSync(join(tmpdir(), 'mnist-dae-element-'));
 writeFileSync(join(dir, 'mnist-train.bin.gz'), gzipSync(mnst(readMnist('train'), 0, 128)));
 writeFileSync(join(dir, 'mnist-test.bin.gz'), gzipSync(mnst(readMnist('t10k'), 0, 600)));
+writeFileSync(join(dir, 'sample.bin.gz'), gzipSync(mnst(readMnist('t10k'), 600, 100)));
 
 let site, data, context, page, errors;
 before(async () => {
@@ -53,7 +55,8 @@ test('train() before the element is ready starts it once it is; data, validated 
   }, `${data.url}/`);
   assert.equal(await page.evaluate(() => window.started), 'started');
   await trainer().locator('[part="status"]').getByText(/^Finished 2 epochs at step 4: validation loss \d\.\d{4}; saved in this browser\.$/).waitFor({ timeout: 120_000 });
-  assert.deepEqual((await events('data')).map(({ train, test: n }) => [train, n]), [[128, 600]]);
+  // The sample first (100 digits), the training set when training started.
+  assert.deepEqual((await events('data')).map(({ train, test: n }) => [train, n]), [[0, 100], [128, 600]]);
   const epochs = await events('epoch');
   assert.deepEqual(epochs.map((e) => [e.epoch, e.step]), [[1, 2], [2, 4]]);
   const validated = await events('validated');
@@ -61,7 +64,8 @@ test('train() before the element is ready starts it once it is; data, validated 
     assert.ok([e.trainLoss, e.valLoss, e.psnrNoisy, e.psnr].every((v) => Number.isFinite(v) && v > 0), JSON.stringify(e));
     assert.ok(validated.some((v) => v.step === e.step && v.loss === e.valLoss), `the epoch's validation is a validated event too: ${JSON.stringify(e)}`);
   }
-  assert.equal(validated[0].step, 0, 'validated before training');
+  assert.deepEqual([validated[0].step, validated[0].count], [0, 100], 'validated on the sample at first');
+  assert.deepEqual([validated[1].step, validated[1].count], [0, 500], 'validated on the test images before training');
   assert.equal(validated.at(-1).step, 4);
   assert.equal(validated.at(-1).count, 500);
   assert.equal(validated.at(-1).loss.toFixed(4), await stat('Val. loss'), 'the event says what the element shows');
@@ -136,4 +140,36 @@ test('a denoise widget takes weights too but has nothing to train; a detached el
   assert.deepEqual(r.loose, ['not_connected', 'saveWeights(): expected the element in a document, got a detached <mnist-dae>']);
   // The one console error is the browser's note of the 404 asked for above.
   assert.deepEqual(errors.filter((e) => !/404/.test(e)), []);
+});
+
+test('lazy by default: no training set until Train; load="visible" fetches it when the element is seen', async () => {
+  const asked = [];
+  const listen = (r) => { if (r.url().startsWith(data.url)) asked.push(new URL(r.url()).pathname); };
+  context.on('request', listen);
+  try {
+    await page.evaluate((dataUrl) => {
+      for (const [id, load, style] of [['lazy', 'lazy', ''], ['seen', 'visible', 'display: block; margin-top: 4000px']]) {
+        const el = Object.assign(document.createElement('mnist-dae'), { id });
+        for (const [k, v] of Object.entries({ mode: 'train', backend: 'cpu', data: dataUrl, load, style })) el.setAttribute(k, v);
+        document.body.append(el);
+      }
+    }, `${data.url}/`);
+    const [lazy, seen] = [page.locator('#lazy'), page.locator('#seen')];
+    for (const w of [lazy, seen]) await w.locator('[part="status"]').getByText(/^Ready/).waitFor({ timeout: 60_000 });
+    assert.ok(Number(await lazy.evaluate((w) => w.dataset.panels)) >= 1, 'the sample digits are drawn at once');
+    assert.match(await lazy.getByText(/^MNIST: /).textContent(), /^MNIST: 100 sample digits for now/);
+    await page.waitForTimeout(500);
+    assert.deepEqual(asked.filter((p) => p !== '/sample.bin.gz'), [], 'nothing but the sample before Train or a scroll');
+    await lazy.getByRole('button', { name: 'Train', exact: true }).click();
+    await lazy.getByRole('button', { name: 'Pause' }).click();
+    await lazy.locator('[part="status"]').getByText(/^Paused at step [1-9]/).waitFor({ timeout: 60_000 });
+    assert.match(await lazy.getByText(/^MNIST: /).textContent(), /^MNIST: 128 training and 600 test images$/);
+    assert.deepEqual(asked.filter((p) => p !== '/sample.bin.gz').sort(), ['/mnist-test.bin.gz', '/mnist-train.bin.gz'], 'Train fetched the sets');
+    await seen.scrollIntoViewIfNeeded();
+    await seen.getByText(/^MNIST: 128 training and 600 test images$/).waitFor({ timeout: 60_000 });
+    assert.equal(await seen.locator('.stats div', { hasText: 'Step' }).locator('dd').textContent(), '0 (0/2)', 'ready to train, untouched');
+  } finally {
+    context.off('request', listen);
+    await page.evaluate(() => { document.querySelector('#lazy')?.remove(); document.querySelector('#seen')?.remove(); });
+  }
 });

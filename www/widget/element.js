@@ -35,6 +35,9 @@ export class MnistDaeElement extends HTMLElement {
   get digits() { return Math.min(16, Math.max(1, Number.parseInt(this.getAttribute('digits') ?? '', 10) || (this.mode === 'train' ? 8 : 6))); }
   get noise() { const v = Number.parseFloat(this.getAttribute('noise') ?? ''); return Number.isFinite(v) ? Math.min(1, Math.max(0, v)) : 0.5; }
   get backend() { const b = this.getAttribute('backend'); return ['webgpu', 'cpu'].includes(b) ? b : 'auto'; }
+  /** Train mode: when the full training set downloads — "lazy" (on Train or a resume),
+   *  "visible" (when the element scrolls into view) or "eager" (at once). */
+  get load() { const v = this.getAttribute('load'); return ['eager', 'visible'].includes(v) ? v : 'lazy'; }
   /** Train mode: the epochs of a new run, 1–1000. */
   get epochs() { const v = Number.parseInt(this.getAttribute('epochs') ?? '', 10); return Number.isFinite(v) ? Math.min(1000, Math.max(1, v)) : 25; }
   /** The control groups shown: the `controls` attribute's names of this mode, else all. */
@@ -96,7 +99,7 @@ export class MnistDaeElement extends HTMLElement {
   }
 
   /** Starts training once the element is ready (train mode). */
-  async train() { (await this.readyView('train()', true)).play(); }
+  async train() { await (await this.readyView('train()', true)).play(); }
 
   /** Pauses training; resolves when the step on its way is done, validated and saved. */
   async pause() { await (await this.readyView('pause()', true)).pauseAndSettle(); }

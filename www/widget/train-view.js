@@ -3,6 +3,7 @@
 // out, and the run kept in this browser. Every number shown comes from the worker's session
 // and describes the current model: after a reset, a load, a resume or a backend switch it is
 // validated again at once.
+import { SAMPLE } from './assets.js';
 import { el, fmtTime, reducedMotion } from './dom.js';
 import { LossPlot } from './plot.js';
 import { drawStrip } from './strip.js';
@@ -11,6 +12,9 @@ import { drawStrip } from './strip.js';
 // the fixed noise the native trainer gives them in its 10,000: the same computation on a subset.
 const VAL_IMAGES = 500;
 const VAL_NOISE = 0.5;
+
+/** For promises whose failure the widget has already shown and fired as `error`. */
+const reported = () => {};
 
 /** What the page shows of the run, beside what the session holds. */
 function freshRun() {
@@ -31,6 +35,9 @@ export class TrainView {
     this.playing = false;
     this.looping = false;
     this.waiting = []; // pause() calls from scripts, until the model is settled
+    this.full = false; // the session is on the full MNIST sets (else on the sample digits)
+    this.fetching = null; // the download of the full sets, once started
+    this.moving = null; // the session's move onto them, once started
     this.testImages = 10_000;
     this.plot = new LossPlot(host);
   }
@@ -66,7 +73,7 @@ export class TrainView {
     [this.$lr, lrLabel] = select('lr', [['0.0001', '1e-4'], ['0.0003', '3e-4'], ['0.001', '1e-3'], ['0.003', '3e-3']], '0.001', 'Learning rate');
     [this.$activation, actLabel] = select('activation', [['leaky_relu', 'leaky ReLU'], ['relu', 'ReLU']], 'leaky_relu', 'Activation');
     [this.$backend, backendLabel] = select('backend', [['auto', 'auto'], ['webgpu', 'WebGPU'], ['cpu', 'CPU']], h.backend, 'Backend');
-    h.on(this.$play, 'click', () => (this.playing ? this.pause() : this.play()));
+    h.on(this.$play, 'click', () => (this.playing ? this.pause() : this.play().catch(reported)));
     h.on(this.$reset, 'click', () => this.askReset());
     const setting = (settings, text) => h.call('configure', { settings })
       .then((status) => { this.adoptStatus(status); this.mark(text); })
@@ -111,13 +118,11 @@ export class TrainView {
     this.$pretrained = el('button', { type: 'button', part: 'button', text: 'Load pretrained', disabled: true });
     const save = el('button', { type: 'button', part: 'button', text: 'Save weights' });
     this.$file = el('input', { type: 'file', accept: '.safetensors,application/octet-stream', 'aria-label': 'Load weights file' });
-    // A refusal is shown and fired as `error` by loadWeights: nothing more to do with it here.
-    const ignore = () => {};
-    h.on(this.$pretrained, 'click', () => this.loadWeights(() => h.call('load-url', { url: h.weightsUrl }), 'pretrained weights').catch(ignore));
+    h.on(this.$pretrained, 'click', () => this.loadWeights(() => h.call('load-url', { url: h.weightsUrl }), 'pretrained weights').catch(reported));
     h.on(save, 'click', () => this.saveWeights());
     h.on(this.$file, 'change', () => {
       const file = this.$file.files?.[0];
-      if (file) this.loadWeights(async () => h.call('load', { bytes: new Uint8Array(await file.arrayBuffer()) }), file.name).catch(ignore);
+      if (file) this.loadWeights(async () => h.call('load', { bytes: new Uint8Array(await file.arrayBuffer()) }), file.name).catch(reported);
       this.$file.value = '';
     });
     return el('section', { 'aria-label': 'Weights', 'data-group': 'weights' }, el('h3', { text: 'Weights' }),
@@ -139,7 +144,7 @@ export class TrainView {
 
   /** The session's options from the controls. */
   sessionOptions(backend) {
-    return { backend, noise_factor: this.host.noiseValue, val_images: VAL_IMAGES, activation: this.$activation.value,
+    return { backend, noise_factor: this.host.noiseValue, val_images: Math.min(VAL_IMAGES, this.testImages), activation: this.$activation.value,
       learning_rate: Number(this.$lr.value), batch_size: Number(this.$batch.value), epochs: this.epochs() };
   }
 
@@ -152,17 +157,19 @@ export class TrainView {
     const placement = h.backend === 'auto' ? await h.call('placement', { backend: 'auto' }) : null;
     const upgrade = placement?.backend === 'webgpu';
     this.checkPretrained();
-    const urls = { train: new URL('mnist-train.bin.gz', h.dataUrl).href, test: new URL('mnist-test.bin.gz', h.dataUrl).href };
-    h.say('Downloading MNIST…');
-    const got = await h.call('load-data', { urls }, ({ name, loaded, total }) => {
-      this.$dataBar.max = total || 1;
-      this.$dataBar.value = loaded;
-      this.$dataNote.textContent = `MNIST ${name}: ${(loaded / 1048576).toFixed(1)} of ${(total / 1048576).toFixed(1)} MB`;
-    });
-    this.testImages = got.test;
-    h.emit('data', { train: got.train, test: got.test });
-    this.$dataBar.hidden = true;
-    this.$dataNote.textContent = `MNIST: ${got.train.toLocaleString('en')} training and ${got.test.toLocaleString('en')} test images`;
+    if (h.load === 'eager') {
+      await this.fetchFull();
+      this.full = true;
+    } else {
+      // The sample digits stand in until Train (or, with load="visible", until the element is
+      // seen): a reader who never trains never downloads the training set.
+      const sample = h.getAttribute('data') ? new URL('sample.bin.gz', h.dataUrl).href : SAMPLE;
+      const got = await h.call('load-data', { urls: { test: sample } });
+      this.testImages = got.test;
+      this.$dataBar.hidden = true;
+      this.$dataNote.textContent = `MNIST: ${got.test} sample digits for now; the training set (≈ 10 MB) downloads when training starts`;
+      h.emit('data', { train: 0, test: got.test });
+    }
     const info = await h.call('create', { options: this.sessionOptions(h.backend === 'auto' ? 'cpu' : h.backend) });
     this.showBackend(placement && !upgrade ? { ...info, backendNote: placement.note } : info);
     this.adoptStatus(info.status);
@@ -180,7 +187,78 @@ export class TrainView {
     h.on(document, 'visibilitychange', keep);
     h.on(window, 'pagehide', () => { if (this.run.dirty) this.snapshot(); });
     if (upgrade) await this.upgradeToGpu();
-    if (h.hasAttribute('autoplay') && !runs.length) this.play();
+    if (h.load === 'visible' && !this.full) this.whenVisible(() => this.ensureData().catch(reported));
+    if (h.hasAttribute('autoplay') && !runs.length) this.play().catch(reported);
+  }
+
+  /** Calls `fn` once, when the element first scrolls into view. */
+  whenVisible(fn) {
+    const seen = new IntersectionObserver((entries) => {
+      if (!entries.some((e) => e.isIntersecting)) return;
+      seen.disconnect();
+      fn();
+    });
+    seen.observe(this.host);
+    this.host.cleanups.push(() => seen.disconnect());
+  }
+
+  /** Downloads the full MNIST sets into the worker, once, showing its progress. */
+  fetchFull() {
+    const h = this.host;
+    this.fetching ??= (async () => {
+      const urls = { train: new URL('mnist-train.bin.gz', h.dataUrl).href, test: new URL('mnist-test.bin.gz', h.dataUrl).href };
+      h.say('Downloading MNIST…');
+      this.$dataBar.hidden = false;
+      const got = await h.call('load-data', { urls }, ({ name, loaded, total }) => {
+        this.$dataBar.max = total || 1;
+        this.$dataBar.value = loaded;
+        this.$dataNote.textContent = `MNIST ${name}: ${(loaded / 1048576).toFixed(1)} of ${(total / 1048576).toFixed(1)} MB`;
+      });
+      this.testImages = got.test;
+      this.$dataBar.hidden = true;
+      this.$dataNote.textContent = `MNIST: ${got.train.toLocaleString('en')} training and ${got.test.toLocaleString('en')} test images`;
+      h.emit('data', { train: got.train, test: got.test });
+    })().catch((e) => {
+      this.fetching = null;
+      this.$dataBar.hidden = true;
+      this.$dataNote.textContent = 'MNIST: the download failed (press Train to try again)';
+      throw e;
+    });
+    return this.fetching;
+  }
+
+  /** The session on the full sets: downloads them, then moves the model there (its weights, so
+   *  a model loaded before training keeps them; nothing was trained on the sample), validated
+   *  on the test images. The Train button says what is happening meanwhile. */
+  ensureData() {
+    if (this.full) return Promise.resolve();
+    const h = this.host;
+    this.moving ??= (async () => {
+      this.$play.disabled = true;
+      this.$play.textContent = 'Downloading…';
+      try {
+        await this.fetchFull();
+        if (this.full || !this.alive) return;
+        h.say('Moving the model onto the training set…');
+        const weights = await h.call('save');
+        const info = await h.call('create', { options: this.sessionOptions(h.info?.backend ?? 'cpu') });
+        this.showBackend({ ...info, backendNote: h.info?.backendNote ?? info.backendNote });
+        this.adoptStatus(await h.call('load', { bytes: weights }));
+        this.full = true;
+        this.clearRun();
+        this.adoptStatus(await h.call('status'));
+        await this.validate();
+        await h.refreshPanels();
+        await this.refreshSanity();
+      } finally {
+        this.moving = null;
+        if (this.alive) {
+          this.$play.disabled = false;
+          this.$play.textContent = this.playing ? 'Pause' : 'Train';
+        }
+      }
+    })();
+    return this.moving;
   }
 
   /** Moves the session to WebGPU (the policy chose it for "auto"), weights and place included. */
@@ -225,8 +303,19 @@ export class TrainView {
   }
 
   // ---------------------------------------------------------------- training loop
-  play() {
+  /** Train: starts the loop, first bringing the full training set when it is not here yet.
+   *  Rejects (after showing it) when that fails. */
+  async play() {
     if (this.playing) return;
+    if (!this.full) {
+      try {
+        await this.ensureData();
+      } catch (e) {
+        this.host.fail(e);
+        throw e;
+      }
+      if (this.playing || !this.alive) return;
+    }
     this.playing = true;
     this.quiet = false;
     // The offer goes; the saved runs stay, and a reload offers them again.
@@ -373,7 +462,7 @@ export class TrainView {
     if (run.xs.length) run.val[run.val.length - 1] = v.loss;
     else { run.xs.push(run.epoch + run.stepInEpoch / (run.stepsPerEpoch || 1)); run.train.push(null); run.val.push(v.loss); }
     this.$stats.val.textContent = v.loss.toFixed(4);
-    this.$psnr.textContent = `Validation on the first ${v.count.toLocaleString('en')} test images (fixed noise ${VAL_NOISE}): PSNR noisy ${v.psnr_noisy.toFixed(2)} dB → reconstructed ${v.psnr_denoised.toFixed(2)} dB`;
+    this.$psnr.textContent = `Validation on the first ${v.count.toLocaleString('en')} ${this.full ? 'test images' : 'sample digits'} (fixed noise ${VAL_NOISE}): PSNR noisy ${v.psnr_noisy.toFixed(2)} dB → reconstructed ${v.psnr_denoised.toFixed(2)} dB`;
     this.plot.draw(run, true);
     this.host.emit('validated', { step: run.steps, count: v.count, loss: v.loss, psnrNoisy: v.psnr_noisy, psnr: v.psnr_denoised });
   }
@@ -418,6 +507,8 @@ export class TrainView {
   async snapshot() {
     const h = this.host;
     const run = this.run;
+    // On the sample nothing has been trained: the run begins on the training set.
+    if (!this.full) return false;
     run.lastSnapshot = performance.now();
     run.key ??= `${h.storeKey}/${crypto.randomUUID?.() ?? `${Date.now().toString(36)}-${Math.random().toString(36).slice(2)}`}`;
     const meta = { xs: run.xs, train: run.train, val: run.val, smooth: run.smooth, marks: run.marks };
@@ -468,7 +559,9 @@ export class TrainView {
 
   async resume(key) {
     const h = this.host;
+    await this.fetchFull();
     const r = await h.call('restore', { key });
+    this.full = true;
     this.$resume.hidden = true;
     this.run = { ...freshRun(), smooth: r.meta.smooth, xs: r.meta.xs ?? [], train: r.meta.train ?? [], val: r.meta.val ?? [],
       marks: r.meta.marks ?? [], key };
@@ -518,7 +611,7 @@ export class TrainView {
       await h.refreshPanels();
       await h.denoisePad();
       h.log(`Reset: a new model (validation loss ${v.loss.toFixed(4)}).`);
-      if (wasPlaying) this.play(); else h.say('Ready: press Train.');
+      if (wasPlaying) this.play().catch(reported); else h.say('Ready: press Train.');
     } catch (e) {
       h.fail(e);
     }
@@ -539,7 +632,7 @@ export class TrainView {
       await h.refreshPanels();
       h.log(`Now on ${info.backend === 'webgpu' ? 'WebGPU' : 'the CPU'}; the weights came along.`);
       h.emit('backend', { backend: info.backend, note: info.backendNote, fallback: null });
-      if (wasPlaying) this.play(); else h.say('Ready: press Train.');
+      if (wasPlaying) this.play().catch(reported); else h.say('Ready: press Train.');
     } catch (e) {
       this.$backend.value = h.info?.backend ?? 'auto';
       h.fail(e);
@@ -568,7 +661,7 @@ export class TrainView {
       error = Object.assign(new Error(`Could not load ${what}: ${e.message}. The model is unchanged.`), { code: e.code ?? 'error' });
       h.fail(error);
     }
-    if (wasPlaying) this.play();
+    if (wasPlaying) this.play().catch(reported);
     if (error) throw error;
   }
 
@@ -594,9 +687,9 @@ export class TrainView {
     if (!this.alive) return;
     drawStrip(this.$trainDigit, a.image, 1);
     drawStrip(this.$testDigit, b.image, 1);
-    this.$trainLabel.textContent = `training #${a.index}: label ${a.label}`;
+    this.$trainLabel.textContent = `${this.full ? 'training' : 'sample'} #${a.index}: label ${a.label}`;
     this.$testLabel.textContent = `test #${b.index}: label ${b.label}`;
-    this.$trainDigit.setAttribute('aria-label', `Training image ${a.index}, labelled ${a.label}`);
+    this.$trainDigit.setAttribute('aria-label', `${this.full ? 'Training image' : 'Sample digit'} ${a.index}, labelled ${a.label}`);
     this.$testDigit.setAttribute('aria-label', `Test image ${b.index}, labelled ${b.label}`);
   }
 
