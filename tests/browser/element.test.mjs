@@ -173,3 +173,37 @@ test('lazy by default: no training set until Train; load="visible" fetches it wh
     await page.evaluate(() => { document.querySelector('#lazy')?.remove(); document.querySelector('#seen')?.remove(); });
   }
 });
+
+test('size and theme: digits capped by --mnist-dae-digit-size and never under 28 px; a dark theme reaches the slider, the pad ring and the font', async () => {
+  const look = await page.evaluate(async () => {
+    const el = Object.assign(document.createElement('mnist-dae'), { id: 'dark' });
+    el.setAttribute('backend', 'cpu');
+    el.setAttribute('digits', '4');
+    el.style.cssText = '--mnist-dae-bg: rgb(17, 17, 17); --mnist-dae-fg: rgb(238, 238, 238); --mnist-dae-accent: rgb(138, 180, 248); --mnist-dae-pad-border: rgb(200, 200, 200); --mnist-dae-font-size: 16px; --mnist-dae-digit-size: 50px';
+    document.body.append(el);
+    await new Promise((resolve) => el.addEventListener('ready', resolve, { once: true }));
+    const root = el.shadowRoot;
+    const css = (sel) => getComputedStyle(root.querySelector(sel));
+    const strip = root.querySelector('canvas.strip').getBoundingClientRect().width;
+    el.setAttribute('digits', '16');
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    return {
+      strip, sixteen: root.querySelector('canvas.strip').getBoundingClientRect().width,
+      box: root.querySelector('.panels').getBoundingClientRect().width,
+      accent: css('input[type=range]').accentColor, ring: css('canvas.draw').boxShadow,
+      bg: css('.root').backgroundColor, font: css('.root').fontSize,
+    };
+  });
+  assert.equal(look.strip, 4 * 50, 'four digits of 50 px, not stretched to the box');
+  assert.ok(look.sixteen <= look.box && look.sixteen >= Math.min(look.box, 16 * 28), `sixteen digits fit the box: ${JSON.stringify(look)}`);
+  assert.equal(look.accent, 'rgb(138, 180, 248)');
+  assert.match(look.ring, /^rgb\(200, 200, 200\) 0px 0px 0px 2px$/);
+  assert.deepEqual([look.bg, look.font], ['rgb(17, 17, 17)', '16px']);
+  await page.setViewportSize({ width: 360, height: 800 });
+  const narrow = await page.evaluate(() => {
+    const root = document.querySelector('#dark').shadowRoot;
+    return { strip: root.querySelector('canvas.strip').getBoundingClientRect().width, scroll: root.querySelector('.panels').scrollWidth };
+  });
+  assert.ok(narrow.strip >= 16 * 28, `at 360 px the digits keep their 28 pixels and the strip scrolls: ${JSON.stringify(narrow)}`);
+  await page.evaluate(() => document.querySelector('#dark').remove());
+});

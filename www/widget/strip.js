@@ -9,6 +9,8 @@ const ROWS = ['original', 'noisy', 'reconstructed'];
 export function drawStrip(canvas, images, n) {
   canvas.width = 28 * n;
   canvas.height = 28;
+  // The stylesheet sizes the strip from its column count (CSSOM, so a strict CSP allows it).
+  canvas.style.setProperty('--n', String(n));
   const ctx = canvas.getContext('2d');
   const img = ctx.createImageData(28 * n, 28);
   for (let k = 0; k < n; k++) {
@@ -27,6 +29,7 @@ export class Strip {
     this.rows = ROWS.map((name) => el('canvas', {
       class: 'strip', role: 'img', width: String(28 * n), height: '28', 'aria-label': `${name} digits: not drawn yet`, part: `panel panel-${name}`,
     }));
+    for (const c of this.rows) c.style.setProperty('--n', String(n));
     this.element = el('div', { class: 'panels' }, ...ROWS.flatMap((name, i) => [el('span', { text: name }), this.rows[i]]));
   }
 

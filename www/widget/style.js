@@ -8,7 +8,8 @@ export const STYLE = `
 [hidden] { display: none !important; }
 .root {
   all: initial; display: block; box-sizing: border-box; max-width: 100%;
-  font: 14px/1.45 var(--mnist-dae-font, system-ui, -apple-system, "Segoe UI", Roboto, sans-serif);
+  /* --mnist-dae-font is a font-family list, --mnist-dae-font-size a length (README). */
+  font: var(--mnist-dae-font-size, 14px)/1.45 var(--mnist-dae-font, system-ui, -apple-system, "Segoe UI", Roboto, sans-serif);
   color: var(--mnist-dae-fg, #1d232b); background: var(--mnist-dae-bg, #fff);
   border: 1px solid var(--mnist-dae-border, #d5dae1); border-radius: var(--mnist-dae-radius, 10px);
   padding: 14px;
@@ -16,6 +17,7 @@ export const STYLE = `
 .root *, .root *::before, .root *::after { box-sizing: border-box; }
 h3 { font-size: 13px; font-weight: 600; margin: 0 0 6px; text-transform: uppercase; letter-spacing: .04em; color: var(--mnist-dae-muted, #5b6570); }
 button, select, input { font: inherit; color: inherit; }
+input[type=range], progress { accent-color: var(--mnist-dae-accent, #2563eb); }
 button {
   border: 1px solid var(--mnist-dae-accent, #2563eb); background: var(--mnist-dae-bg, #fff);
   color: var(--mnist-dae-accent, #2563eb); border-radius: 6px; padding: 5px 11px; cursor: pointer; min-height: 32px;
@@ -42,10 +44,17 @@ progress { width: 100%; height: 8px; }
 .stats dd { margin: 0; font-variant-numeric: tabular-nums; font-weight: 600; }
 .panels { display: grid; grid-template-columns: auto minmax(0, 1fr); gap: 4px 8px; align-items: center; }
 .panels span { font-size: 12px; color: var(--mnist-dae-muted, #5b6570); }
+/* Each digit is at most --mnist-dae-digit-size wide (a 28-pixel image blown up further only
+   blurs the page) and never under its 28 pixels: a box too narrow for that scrolls. */
 canvas.strip, canvas.digit { width: 100%; image-rendering: pixelated; background: #000; border-radius: 3px; display: block; }
+canvas.strip { width: min(100%, calc(var(--n, 8) * var(--mnist-dae-digit-size, 64px))); min-width: calc(var(--n, 8) * 28px); }
+.panels { overflow-x: auto; }
 canvas.digit { width: 84px; height: 84px; }
 .pad { display: flex; gap: 10px; align-items: flex-end; flex-wrap: wrap; }
-.pad canvas.draw { width: 140px; height: 140px; touch-action: none; background: #000; border-radius: 6px; cursor: crosshair; }
+.pad canvas.draw { width: 140px; height: 140px; touch-action: none; background: #000; border-radius: 6px; cursor: crosshair;
+  /* A ring, not a border: the pad's drawing coordinates stay its box's. On a dark page it is
+     what shows where the black pad ends. */
+  box-shadow: 0 0 0 2px var(--mnist-dae-pad-border, var(--mnist-dae-border, #c3cad3)); }
 .pad figure, .sanity figure { margin: 0; text-align: center; font-size: 12px; }
 .sanity { display: flex; gap: 14px; flex-wrap: wrap; align-items: flex-end; }
 .plot { min-height: 220px; }
