@@ -36,7 +36,7 @@ test('the tarball ships the API, the widget, the weights and the sample, and not
   for (const f of ['package.json', 'www/pkg/mnist_dae.js', 'www/pkg/mnist_dae.d.ts', 'www/pkg/mnist_dae_bg.wasm',
     'www/pkg-cpu/mnist_dae.js', 'www/pkg-cpu/mnist_dae.d.ts', 'www/pkg-cpu/mnist_dae_bg.wasm',
     'www/mnist-dae.js', 'www/mnist-dae.d.ts', 'www/mnist-dae-cpu.js', 'www/mnist-dae-cpu.d.ts', 'www/lib/guard.js',
-    'www/widget.js', 'www/widget.d.ts', 'www/worker.js', 'www/worker/modules.js', 'www/vendor/uPlot.esm.js', 'www/pretrained/mnist-dae.safetensors',
+    'www/widget.js', 'www/widget.d.ts', 'www/mnst.js', 'www/mnst.d.ts', 'www/worker.js', 'www/worker/modules.js', 'www/vendor/uPlot.esm.js', 'www/pretrained/mnist-dae.safetensors',
     'www/data/sample.bin.gz', 'LICENSE-MIT', 'LICENSE-APACHE', 'NOTICE.md', 'README.md']) {
     assert.ok(files.includes(f), `${f} is in the tarball`);
   }
@@ -47,17 +47,21 @@ test('the tarball ships the API, the widget, the weights and the sample, and not
   assert.ok(data[0].size < 64 * 1024, `sample is small (${data[0].size} bytes)`);
 });
 
-test('(a) Node 20: both modules (full and CPU-only) create on the CPU, load the shipped weights, denoise the sample', () => {
+test('(a) Node 20: both modules (full and CPU-only) create on the CPU, load the shipped weights, denoise the sample read by mnist-dae/data', () => {
   writeFileSync(join(scratch, 'node-check.mjs'), `
     import { readFileSync } from 'node:fs';
     import { gunzipSync } from 'node:zlib';
     import { fileURLToPath } from 'node:url';
     import * as full from 'mnist-dae';
     import * as cpu from 'mnist-dae/cpu';
+    import { parseMnst } from 'mnist-dae/data';
     const file = (spec) => readFileSync(fileURLToPath(import.meta.resolve(spec)));
-    const raw = gunzipSync(file('mnist-dae/sample'));
-    const n = raw.readUInt32LE(4);
-    const clean = Float32Array.from(raw.subarray(16 + n), (b) => b / 255);
+    const sample = parseMnst(gunzipSync(file('mnist-dae/sample')));
+    const n = sample.n;
+    const clean = sample.images();
+    const digits = Array.from({ length: 10 }, (_, d) => sample.labels.filter((l) => l === d).length);
+    let bad = '';
+    try { parseMnst(new Uint8Array(20)); } catch (e) { bad = e.code + ': ' + e.message; }
     const mse = (a, b) => a.reduce((s, v, i) => s + (v - b[i]) ** 2, 0) / a.length;
     const results = [];
     for (const [api, wasm] of [[full, 'mnist-dae/wasm'], [cpu, 'mnist-dae/wasm-cpu']]) {
@@ -68,7 +72,7 @@ test('(a) Node 20: both modules (full and CPU-only) create on the CPU, load the 
       const out = await dae.denoise(noisy);
       let refused = '';
       if (!api.has_webgpu()) await api.Denoiser.create({ backend: 'webgpu' }).catch((e) => { refused = e.message; });
-      results.push({ wasm, n, length: out.length, backend: dae.backend, webgpu: api.has_webgpu(), refused, noisy: mse(noisy, clean), denoised: mse(out, clean), out: Array.from(out.subarray(0, 784)) });
+      results.push({ wasm, n, digits, bad, length: out.length, backend: dae.backend, webgpu: api.has_webgpu(), refused, noisy: mse(noisy, clean), denoised: mse(out, clean), out: Array.from(out.subarray(0, 784)) });
     }
     console.log(JSON.stringify(results));
   `);
@@ -76,6 +80,8 @@ test('(a) Node 20: both modules (full and CPU-only) create on the CPU, load the 
   for (const r of [full, cpu]) {
     assert.equal(r.backend, 'cpu', r.wasm);
     assert.equal(r.n, 100);
+    assert.deepEqual(r.digits, Array(10).fill(10), 'ten of each digit');
+    assert.equal(r.bad, 'invalid_input: MNST file: expected an "MNST" file (4d 4e 53 54 …), got 20 bytes starting 00 00 00 00');
     assert.equal(r.length, 100 * 784);
     assert.ok(r.denoised < r.noisy / 3, `${r.wasm}: denoised MSE ${r.denoised} vs noisy ${r.noisy}`);
   }
@@ -244,6 +250,7 @@ test('(f) a TypeScript app type-checks against the shipped typings (tsc --noEmit
     import init, { Denoiser, add_noise } from 'mnist-dae';
     import { Session } from 'mnist-dae/cpu';
     import { MnistDaeElement, type MnistDaeEpochDetail } from 'mnist-dae/widget';
+    import { fetchMnst, parseMnst } from 'mnist-dae/data';
 
     const el = document.createElement('mnist-dae');
     const same: MnistDaeElement = el;
@@ -267,7 +274,11 @@ test('(f) a TypeScript app type-checks against the shipped typings (tsc --noEmit
     const d = await Denoiser.create({ backend: 'cpu' });
     const noisy: Float32Array = await add_noise(new Float32Array(784), 0.5, 1);
     const out: Float32Array = await d.denoise(noisy);
-    console.log(same, saved, mode, out.length, Session.name);
+    const set = await fetchMnst(new URL('sample.bin.gz', location.href), { onProgress: (loaded, total) => console.log(loaded / total) });
+    const first: Float32Array = set.images(0, 1);
+    const again = parseMnst(set.bytes);
+    const s = await Session.create(set.bytes, again.bytes, { backend: 'cpu' });
+    console.log(same, saved, mode, out.length, first.length, s.backend);
   `);
   const tsc = join(scratch, 'node_modules', '.bin', 'tsc');
   try {
