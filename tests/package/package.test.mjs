@@ -36,7 +36,8 @@ test('the tarball ships the API, the widget, the weights and the sample, and not
   for (const f of ['package.json', 'www/pkg/mnist_dae.js', 'www/pkg/mnist_dae.d.ts', 'www/pkg/mnist_dae_bg.wasm',
     'www/pkg-cpu/mnist_dae.js', 'www/pkg-cpu/mnist_dae.d.ts', 'www/pkg-cpu/mnist_dae_bg.wasm',
     'www/mnist-dae.js', 'www/mnist-dae.d.ts', 'www/mnist-dae-cpu.js', 'www/mnist-dae-cpu.d.ts', 'www/lib/guard.js',
-    'www/widget.js', 'www/widget.d.ts', 'www/mnst.js', 'www/mnst.d.ts', 'www/worker.js', 'www/worker/modules.js', 'www/vendor/uPlot.esm.js', 'www/pretrained/mnist-dae.safetensors',
+    'www/widget.js', 'www/widget.d.ts', 'www/mnst.js', 'www/mnst.d.ts', 'www/client.js', 'www/client.d.ts', 'www/client-worker.js',
+    'www/lib/cross-origin-worker.js', 'www/worker.js', 'www/worker/modules.js', 'www/vendor/uPlot.esm.js', 'www/pretrained/mnist-dae.safetensors',
     'www/data/sample.bin.gz', 'LICENSE-MIT', 'LICENSE-APACHE', 'NOTICE.md', 'README.md']) {
     assert.ok(files.includes(f), `${f} is in the tarball`);
   }
@@ -251,6 +252,7 @@ test('(f) a TypeScript app type-checks against the shipped typings (tsc --noEmit
     import { Session } from 'mnist-dae/cpu';
     import { MnistDaeElement, type MnistDaeEpochDetail } from 'mnist-dae/widget';
     import { fetchMnst, parseMnst } from 'mnist-dae/data';
+    import { Denoiser as OffThread } from 'mnist-dae/client';
 
     const el = document.createElement('mnist-dae');
     const same: MnistDaeElement = el;
@@ -278,7 +280,13 @@ test('(f) a TypeScript app type-checks against the shipped typings (tsc --noEmit
     const first: Float32Array = set.images(0, 1);
     const again = parseMnst(set.bytes);
     const s = await Session.create(set.bytes, again.bytes, { backend: 'cpu' });
-    console.log(same, saved, mode, out.length, first.length, s.backend);
+    const off = await OffThread.create({ backend: 'cpu' });
+    const loss: number = await off.train_step(first, first);
+    const where: 'webgpu' | 'cpu' = off.backend;
+    // @ts-expect-error: the worker's Denoiser takes no Session data
+    await off.denoise(set.bytes);
+    off.free();
+    console.log(same, saved, mode, out.length, first.length, s.backend, loss, where);
   `);
   const tsc = join(scratch, 'node_modules', '.bin', 'tsc');
   try {

@@ -2,25 +2,18 @@
 // `{id, ok, result | error, code}` back, `{id, progress}` before it while a download runs, and
 // `{event, ...}` messages that belong to no request (`onEvent`).
 
+import { crossOriginWorker } from '../lib/cross-origin-worker.js';
+
 // The worker's path, from this file. Bundlers see the literal `new Worker(new URL('…',
 // import.meta.url))` below and ship the worker with its imports; this name is for the rest.
 const WORKER = '../worker.js';
 
-/** A module worker running worker.js. A page may not start a worker from another origin (a
- *  widget loaded from a CDN): then a same-origin Blob module imports it by its absolute address,
- *  which works wherever the package is served with CORS, as its module scripts need anyway.
- *  Inside, `import.meta.url` is still worker.js's, so it finds its modules and the wasm. */
+/** A module worker running worker.js, from the page's origin or, from another, through a Blob. */
 function startWorker(url) {
   if (url.origin === location.origin) {
     return { worker: new Worker(new URL('../worker.js', import.meta.url), { type: 'module', name: 'mnist-dae' }), blob: null };
   }
-  const blob = URL.createObjectURL(new Blob([`import ${JSON.stringify(url.href)};\n`], { type: 'text/javascript' }));
-  try {
-    return { worker: new Worker(blob, { type: 'module', name: 'mnist-dae' }), blob };
-  } catch (e) {
-    URL.revokeObjectURL(blob);
-    throw e;
-  }
+  return crossOriginWorker(url, { type: 'module', name: 'mnist-dae' });
 }
 
 export class WorkerClient {
