@@ -186,9 +186,10 @@ test('(d) two widgets among hostile CSS: both work, the host is untouched, remov
     });
     assert.deepEqual(themed, ['rgb(1, 2, 3)', 'rgb(4, 5, 6)'], '::part and custom properties style the widget');
     assert.equal(page.workers().length, 2, 'one worker per widget');
-    const closed = new Promise((resolve) => page.workers()[0].once('close', resolve));
+    // Whichever of the two is w1's (Playwright lists workers as they attach, in no set order).
+    const closed = Promise.race(page.workers().map((w) => new Promise((resolve) => w.once('close', resolve))));
     await page.evaluate(() => document.getElementById('w1').remove());
-    await closed;
+    await Promise.race([closed, page.waitForTimeout(30_000).then(() => assert.fail('no worker ended within 30 s of removing its widget'))]);
     assert.equal(page.workers().length, 1, 'the removed widget\'s worker ended');
     // The other one still works.
     const w2 = page.locator('#w2');
