@@ -61,8 +61,8 @@ try {
     }
     const cdp = await context.newCDPSession(page);
     const note = await page.evaluate(async ({ backend, steps, batch }) => {
-      const { fetchSet } = await import('/www/worker/data.js');
-      const [train, test] = [await fetchSet('/www/data/mnist-train.bin.gz', () => {}), await fetchSet('/www/data/mnist-test.bin.gz', () => {})];
+      const { fetchMnst } = await import('/www/mnst.js');
+      const [train, test] = [await fetchMnst('/www/data/mnist-train.bin.gz'), await fetchMnst('/www/data/mnist-test.bin.gz')];
       const s = await window.dae.Session.create(train.bytes, test.bytes, { backend, batch_size: batch, seed: 1 });
       const { steps_per_epoch: perEpoch } = await s.status();
       await s.configure({ epochs: Math.ceil(steps / perEpoch) + 1 });

@@ -4,7 +4,7 @@
 // requests are handled one at a time, in order. While a dataset downloads,
 // `{id, progress: {name, loaded, total}}` messages precede the reply; when the session's GPU
 // failed during a request, `{event: "fallback", fallback, info}` does.
-import { fetchSet } from './worker/data.js';
+import { fetchMnst } from './mnst.js';
 import { moduleFor, place } from './worker/modules.js';
 import { heldElsewhere, own, release } from './worker/owner.js';
 import { list, read, remove, write } from './worker/store.js';
@@ -76,7 +76,8 @@ const handlers = {
     const counts = {};
     for (const [name, url] of Object.entries(urls)) {
       if (!sets[name] || sets[name].url !== url) {
-        sets[name] = { ...(await fetchSet(url, (loaded, total) => progress({ name, loaded, total }))), url };
+        const { bytes, n } = await fetchMnst(url, { onProgress: (loaded, total) => progress({ name, loaded, total }) });
+        sets[name] = { bytes, n, url };
       }
       counts[name] = sets[name].n;
     }

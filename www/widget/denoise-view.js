@@ -1,6 +1,5 @@
 // Denoise mode: the pretrained model on the sample digits and the pad, nothing to train.
 import { el } from './dom.js';
-import { SAMPLE } from './assets.js';
 
 export class DenoiseView {
   constructor(host) {
@@ -25,8 +24,7 @@ export class DenoiseView {
     // "auto" (the backend policy, Rust's `backend::resolve`): a few digits need no GPU, so this
     // mode stays on the small CPU-only module whatever the policy would pick for training.
     const placement = h.backend === 'auto' ? await h.call('placement', { backend: 'auto' }) : null;
-    const sample = h.getAttribute('data') ? new URL('sample.bin.gz', h.dataUrl).href : SAMPLE;
-    const got = await h.call('load-data', { urls: { test: sample } });
+    const got = await h.call('load-data', { urls: { test: h.sampleUrl } });
     h.emit('data', { train: 0, test: got.test });
     const info = await h.call('create', { options: { backend: h.backend === 'auto' ? 'cpu' : h.backend, noise_factor: h.noise } });
     h.info = placement && placement.backend === 'webgpu' ? { ...info, backendNote: `${info.backendNote}; a few digits need no GPU` }
@@ -49,9 +47,7 @@ export class DenoiseView {
       await h.denoisePad();
       h.say(`Ready: denoising with ${what}.`);
     } catch (e) {
-      const error = Object.assign(new Error(`Could not load ${what}: ${e.message}. The model is unchanged.`), { code: e.code ?? 'error' });
-      h.fail(error);
-      throw error;
+      throw h.loadFailed(e, what);
     }
   }
 

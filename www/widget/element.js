@@ -2,7 +2,7 @@
 // event log, and what both modes share (the digit strip, the noise control, the draw pad). What
 // differs between the modes is a view: `DenoiseView` (denoise-view.js) or `TrainView`
 // (train-view.js).
-import { DEFAULT_DATA, DEFAULT_WEIGHTS } from './assets.js';
+import { DEFAULT_DATA, DEFAULT_WEIGHTS, SAMPLE } from './assets.js';
 import { WorkerClient } from './client.js';
 import { el } from './dom.js';
 import { Pad } from './pad.js';
@@ -48,6 +48,8 @@ export class MnistDaeElement extends HTMLElement {
   }
   get weightsUrl() { return this.getAttribute('weights') ? new URL(this.getAttribute('weights'), document.baseURI).href : DEFAULT_WEIGHTS; }
   get dataUrl() { return this.getAttribute('data') ? new URL(this.getAttribute('data'), document.baseURI).href : DEFAULT_DATA; }
+  /** The 100 sample digits: beside the `data` attribute's files, else the package's. */
+  get sampleUrl() { return this.getAttribute('data') ? new URL('sample.bin.gz', this.dataUrl).href : SAMPLE; }
   /** IndexedDB key of this widget's saved training: its id, or the page's path. */
   get storeKey() { return `${location.pathname}#${this.id || 'mnist-dae'}`; }
   /** The noise the panels and the pad show (the slider's value). */
@@ -160,6 +162,13 @@ export class MnistDaeElement extends HTMLElement {
     if (!this.$log) { this.say(text); return; }
     this.$log.prepend(el('li', { text }));
     while (this.$log.children.length > 5) this.$log.lastElementChild.remove();
+  }
+
+  /** A refused weights file, shown and fired as `error`: the rejection its loader passes on. */
+  loadFailed(e, what) {
+    const error = Object.assign(new Error(`Could not load ${what}: ${e.message}. The model is unchanged.`), { code: e.code ?? 'error' });
+    this.fail(error);
+    return error;
   }
 
   fail(e) {

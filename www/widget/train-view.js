@@ -3,7 +3,6 @@
 // out, and the run kept in this browser. Every number shown comes from the worker's session
 // and describes the current model: after a reset, a load, a resume or a backend switch it is
 // validated again at once.
-import { SAMPLE } from './assets.js';
 import { el, fmtTime, reducedMotion } from './dom.js';
 import { LossPlot } from './plot.js';
 import { drawStrip } from './strip.js';
@@ -163,8 +162,7 @@ export class TrainView {
     } else {
       // The sample digits stand in until Train (or, with load="visible", until the element is
       // seen): a reader who never trains never downloads the training set.
-      const sample = h.getAttribute('data') ? new URL('sample.bin.gz', h.dataUrl).href : SAMPLE;
-      const got = await h.call('load-data', { urls: { test: sample } });
+      const got = await h.call('load-data', { urls: { test: h.sampleUrl } });
       this.testImages = got.test;
       this.$dataBar.hidden = true;
       this.$dataNote.textContent = `MNIST: ${got.test} sample digits for now; the training set (≈ 10 MB) downloads when training starts`;
@@ -658,8 +656,7 @@ export class TrainView {
       h.log(`Loaded ${what}: validation loss ${v.loss.toFixed(4)}.`);
       if (!wasPlaying) h.say('Ready: press Train.');
     } catch (e) {
-      error = Object.assign(new Error(`Could not load ${what}: ${e.message}. The model is unchanged.`), { code: e.code ?? 'error' });
-      h.fail(error);
+      error = h.loadFailed(e, what);
     }
     if (wasPlaying) this.play().catch(reported);
     if (error) throw error;
