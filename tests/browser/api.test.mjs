@@ -128,6 +128,51 @@ test('auto follows the one backend policy: WebGPU on a hardware adapter, the CPU
   assert.equal(r.policy.backend, r.backend, 'resolve_backend says what create does');
 });
 
+test('the default entry fetches the WebGPU module only when a model goes to WebGPU', async () => {
+  // A page of its own, so that every request it makes is seen from the start.
+  const fetched = [];
+  const { page: p, errors: errs } = await open(context, `${server.url}/tests/browser/harness.html`,
+    (pg) => pg.on('request', (r) => fetched.push(new URL(r.url()).pathname)));
+  await p.waitForFunction(() => window.daeReady === true, null, { timeout: 60_000 });
+  const full = () => fetched.filter((f) => f === '/www/pkg/mnist_dae_bg.wasm').length;
+  assert.ok(fetched.includes('/www/pkg-cpu/mnist_dae_bg.wasm'), 'init() loads the CPU-only module');
+  assert.equal(full(), 0, 'init() leaves the WebGPU module alone');
+  const onCpu = await p.evaluate(async () => {
+    const { Denoiser, Session, add_noise, parameter_count, has_webgpu } = window.dae;
+    const d = await Denoiser.create({ backend: 'cpu', seed: 1 });
+    const x = await add_noise(new Float32Array(8 * 784).fill(0.5), 0.5, 1);
+    const loss = await d.train_step(x, x);
+    const bad = await Session.create(new Uint8Array(3), new Uint8Array(3), { backend: 'cpu' }).catch((e) => e.code);
+    return { backend: d.backend, loss, instance: d instanceof Denoiser, params: parameter_count(), webgpu: has_webgpu(), bad };
+  });
+  assert.deepEqual({ ...onCpu, loss: onCpu.loss > 0 }, { backend: 'cpu', loss: true, instance: true, params: 37601, webgpu: true, bad: 'invalid_input' });
+  assert.equal(full(), 0, 'a model on the CPU does not fetch the WebGPU module');
+  const auto = await p.evaluate(async () => (await window.dae.Denoiser.create()).backend);
+  assert.equal(full(), auto === 'webgpu' ? 1 : 0, `"auto" (${auto}) fetches the WebGPU module only when it goes there`);
+  const gpu = await p.evaluate(async () => {
+    const { Denoiser } = window.dae;
+    try {
+      const d = await Denoiser.create({ backend: 'webgpu', seed: 1 });
+      const again = await Denoiser.create({ backend: 'webgpu', seed: 1 });
+      const x = new Float32Array(4 * 784).fill(0.5);
+      return { backend: d.backend, instance: d instanceof Denoiser && again instanceof Denoiser, loss: await d.train_step(x, x) };
+    } catch (e) {
+      return { code: e.code, message: e.message };
+    }
+  });
+  if (adapter) {
+    assert.equal(gpu.backend, 'webgpu', JSON.stringify(gpu));
+    assert.ok(gpu.instance && gpu.loss > 0, JSON.stringify(gpu));
+    assert.equal(full(), 1, 'the WebGPU module is fetched once, for the first model there');
+  } else {
+    assert.equal(gpu.code, 'backend', gpu.message);
+    assert.match(gpu.message, /expected a WebGPU adapter, got none/);
+    assert.equal(full(), 0, 'no adapter: nothing fetched');
+  }
+  assert.deepEqual(errs, []);
+  await p.close();
+});
+
 test('calls settle in the order they were made on WebGPU as on the CPU', async (t) => {
   const backends = adapter ? ['cpu', 'webgpu'] : ['cpu'];
   for (const backend of backends) {

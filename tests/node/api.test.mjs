@@ -1,4 +1,4 @@
-// The package's API (www/mnist-dae.js over the full module, as `import 'mnist-dae'` gives it) in
+// The package's API (www/mnist-dae.js given the full module, wasm-bindgen's `{ module_or_path }`) in
 // Node 20 on the CPU backend: the Denoiser's promises (order, freed objects, refusals), the
 // noise, and the training Session the native trainer runs too.
 import { test } from 'node:test';

@@ -1,12 +1,12 @@
 // The npm package as users get it: `npm pack`, installed into a scratch project, then used
-// (a) from Node 20, (b) from a Vite 7 app, (c) with the one-line embed on a plain page, and
+// (a) from Node 20 (both builds, and the default entry as the README has it), (b) from a Vite 7 app, (c) with the one-line embed on a plain page, and
 // (d) twice on a host page with hostile CSS, (e) from another origin, as from a CDN, (f) by a
 // TypeScript app checked against the shipped typings. Also checks what the tarball holds and
 // its size.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { cpSync, mkdtempSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdtempSync, mkdirSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { repoRoot, serve } from '../support/server.mjs';
@@ -35,7 +35,7 @@ test('the tarball ships the API, the widget, the weights and the sample, and not
   console.log(`# tarball ${pack.filename}: ${pack.size} bytes packed, ${pack.unpackedSize} unpacked`);
   for (const f of ['package.json', 'www/pkg/mnist_dae.js', 'www/pkg/mnist_dae.d.ts', 'www/pkg/mnist_dae_bg.wasm',
     'www/pkg-cpu/mnist_dae.js', 'www/pkg-cpu/mnist_dae.d.ts', 'www/pkg-cpu/mnist_dae_bg.wasm',
-    'www/mnist-dae.js', 'www/mnist-dae.d.ts', 'www/mnist-dae-cpu.js', 'www/mnist-dae-cpu.d.ts', 'www/lib/guard.js',
+    'www/mnist-dae.js', 'www/mnist-dae.d.ts', 'www/mnist-dae-cpu.js', 'www/mnist-dae-cpu.d.ts', 'www/lib/guard.js', 'www/lib/full.js',
     'www/widget.js', 'www/widget.d.ts', 'www/mnst.js', 'www/mnst.d.ts', 'www/client.js', 'www/client.d.ts', 'www/client-worker.js',
     'www/lib/cross-origin-worker.js', 'www/worker.js', 'www/worker/modules.js', 'www/vendor/uPlot.esm.js', 'www/pretrained/mnist-dae.safetensors',
     'www/data/sample.bin.gz', 'LICENSE-MIT', 'LICENSE-APACHE', 'NOTICE.md', 'README.md']) {
@@ -94,6 +94,34 @@ test('(a) Node 20: both modules (full and CPU-only) create on the CPU, load the 
   assert.ok(diff < 1e-5, `the two modules agree (max difference ${diff})`);
 });
 
+test('(a) Node 20, as the README has it: init({ cpu }) loads the CPU-only module, "auto" runs there, "webgpu" is refused by the policy', () => {
+  writeFileSync(join(scratch, 'node-lazy.mjs'), `
+    import { readFileSync } from 'node:fs';
+    import { gunzipSync } from 'node:zlib';
+    import { fileURLToPath } from 'node:url';
+    import init, { Denoiser, add_noise, has_webgpu } from 'mnist-dae';
+    import { parseMnst } from 'mnist-dae/data';
+    const file = (spec) => readFileSync(fileURLToPath(import.meta.resolve(spec)));
+    const early = await Denoiser.create().catch((e) => e.code + ': ' + e.message);
+    await init({ cpu: file('mnist-dae/wasm-cpu'), webgpu: new URL('file:///nowhere.wasm') });
+    const clean = parseMnst(gunzipSync(file('mnist-dae/sample'))).images();
+    const dae = await Denoiser.create();
+    await dae.load_weights(file('mnist-dae/weights'));
+    const noisy = await add_noise(clean, 0.5, 1);
+    const out = await dae.denoise(noisy);
+    const mse = (a, b) => a.reduce((s, v, i) => s + (v - b[i]) ** 2, 0) / a.length;
+    const refused = await Denoiser.create({ backend: 'webgpu' }).catch((e) => e.code + ': ' + e.message);
+    console.log(JSON.stringify({ early, backend: dae.backend, note: dae.backend_note, webgpu: has_webgpu(), refused, noisy: mse(noisy, clean), denoised: mse(out, clean) }));
+  `);
+  const r = JSON.parse(run('node', ['node-lazy.mjs']).trim().split('\n').at(-1));
+  assert.equal(r.early, 'invalid_input: Denoiser.create: expected init() to have been called first, got a call before it');
+  assert.equal(r.backend, 'cpu');
+  assert.match(r.note, /no WebGPU here/);
+  assert.equal(r.webgpu, true, 'the default entry can go to WebGPU');
+  assert.match(r.refused, /^backend: backend error: backend "webgpu": expected a WebGPU adapter, got none/, 'the policy refuses before any fetch of the WebGPU module');
+  assert.ok(r.denoised < r.noisy / 3, `denoised MSE ${r.denoised} vs noisy ${r.noisy}`);
+});
+
 async function checkDenoiseWidget(page, selector = 'mnist-dae') {
   const widget = page.locator(selector);
   await widgetReady(widget);
@@ -114,10 +142,17 @@ test('(b) a Vite 7 app imports the package and the widget; its build renders and
   run(join(scratch, 'node_modules', '.bin', 'vite'), ['build', '--logLevel', 'warn'], join(scratch, 'vite-app'));
   const server = await serve(join(scratch, 'vite-app', 'dist'));
   try {
-    const { page, errors } = await open(context, `${server.url}/`);
+    // Vite names both builds' .wasm mnist_dae_bg-[hash]: the full one is the asset of its size.
+    const fullSize = pack.files.find((f) => f.path === 'www/pkg/mnist_dae_bg.wasm').size;
+    const assets = join(scratch, 'vite-app', 'dist', 'assets');
+    const fullAsset = readdirSync(assets).filter((f) => f.endsWith('.wasm') && statSync(join(assets, f)).size === fullSize);
+    assert.equal(fullAsset.length, 1, 'the build ships the WebGPU module as an asset, for when a model goes there');
+    const fetched = [];
+    const { page, errors } = await open(context, `${server.url}/`, (pg) => pg.on('request', (r) => fetched.push(r.url())));
     await checkDenoiseWidget(page);
     await page.waitForFunction(() => document.body.dataset.parameters === '37601');
     assert.deepEqual(errors, []);
+    assert.deepEqual(fetched.filter((u) => u.endsWith(fullAsset[0])), [], 'neither init() nor the CPU widget fetches the WebGPU module');
     await page.close();
   } finally {
     await server.close();
@@ -274,6 +309,9 @@ test('(f) a TypeScript app type-checks against the shipped typings (tsc --noEmit
     const mode: 'classify' = el.mode;
 
     await init();
+    void init({ cpu: new URL('/cpu.wasm', location.href), webgpu: fetch('/gpu.wasm') });
+    // @ts-expect-error: the builds are "cpu" and "webgpu"
+    void init({ gpu: '/gpu.wasm' });
     const d = await Denoiser.create({ backend: 'cpu' });
     const noisy: Float32Array = await add_noise(new Float32Array(784), 0.5, 1);
     const out: Float32Array = await d.denoise(noisy);

@@ -10,8 +10,10 @@ export function daeError(code, message) {
   return Object.assign(new Error(message), { name: 'MnistDaeError', code });
 }
 
-/** `Raw`'s static factories and methods on a class of `name` whose instances can be freed. */
-function guardClass(Raw, name) {
+/** A class of `name` with `Shape`'s static factories and methods, whose instances can be freed.
+ *  `rawFor(key, args)` gives (or promises) the wasm-bindgen class a static call runs on: one
+ *  module's, or whichever build the call's options pick (www/mnist-dae.js). */
+function guardClass(name, Shape, rawFor) {
   const raws = new WeakMap();
   class Guarded {
     constructor() {
@@ -28,7 +30,7 @@ function guardClass(Raw, name) {
     [Symbol.dispose]() { this.free(); }
   }
   Object.defineProperty(Guarded, 'name', { value: name });
-  const getters = Object.entries(Object.getOwnPropertyDescriptors(Raw.prototype)).filter(([, d]) => d.get);
+  const getters = Object.entries(Object.getOwnPropertyDescriptors(Shape.prototype)).filter(([, d]) => d.get);
   const adopt = (raw) => {
     const guarded = Object.create(Guarded.prototype);
     raws.set(guarded, raw);
@@ -48,17 +50,20 @@ function guardClass(Raw, name) {
     }
     return guarded;
   };
-  for (const key of Object.getOwnPropertyNames(Raw)) {
-    if (typeof Raw[key] !== 'function' || key.startsWith('__')) continue;
+  for (const key of Object.getOwnPropertyNames(Shape)) {
+    if (typeof Shape[key] !== 'function' || key.startsWith('__')) continue;
     Guarded[key] = (...args) => {
+      const call = (Raw) => Promise.resolve(Raw[key](...args)).then((r) => (r instanceof Raw ? adopt(r) : r));
       try {
-        return Promise.resolve(Raw[key](...args)).then((r) => (r instanceof Raw ? adopt(r) : r));
+        // One module: called at once, as wasm-bindgen's own class would be.
+        const Raw = rawFor(key, args);
+        return typeof Raw === 'function' ? call(Raw) : Promise.resolve(Raw).then(call);
       } catch (e) {
         return Promise.reject(e);
       }
     };
   }
-  for (const [key, d] of Object.entries(Object.getOwnPropertyDescriptors(Raw.prototype))) {
+  for (const [key, d] of Object.entries(Object.getOwnPropertyDescriptors(Shape.prototype))) {
     if (key === 'constructor' || key === 'free' || key.startsWith('__') || typeof d.value !== 'function') continue;
     Guarded.prototype[key] = function guardedMethod(...args) {
       const raw = raws.get(this);
@@ -77,5 +82,12 @@ function guardClass(Raw, name) {
 
 /** The public API over one wasm-bindgen module's exports. */
 export function guarded(raw) {
-  return { Denoiser: guardClass(raw.Denoiser, 'Denoiser'), Session: guardClass(raw.Session, 'Session') };
+  return guardedOver(raw, (name) => raw[name]);
+}
+
+/** The public API shaped as `shape`'s exports, each static call running on the class that
+ *  `pick(className, staticName, args)` gives or promises (both builds share one shape). */
+export function guardedOver(shape, pick) {
+  return Object.fromEntries(['Denoiser', 'Session'].map((name) =>
+    [name, guardClass(name, shape[name], (key, args) => pick(name, key, args))]));
 }

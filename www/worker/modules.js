@@ -3,7 +3,7 @@
 // CPU, and it answers the backend policy without fetching anything else; the full one (www/pkg,
 // with burn-wgpu, ≈ 4 MB) only when a session goes to WebGPU.
 import initCpu, * as cpuModule from '../mnist-dae-cpu.js';
-import initFull, * as fullModule from '../mnist-dae.js';
+import initFull, * as fullModule from '../lib/full.js';
 
 const loading = {};
 
