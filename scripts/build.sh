@@ -13,7 +13,11 @@ stamp=$(cat Cargo.toml Cargo.lock .cargo/config.toml $(find src -type f -not -pa
 site() {
   node scripts/data.mjs
   mkdir -p www/vendor
-  cp node_modules/uplot/dist/uPlot.esm.js node_modules/uplot/dist/uPlot.min.css www/vendor/
+  # uPlot's minified build as an ES module: its IIFE (a `var uPlot` at the top, module-scoped
+  # here) plus an export, a third of the size of its unminified ESM file (51 KB against 145 KB).
+  { cat node_modules/uplot/dist/uPlot.iife.min.js; printf '\nexport default uPlot;\n'; } > www/vendor/uPlot.min.js
+  rm -f www/vendor/uPlot.esm.js
+  cp node_modules/uplot/dist/uPlot.min.css www/vendor/
   cp node_modules/uplot/LICENSE www/vendor/uPlot.LICENSE
 }
 
@@ -49,8 +53,9 @@ pkg() {
   ls -l "$dir/"
 }
 
-# The CPU-only module the widget loads first (≈ 0.8 MB gzipped; LTO profile in Cargo.toml) and
-# the full one with burn-wgpu for WebGPU (≈ 4 MB gzipped), fetched only when a model goes there.
-pkg pkg-cpu --profile wasm-cpu
-pkg pkg --release -- --features webgpu
+# The CPU-only module the widget loads first (≈ 0.9 MB gzipped) and the full one with burn-wgpu
+# for WebGPU (≈ 4.1 MB gzipped), fetched only when a model goes there; both with the LTO profile
+# of Cargo.toml.
+pkg pkg-cpu --profile wasm
+pkg pkg --profile wasm -- --features webgpu
 site

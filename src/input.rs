@@ -24,6 +24,10 @@ pub const MAX_IMAGES: usize = 16_384;
 /// the batch than `denoise`'s; the page offers at most 128.
 pub const MAX_TRAIN_BATCH: usize = 256;
 
+/// Most images one trace reads back: each brings 72,912 values of maps (285 KiB), and the lab
+/// looks at one digit at a time.
+pub const MAX_TRACE_IMAGES: usize = 16;
+
 /// Refuses a batch of `len` floats longer than `max_images` images, before it is copied.
 pub fn check_len(name: &str, len: usize, max_images: usize) -> Result<(), DaeError> {
     if len > max_images * PIXELS {

@@ -9,6 +9,7 @@ pub mod check;
 pub mod data;
 pub mod error;
 pub mod input;
+pub mod inspect;
 pub mod metrics;
 pub mod model;
 pub mod noise;

@@ -66,6 +66,33 @@ pub fn layers(channels: usize) -> [Layer; 6] {
     ]
 }
 
+/// A map of the forward pass that [`Dae::trace`] returns: its name, and its channels and side
+/// for a model of `channels` hidden maps.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Stage {
+    pub name: &'static str,
+    pub channels: usize,
+    pub side: usize,
+}
+
+/// The stages of the forward pass in order: after each hidden convolution's activation, after
+/// each pooling (the second is the 7 × 7 latent code), after each transposed convolution, and the
+/// sigmoid reconstruction.
+pub fn stages(channels: usize) -> [Stage; 8] {
+    let c = channels;
+    let stage = |name, channels, side| Stage { name, channels, side };
+    [
+        stage("enc1", c, SIDE),
+        stage("pool1", c, SIDE / 2),
+        stage("enc2", c, SIDE / 2),
+        stage("latent", c, SIDE / 4),
+        stage("dec1", c, SIDE / 4),
+        stage("up1", c, SIDE / 2),
+        stage("up2", c, SIDE),
+        stage("output", 1, SIDE),
+    ]
+}
+
 /// Non-linearity after `enc1`, `enc2` and `dec1`.
 #[derive(Config, Debug, Copy, PartialEq, Eq)]
 pub enum Activation {
@@ -195,18 +222,48 @@ impl Dae {
 
     /// The encoder: `[batch, 1, 28, 28]` images in [0, 1] → `[batch, 32, 7, 7]` latent maps.
     pub fn encode(&self, images: Tensor<4>) -> Tensor<4> {
-        let x = self.act(ops::conv3x3(&self.enc1, images)); // [batch, 32, 28, 28]
-        let x = ops::max_pool2x2(x); // [batch, 32, 14, 14]
-        let x = self.act(ops::conv3x3(&self.enc2, x)); // [batch, 32, 14, 14]
-        ops::max_pool2x2(x) // [batch, 32, 7, 7]
+        self.encode_tapped(images, &mut |_| {})
     }
 
     /// The decoder: `[batch, 32, 7, 7]` latent maps → `[batch, 1, 28, 28]` logits.
     pub fn decode(&self, latent: Tensor<4>) -> Tensor<4> {
+        self.decode_tapped(latent, &mut |_| {})
+    }
+
+    /// [`Dae::encode`], handing each of its [`stages`]' maps to `tap`, in order.
+    fn encode_tapped(&self, images: Tensor<4>, tap: &mut impl FnMut(&Tensor<4>)) -> Tensor<4> {
+        let x = self.act(ops::conv3x3(&self.enc1, images)); // [batch, 32, 28, 28]
+        tap(&x);
+        let x = ops::max_pool2x2(x); // [batch, 32, 14, 14]
+        tap(&x);
+        let x = self.act(ops::conv3x3(&self.enc2, x)); // [batch, 32, 14, 14]
+        tap(&x);
+        let x = ops::max_pool2x2(x); // [batch, 32, 7, 7]
+        tap(&x);
+        x
+    }
+
+    /// [`Dae::decode`], handing each of its [`stages`]' maps to `tap`, in order.
+    fn decode_tapped(&self, latent: Tensor<4>, tap: &mut impl FnMut(&Tensor<4>)) -> Tensor<4> {
         let x = self.act(ops::conv3x3(&self.dec1, latent)); // [batch, 32, 7, 7]
+        tap(&x);
         let x = ops::up_conv3x3(&self.up1, x); // [batch, 32, 14, 14]
+        tap(&x);
         let x = ops::up_conv3x3(&self.up2, x); // [batch, 32, 28, 28]
+        tap(&x);
         ops::conv3x3(&self.out, x) // [batch, 1, 28, 28]
+    }
+
+    /// Every stage's maps of one forward pass, in [`stages`] order: `[batch, 1, 28, 28]` images
+    /// in, `[batch, stage.channels, stage.side, stage.side]` per stage out (the last is the
+    /// reconstruction, `forward`'s output).
+    pub fn trace(&self, images: Tensor<4>) -> Vec<(Stage, Tensor<4>)> {
+        let mut maps = Vec::with_capacity(8);
+        let mut keep = |x: &Tensor<4>| maps.push(x.clone());
+        let latent = self.encode_tapped(images, &mut keep);
+        let logits = self.decode_tapped(latent, &mut keep);
+        maps.push(sigmoid(logits));
+        stages(self.enc1.weight.dims()[0]).into_iter().zip(maps).collect()
     }
 
     /// Logits of the reconstruction: `[batch, 1, 28, 28]` in, `[batch, 1, 28, 28]` out.

@@ -5,7 +5,10 @@ use burn::optim::{AdamConfig, GradientsParams, ModuleOptimizer};
 use burn::prelude::*;
 
 use crate::error::DaeError;
-use crate::input::{MAX_IMAGES, MAX_TRAIN_BATCH, check_images, check_learning_rate, check_len, check_pair};
+use crate::input::{
+    MAX_IMAGES, MAX_TRACE_IMAGES, MAX_TRAIN_BATCH, check_images, check_learning_rate, check_len, check_pair,
+};
+use crate::inspect::{self, Named};
 use crate::metrics::{Evaluation, bce_with_logits, mean_psnr};
 use crate::model::{Activation, Dae, DaeConfig, PIXELS, SIDE};
 use crate::weights;
@@ -203,6 +206,20 @@ impl Trainer {
             .map_err(|e| DaeError::backend(&format!("reading the {what}"), e))?
             .try_into_vec::<f32>()
             .map_err(|e| DaeError::Backend(format!("{what}: expected f32 data, got {e:?}")))
+    }
+
+    /// Every stage's maps of the forward pass over `images` (flat `n × 784` in [0, 1],
+    /// n ≤ [`MAX_TRACE_IMAGES`]), named and shaped as [`crate::model::stages`] lists them.
+    pub async fn trace(&self, images_in: &[f32]) -> Result<Vec<Named>, DaeError> {
+        check_len("images", images_in.len(), MAX_TRACE_IMAGES)?;
+        let n = check_images("images", images_in)?;
+        let device = self.device.clone().inner();
+        inspect::trace(&self.model.valid(), images(images_in, n, &device)).await
+    }
+
+    /// The parameters with their names and shapes (see [`crate::weights::expected`]).
+    pub async fn parameters(&self) -> Result<Vec<Named>, DaeError> {
+        weights::read(&self.model.valid()).await
     }
 
     /// The weights as safetensors bytes (see [`crate::weights`]).

@@ -22,6 +22,7 @@ use safetensors::tensor::TensorView;
 use safetensors::{Dtype, SafeTensors};
 
 use crate::error::DaeError;
+use crate::inspect::Named;
 use crate::model::{Activation, Dae};
 
 /// Metadata key naming the activation the weights were trained with.
@@ -60,9 +61,9 @@ fn tensors(model: &Dae) -> (Vec<Tensor<4>>, Vec<Tensor<1>>) {
     (weights, biases)
 }
 
-/// Reads every parameter back in one asynchronous transaction (WebGPU in a browser cannot read
-/// synchronously) and serialises them as safetensors bytes.
-pub async fn save(model: &Dae) -> Result<Vec<u8>, DaeError> {
+/// Every parameter, read back in one asynchronous transaction (WebGPU in a browser cannot read
+/// synchronously), named and shaped as in [`expected`] and in that order.
+pub async fn read(model: &Dae) -> Result<Vec<Named>, DaeError> {
     let (weights, biases) = tensors(model);
     let mut tx = Transaction::default();
     for (w, b) in weights.into_iter().zip(biases) {
@@ -70,20 +71,29 @@ pub async fn save(model: &Dae) -> Result<Vec<u8>, DaeError> {
     }
     let data = tx.execute_async().await.map_err(|e| DaeError::backend("reading the weights back failed", e))?;
     let channels = model.enc1.weight.dims()[0];
-    let names = expected(channels);
-    let mut blobs = Vec::with_capacity(names.len());
-    for ((name, shape), d) in names.iter().zip(&data) {
-        let values: Vec<f32> =
-            d.try_to_vec::<f32>().map_err(|e| DaeError::Backend(format!("{name}: expected f32 data, got {e:?}")))?;
-        let bytes: Vec<u8> = values.iter().flat_map(|v| v.to_le_bytes()).collect();
-        blobs.push((name.as_str(), shape.clone(), bytes));
-    }
-    let views = blobs
+    expected(channels)
+        .into_iter()
+        .zip(data)
+        .map(|((name, shape), d)| {
+            let values = d
+                .try_into_vec::<f32>()
+                .map_err(|e| DaeError::Backend(format!("{name}: expected f32 data, got {e:?}")))?;
+            Ok(Named { name, shape, values })
+        })
+        .collect()
+}
+
+/// The parameters as safetensors bytes, read back with [`read`].
+pub async fn save(model: &Dae) -> Result<Vec<u8>, DaeError> {
+    let params = read(model).await?;
+    let blobs: Vec<Vec<u8>> = params.iter().map(|p| p.values.iter().flat_map(|v| v.to_le_bytes()).collect()).collect();
+    let views = params
         .iter()
-        .map(|(name, shape, bytes)| {
-            TensorView::new(Dtype::F32, shape.clone(), bytes)
-                .map(|v| (*name, v))
-                .map_err(|e| DaeError::Backend(format!("{name}: {e}")))
+        .zip(&blobs)
+        .map(|(p, bytes)| {
+            TensorView::new(Dtype::F32, p.shape.clone(), bytes)
+                .map(|v| (p.name.as_str(), v))
+                .map_err(|e| DaeError::Backend(format!("{}: {e}", p.name)))
         })
         .collect::<Result<Vec<_>, _>>()?;
     // One key only: safetensors writes its metadata map in HashMap order, and with several keys

@@ -24,6 +24,8 @@ const handlers = {
   train_step: ({ noisy, clean }) => need().train_step(noisy, clean),
   evaluate: ({ noisy, clean }) => need().evaluate(noisy, clean),
   denoise: ({ noisy }) => need().denoise(noisy),
+  trace: ({ images }) => need().trace(images),
+  parameters: () => need().parameters(),
   load_weights: ({ file }) => need().load_weights(file),
   save_weights: () => need().save_weights(),
   set_learning_rate: ({ learning_rate: rate }) => need().set_learning_rate(rate),
@@ -39,7 +41,8 @@ self.onmessage = ({ data: message }) => {
       const handler = handlers[type];
       if (!handler) throw Object.assign(new Error(`unknown request "${type}" (expected one of ${Object.keys(handlers).join(', ')})`), { code: 'invalid_input' });
       const result = await handler(message);
-      const transfer = result instanceof Float32Array || result instanceof Uint8Array ? [result.buffer] : [];
+      const transfer = result instanceof Float32Array || result instanceof Uint8Array ? [result.buffer]
+        : Array.isArray(result) ? result.map((a) => a.values.buffer) : [];
       self.postMessage({ id, ok: true, result, info: info() }, transfer);
     } catch (e) {
       self.postMessage({ id, ok: false, error: e instanceof Error ? e.message : String(e), code: e?.code ?? 'error', info: info() });

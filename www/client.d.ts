@@ -1,7 +1,7 @@
 // Typings of `mnist-dae/client` (www/client.js): the package's Denoiser in a module worker.
-import type { DenoiserOptions, Fallback } from './pkg/mnist_dae.js';
+import type { DenoiserOptions, Fallback, NamedArray } from './pkg/mnist_dae.js';
 
-export type { DenoiserOptions, Fallback };
+export type { DenoiserOptions, Fallback, NamedArray };
 
 /** The Denoiser of `mnist-dae`, run in its own worker: the same methods and promises; failures
  *  reject with an Error whose `code` is the module's ("invalid_input", "invalid_weights",
@@ -24,6 +24,10 @@ export class Denoiser {
   evaluate(noisy: Float32Array, clean: Float32Array): Promise<number>;
   /** Reconstruction of `noisy` (flat n × 784 in [0, 1]). */
   denoise(noisy: Float32Array): Promise<Float32Array>;
+  /** Every stage's maps of the forward pass over `images` (n ≤ 16), in order. */
+  trace(images: Float32Array): Promise<NamedArray[]>;
+  /** The parameters with their names and shapes, in the weights file's order. */
+  parameters(): Promise<NamedArray[]>;
   /** Replaces the weights with a safetensors file; on rejection nothing changed. */
   load_weights(file: Uint8Array | ArrayBuffer | DataView): Promise<void>;
   /** The weights as a safetensors file. */

@@ -59,6 +59,8 @@ export class Denoiser {
   train_step(noisy, clean) { return this.#call('train_step', { noisy, clean }); }
   evaluate(noisy, clean) { return this.#call('evaluate', { noisy, clean }); }
   denoise(noisy) { return this.#call('denoise', { noisy }); }
+  trace(images) { return this.#call('trace', { images }); }
+  parameters() { return this.#call('parameters'); }
   load_weights(file) { return this.#call('load_weights', { file }); }
   save_weights() { return this.#call('save_weights'); }
   set_learning_rate(learningRate) { return this.#call('set_learning_rate', { learning_rate: learningRate }); }

@@ -106,6 +106,9 @@ const handlers = {
   panels: ({ indices, noise, seed }) => needSession().panels(indices, noise, seed),
   denoise: ({ images, noise, seed }) => needSession().denoise(images, noise, seed),
   history: () => needSession().history(),
+  /** Every stage's maps for `images` (n ≤ 16) and the parameters: what the lab draws. */
+  trace: ({ images }) => needSession().trace(images),
+  parameters: () => needSession().parameters(),
   save: () => needSession().save_weights(),
 
   /** Image `index` (default: a random one) of "train" or "test", with its label. */
@@ -172,7 +175,8 @@ function transferables(result) {
   const out = [];
   const visit = (v) => { if (ArrayBuffer.isView(v)) out.push(v.buffer); };
   visit(result);
-  if (result && typeof result === 'object') Object.values(result).forEach(visit);
+  if (Array.isArray(result)) result.forEach((a) => visit(a?.values));
+  else if (result && typeof result === 'object') Object.values(result).forEach(visit);
   return out;
 }
 

@@ -9,11 +9,11 @@ use burn::prelude::Device;
 
 use super::fallback::{Guarded, Movable, Where};
 use super::input::{bytes, floats, number};
-use super::options::{ModelOptions, fallback_object, parse};
+use super::options::{ModelOptions, fallback_object, named_arrays, parse};
 use super::queue::Serial;
 use super::{gpu, promise};
 use crate::error::DaeError;
-use crate::input::{MAX_IMAGES, MAX_TRAIN_BATCH};
+use crate::input::{MAX_IMAGES, MAX_TRACE_IMAGES, MAX_TRAIN_BATCH};
 use crate::train::Trainer;
 
 impl Movable for Trainer {
@@ -150,6 +150,27 @@ impl Denoiser {
         self.trainer.call(Ok(()), |t, ()| async move {
             let file = t.lock().await.run(false, async |t| t.save_weights().await).await?;
             Ok(js_sys::Uint8Array::from(file.as_slice()).into())
+        })
+    }
+
+    /// Every stage's maps of the forward pass over `images` (flat `n × 784` in [0, 1], n ≤ 16):
+    /// `[{name, shape, values}]` in order, `enc1` `[n, 32, 28, 28]` … `latent` `[n, 32, 7, 7]` …
+    /// `output` `[n, 1, 28, 28]` (the reconstruction). The weights are not touched.
+    #[wasm_bindgen(unchecked_return_type = "Promise<NamedArray[]>")]
+    pub fn trace(&self, #[wasm_bindgen(unchecked_param_type = "Float32Array")] images: JsValue) -> js_sys::Promise {
+        self.trainer.call(floats("images", &images, MAX_TRACE_IMAGES), |t, images| async move {
+            let maps = t.lock().await.run(false, async |t| t.trace(&images).await).await?;
+            Ok(named_arrays(&maps))
+        })
+    }
+
+    /// The parameters: `[{name, shape, values}]` in the weights file's order (`enc1.weight`
+    /// `[32, 1, 3, 3]`, `enc1.bias` `[32]`, …), the same values `save_weights` writes.
+    #[wasm_bindgen(unchecked_return_type = "Promise<NamedArray[]>")]
+    pub fn parameters(&self) -> js_sys::Promise {
+        self.trainer.call(Ok(()), |t, ()| async move {
+            let params = t.lock().await.run(false, async |t| t.parameters().await).await?;
+            Ok(named_arrays(&params))
         })
     }
 

@@ -34,6 +34,14 @@ export interface MnistDaeError extends Error {
    *  training was refused; "backend": the backend failed; "freed": the object was freed. */
   code: "invalid_input" | "invalid_weights" | "backend" | "freed";
 }
+/** A named array read back from the model: row-major `values` of `shape`. */
+export interface NamedArray {
+  /** A stage of the forward pass ("enc1", "pool1", "enc2", "latent", "dec1", "up1", "up2",
+   *  "output"), or a parameter ("enc1.weight", "enc1.bias", …). */
+  name: string;
+  shape: number[];
+  values: Float32Array;
+}
 /** How a model left WebGPU when its device failed: it went on on the CPU from its host copy. */
 export interface Fallback {
   /** What the device said, or the call that failed on it. */

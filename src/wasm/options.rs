@@ -9,6 +9,7 @@ use wasm_bindgen::{JsCast, JsValue};
 use crate::backend::{BackendChoice, Placement};
 use crate::error::DaeError;
 use crate::input::{check_learning_rate, check_seed};
+use crate::inspect::Named;
 use crate::model::Activation;
 use crate::session::SessionConfig;
 use crate::train::TrainerConfig;
@@ -246,6 +247,33 @@ pub struct Settings {
     pub batch_size: Option<usize>,
     pub noise_factor: Option<f32>,
     pub learning_rate: Option<f64>,
+}
+
+/// A Float32Array copy of `values`.
+pub fn f32s(values: &[f32]) -> JsValue {
+    js_sys::Float32Array::from(values).into()
+}
+
+/// A plain object of `fields`.
+pub fn object(fields: &[(&str, JsValue)]) -> JsValue {
+    let o = Object::new();
+    for (k, v) in fields {
+        // Data properties on a fresh plain object: cannot fail.
+        let _ = Reflect::set(&o, &JsValue::from_str(k), v);
+    }
+    o.into()
+}
+
+/// `[{name, shape, values}]` (`NamedArray[]`): the maps of a trace or the parameters.
+pub fn named_arrays(arrays: &[Named]) -> JsValue {
+    arrays
+        .iter()
+        .map(|a| {
+            let shape: js_sys::Array = a.shape.iter().map(|&d| JsValue::from_f64(d as f64)).collect();
+            object(&[("name", JsValue::from_str(&a.name)), ("shape", shape.into()), ("values", f32s(&a.values))])
+        })
+        .collect::<js_sys::Array>()
+        .into()
 }
 
 /// A serde value as a plain JavaScript object (maps as objects, u64 as numbers).

@@ -10,12 +10,14 @@ use wasm_bindgen::prelude::*;
 
 use super::fallback::{Fallback, Guarded, Movable, Outcome, Where};
 use super::input::{bytes, floats, index, indices, number};
-use super::options::{ModelOptions, SessionOptions, Settings, fallback_object, parse, to_js};
+use super::options::{
+    ModelOptions, SessionOptions, Settings, f32s, fallback_object, named_arrays, object, parse, to_js,
+};
 use super::queue::Serial;
 use super::{gpu, promise};
 use crate::data::Mnist;
 use crate::error::DaeError;
-use crate::input::{MAX_IMAGES, check_seed};
+use crate::input::{MAX_IMAGES, MAX_TRACE_IMAGES, check_seed};
 use crate::session::{EpochRecord, SessionState, Split, StepReport};
 
 type Core = crate::session::Session;
@@ -145,19 +147,6 @@ fn datasets(train: &JsValue, test: &JsValue) -> Result<(Mnist, Mnist), DaeError>
         )));
     }
     Ok((train, test))
-}
-
-fn f32s(values: &[f32]) -> JsValue {
-    js_sys::Float32Array::from(values).into()
-}
-
-fn object(fields: &[(&str, JsValue)]) -> JsValue {
-    let o = js_sys::Object::new();
-    for (k, v) in fields {
-        // Data properties on a fresh plain object: cannot fail.
-        let _ = js_sys::Reflect::set(&o, &JsValue::from_str(k), v);
-    }
-    o.into()
 }
 
 #[wasm_bindgen]
@@ -333,6 +322,25 @@ impl Session {
             let noisy = crate::noise::add_noise(&images, noise, seed)?;
             let denoised = s.lock().await.run(false, async |s| s.trainer().denoise(&noisy).await).await?;
             Ok(object(&[("noisy", f32s(&noisy)), ("denoised", f32s(&denoised))]))
+        })
+    }
+
+    /// Every stage's maps of the current model's forward pass over `images` (flat `n × 784` in
+    /// [0, 1], n ≤ 16): as `Denoiser.trace`.
+    #[wasm_bindgen(unchecked_return_type = "Promise<NamedArray[]>")]
+    pub fn trace(&self, #[wasm_bindgen(unchecked_param_type = "Float32Array")] images: JsValue) -> js_sys::Promise {
+        self.inner.call(floats("images", &images, MAX_TRACE_IMAGES), |s, images| async move {
+            let maps = s.lock().await.run(false, async |s| s.trainer().trace(&images).await).await?;
+            Ok(named_arrays(&maps))
+        })
+    }
+
+    /// The current model's parameters with their names and shapes: as `Denoiser.parameters`.
+    #[wasm_bindgen(unchecked_return_type = "Promise<NamedArray[]>")]
+    pub fn parameters(&self) -> js_sys::Promise {
+        self.inner.call(Ok(()), |s, ()| async move {
+            let params = s.lock().await.run(false, async |s| s.trainer().parameters().await).await?;
+            Ok(named_arrays(&params))
         })
     }
 

@@ -113,6 +113,79 @@ test('weights move between backends and denoise agrees within 1e-4', async (t) =
   assert.deepEqual(errors, []);
 });
 
+/** In the page: trace and parameters of `window[name]`, with the weights file they came from. */
+function inspectIn(name) {
+  return page.evaluate(async ({ name, clean }) => {
+    const d = window[name];
+    const x = new Float32Array(clean).subarray(0, 2 * 784);
+    const maps = await d.trace(x);
+    const denoised = await d.denoise(x);
+    const params = await d.parameters();
+    // The safetensors file save_weights writes: an 8-byte header length, a JSON header, the data.
+    const file = await d.save_weights();
+    const view = new DataView(file.buffer, file.byteOffset);
+    const headerLen = Number(view.getBigUint64(0, true));
+    const header = JSON.parse(new TextDecoder().decode(file.subarray(8, 8 + headerLen)));
+    const data = file.slice(8 + headerLen).buffer;
+    const fileMatches = params.every((p) => {
+      const entry = header[p.name];
+      if (!entry || JSON.stringify(entry.shape) !== JSON.stringify(p.shape)) return false;
+      const values = new Float32Array(data.slice(entry.data_offsets[0], entry.data_offsets[1]));
+      return values.length === p.values.length && values.every((v, i) => v === p.values[i]);
+    });
+    const last = maps.at(-1).values;
+    return {
+      maps: maps.map((m) => ({ name: m.name, shape: m.shape, isF32: m.values instanceof Float32Array, values: Array.from(m.values) })),
+      outputIsDenoise: last.length === denoised.length && last.every((v, i) => v === denoised[i]),
+      params: params.map((p) => ({ name: p.name, shape: p.shape, n: p.values.length })),
+      fileMatches,
+    };
+  }, { name, clean });
+}
+
+test('trace gives every stage\'s maps (the last is denoise\'s output) and parameters are the weights file, on the CPU', async () => {
+  const r = await inspectIn('cpu');
+  assert.deepEqual(r.maps.map((m) => [m.name, m.shape.join('×')]), [
+    ['enc1', '2×32×28×28'], ['pool1', '2×32×14×14'], ['enc2', '2×32×14×14'], ['latent', '2×32×7×7'],
+    ['dec1', '2×32×7×7'], ['up1', '2×32×14×14'], ['up2', '2×32×28×28'], ['output', '2×1×28×28'],
+  ]);
+  assert.ok(r.maps.every((m) => m.isF32 && m.values.length === m.shape.reduce((a, b) => a * b, 1)));
+  assert.ok(r.outputIsDenoise, 'the output map is what denoise returns');
+  assert.equal(r.params.map((p) => p.name).join(' '),
+    'enc1.weight enc1.bias enc2.weight enc2.bias dec1.weight dec1.bias up1.weight up1.bias up2.weight up2.bias out.weight out.bias');
+  assert.deepEqual(r.params[0].shape, [32, 1, 3, 3]);
+  assert.equal(r.params.reduce((a, p) => a + p.n, 0), 37_601);
+  assert.ok(r.fileMatches, 'every parameter equals the tensor of that name in save_weights\' file');
+  const refused = await page.evaluate(async () => {
+    const before = await window.cpu.save_weights();
+    const e = await window.cpu.trace(new Float32Array(17 * 784)).catch((e) => e);
+    const after = await window.cpu.save_weights();
+    return { code: e.code, message: e.message, same: before.every((b, i) => b === after[i]) };
+  });
+  assert.equal(refused.code, 'invalid_input');
+  assert.match(refused.message, /^invalid input: images: expected at most 16 images/);
+  assert.ok(refused.same);
+  assert.deepEqual(errors, []);
+});
+
+test('trace on WebGPU gives the CPU\'s maps within 1e-4 for the same weights', async (t) => {
+  if (!adapter) { t.skip('no WebGPU adapter in this Chromium'); return; }
+  await page.evaluate(async () => {
+    window.gpuTrace = await window.dae.Denoiser.create({ backend: 'webgpu' });
+    await window.gpuTrace.load_weights(await window.cpu.save_weights());
+  });
+  const [cpu, gpu] = [await inspectIn('cpu'), await inspectIn('gpuTrace')];
+  assert.deepEqual(gpu.maps.map((m) => m.name), cpu.maps.map((m) => m.name));
+  for (const [i, m] of gpu.maps.entries()) {
+    const ref = cpu.maps[i].values;
+    const scale = ref.reduce((a, v) => Math.max(a, Math.abs(v)), 1);
+    const diff = m.values.reduce((a, v, j) => Math.max(a, Math.abs(v - ref[j])), 0);
+    assert.ok(diff <= 1e-4 * scale, `${m.name}: max |webgpu − cpu| = ${diff} (scale ${scale})`);
+  }
+  assert.ok(gpu.outputIsDenoise && gpu.fileMatches);
+  assert.deepEqual(errors, []);
+});
+
 test('auto follows the one backend policy: WebGPU on a hardware adapter, the CPU on a software one', async (t) => {
   if (!adapter) { t.skip('no WebGPU adapter in this Chromium'); return; }
   const r = await page.evaluate(async () => {

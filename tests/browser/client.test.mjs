@@ -39,11 +39,18 @@ test('trains off the main thread: the loss falls, the page\'s timers keep firing
     clearInterval(timer);
     const after = await d.evaluate(noisy, clean);
     const out = await d.denoise(noisy.subarray(0, 784 * 4));
+    const maps = await d.trace(noisy.subarray(0, 784));
+    const params = await d.parameters();
+    const direct = await (await import('/www/mnist-dae-cpu.js')).Denoiser.create({ backend: 'cpu' });
     const weights = await d.save_weights();
+    await direct.load_weights(weights);
+    const directMaps = await direct.trace(noisy.subarray(0, 784));
+    const traced = { names: maps.map((m) => m.name).join(' '), same: maps.every((m, i) => m.values.every((v, j) => v === directMaps[i].values[j])), params: params.length, latent: maps[3].shape };
+    direct.free();
     const again = await Denoiser.create({ backend: 'cpu', seed: 9 });
     await again.load_weights(weights);
     const same = await again.evaluate(noisy, clean);
-    const result = { before, after, same, ms, ticks, steps: await d.steps(), out: out.length, range: [Math.min(...out), Math.max(...out)], backend: d.backend, note: d.backend_note, untouched: clean.length };
+    const result = { before, after, same, ms, ticks, steps: await d.steps(), out: out.length, range: [Math.min(...out), Math.max(...out)], backend: d.backend, note: d.backend_note, untouched: clean.length, traced };
     d.free();
     again.free();
     return result;
@@ -55,6 +62,10 @@ test('trains off the main thread: the loss falls, the page\'s timers keep firing
   assert.equal(r.out, 4 * 784);
   assert.ok(r.range[0] >= 0 && r.range[1] <= 1, `sigmoid outputs: ${r.range}`);
   assert.equal(r.untouched, 64 * 784, 'the caller\'s arrays are copied, not taken');
+  assert.equal(r.traced.names, 'enc1 pool1 enc2 latent dec1 up1 up2 output');
+  assert.deepEqual(r.traced.latent, [1, 32, 7, 7]);
+  assert.ok(r.traced.same, 'the worker\'s trace equals the same weights traced on this thread');
+  assert.equal(r.traced.params, 12);
   // A step on the page's thread would hold the timer for its whole ≈ 100 ms; in the worker the
   // timer fires throughout (at least one tick per 20 ms of training, against ≈ one per 5 ms).
   assert.ok(r.ticks >= r.ms / 20, `${r.ticks} timer ticks during ${r.ms.toFixed(0)} ms of training`);

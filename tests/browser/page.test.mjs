@@ -186,6 +186,76 @@ describe('demo page on the CPU backend', () => {
     assert.ok(mse(rec, original) < mse(noisy, original) / 4, `reconstruction MSE ${mse(rec, original)} vs noisy ${mse(noisy, original)}`);
   });
 
+  test('"Inside the model" draws the learned filters and every stage of the clicked digit, as the API computes them', async () => {
+    if (await playing(page)) await pause(page);
+    // Noise 0: the traced input is the clean digit, which the "original" row shows exactly (MNIST
+    // pixels are bytes).
+    const drawn = async () => Number(await widget(page).getAttribute('data-inside')) || 0;
+    let before = await drawn();
+    await W(page, (w) => w.setAttribute('noise', '0'));
+    const inside = widget(page).getByRole('region', { name: 'Inside the model' });
+    const strip = widget(page).getByRole('img', { name: /^original test digits/ });
+    const box = await strip.boundingBox();
+    const n = Number(await W(page, (w) => w.digits));
+    await page.waitForFunction(([b]) => Number(document.querySelector('mnist-dae').dataset.inside) > b, [before]);
+    before = await drawn();
+    await strip.click({ position: { x: (3.5 / n) * box.width, y: box.height / 2 } });
+    await page.waitForFunction(([b]) => Number(document.querySelector('mnist-dae').dataset.inside) > b, [before]);
+    assert.equal(await inside.getByRole('img', { name: /^The digit traced/ }).getAttribute('aria-label'), 'The digit traced: test digit 4 of the strip');
+    const r = await W(page, async (w) => {
+      const canvases = Object.fromEntries([...w.shadowRoot.querySelectorAll('canvas.tiles')].map((c) => [c.dataset.stage,
+        { w: c.width, h: c.height, px: Array.from(c.getContext('2d').getImageData(0, 0, c.width, c.height).data) }]));
+      const original = w.shadowRoot.querySelector('canvas.strip');
+      const row = original.getContext('2d').getImageData(0, 0, original.width, 28).data;
+      const image = new Float32Array(784);
+      for (let p = 0; p < 784; p++) image[p] = row[4 * ((p / 28 | 0) * original.width + 3 * 28 + (p % 28))] / 255;
+      // The same weights, traced by the package's API on this page's thread.
+      const api = await import('/mnist-dae-cpu.js');
+      await api.default();
+      const d = await api.Denoiser.create({ backend: 'cpu' });
+      await d.load_weights(new Uint8Array(await (await fetch('/pretrained/mnist-dae.safetensors')).arrayBuffer()));
+      const maps = (await d.trace(image)).map((m) => ({ name: m.name, shape: m.shape, values: Array.from(m.values) }));
+      const weights = (await d.parameters())[0];
+      d.free();
+      return { canvases, maps, weights: { shape: weights.shape, values: Array.from(weights.values) } };
+    });
+    // The widget's encoding (README, "Inside the model"): 8 tiles to a row with 1-pixel gaps;
+    // maps grey from the stage's minimum (black) to its maximum (white); filters white at 0,
+    // red up to +max|w|, blue down to −max|w|.
+    const tile = (canvas, c, side, p) => 4 * ((Math.floor(c / 8) * (side + 1) + Math.floor(p / side)) * canvas.w + (c % 8) * (side + 1) + (p % side));
+    const max = r.weights.values.reduce((m, v) => Math.max(m, Math.abs(v)), 0);
+    const filters = r.canvases['enc1.weight'];
+    let worst = 0;
+    for (let c = 0; c < 32; c++) {
+      for (let p = 0; p < 9; p++) {
+        const t = r.weights.values[c * 9 + p] / max;
+        const want = t >= 0 ? [255, 255 * (1 - t), 255 * (1 - t)] : [255 * (1 + t), 255 * (1 + t), 255];
+        const o = tile(filters, c, 3, p);
+        for (let k = 0; k < 3; k++) worst = Math.max(worst, Math.abs(filters.px[o + k] - want[k]));
+      }
+    }
+    assert.ok(worst <= 1, `filter tiles are enc1.weight of the loaded file (worst colour error ${worst})`);
+    for (const name of ['enc1', 'enc2', 'latent', 'dec1', 'up1', 'up2']) {
+      const map = r.maps.find((m) => m.name === name);
+      const [, channels, side] = map.shape;
+      const canvas = r.canvases[name];
+      assert.equal(canvas.w, 8 * (side + 1) - 1, `${name}: 8 tiles of ${side} to a row`);
+      const lo = Math.min(...map.values), hi = Math.max(...map.values);
+      let err = 0;
+      for (let c = 0; c < channels; c++) {
+        for (let p = 0; p < side * side; p++) {
+          const want = 255 * (map.values[c * side * side + p] - lo) / (hi - lo);
+          err = Math.max(err, Math.abs(canvas.px[tile(canvas, c, side, p)] - want));
+        }
+      }
+      assert.ok(err <= 2, `${name}: tiles are the API's trace of the digit (worst grey error ${err.toFixed(2)})`);
+    }
+    const latent = inside.getByRole('img', { name: /^latent for test digit 4/ });
+    assert.match(await latent.getAttribute('aria-label'), /32 maps of 7 × 7, values from -?\d+\.\d\d \(black\) to \d+\.\d\d \(white\)$/);
+    await W(page, (w) => w.setAttribute('noise', '0.5'));
+    assert.deepEqual(errors, []);
+  });
+
   test('Reset brings the loss back to the untrained level', async () => {
     await trainSteps(page, 30);
     await pause(page);

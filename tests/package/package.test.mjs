@@ -37,12 +37,14 @@ test('the tarball ships the API, the widget, the weights and the sample, and not
     'www/pkg-cpu/mnist_dae.js', 'www/pkg-cpu/mnist_dae.d.ts', 'www/pkg-cpu/mnist_dae_bg.wasm',
     'www/mnist-dae.js', 'www/mnist-dae.d.ts', 'www/mnist-dae-cpu.js', 'www/mnist-dae-cpu.d.ts', 'www/lib/guard.js', 'www/lib/full.js',
     'www/widget.js', 'www/widget.d.ts', 'www/mnst.js', 'www/mnst.d.ts', 'www/client.js', 'www/client.d.ts', 'www/client-worker.js',
-    'www/lib/cross-origin-worker.js', 'www/worker.js', 'www/worker/modules.js', 'www/vendor/uPlot.esm.js', 'www/pretrained/mnist-dae.safetensors',
+    'www/lib/cross-origin-worker.js', 'www/worker.js', 'www/worker/modules.js', 'www/vendor/uPlot.min.js', 'www/pretrained/mnist-dae.safetensors',
     'www/data/sample.bin.gz', 'LICENSE-MIT', 'LICENSE-APACHE', 'NOTICE.md', 'README.md']) {
     assert.ok(files.includes(f), `${f} is in the tarball`);
   }
   assert.deepEqual(files.filter((f) => /^tests?\/|\.test\.|^src\/|^runs\/|mnist-(train|test)|idx[13]-ubyte/.test(f)), [],
     'no tests, sources, runs or full datasets');
+  assert.deepEqual(files.filter((f) => /_bg\.wasm\.d\.ts$|uPlot\.esm\.js$/.test(f)), [],
+    'nothing no import reaches: no typings of the raw wasm exports, no unminified uPlot');
   const data = pack.files.filter((f) => f.path.startsWith('www/data/'));
   assert.deepEqual(data.map((f) => f.path), ['www/data/sample.bin.gz']);
   assert.ok(data[0].size < 64 * 1024, `sample is small (${data[0].size} bytes)`);
@@ -288,7 +290,7 @@ test('(f) a TypeScript app type-checks against the shipped typings (tsc --noEmit
     import { Session } from 'mnist-dae/cpu';
     import { MnistDaeElement, type MnistDaeEpochDetail } from 'mnist-dae/widget';
     import { fetchMnst, parseMnst } from 'mnist-dae/data';
-    import { Denoiser as OffThread } from 'mnist-dae/client';
+    import { Denoiser as OffThread, type NamedArray } from 'mnist-dae/client';
 
     const el = document.createElement('mnist-dae');
     const same: MnistDaeElement = el;
@@ -315,6 +317,8 @@ test('(f) a TypeScript app type-checks against the shipped typings (tsc --noEmit
     const d = await Denoiser.create({ backend: 'cpu' });
     const noisy: Float32Array = await add_noise(new Float32Array(784), 0.5, 1);
     const out: Float32Array = await d.denoise(noisy);
+    const latent: number[] = (await d.trace(noisy)).find((m) => m.name === 'latent')!.shape;
+    const kernel: Float32Array = (await d.parameters())[0].values;
     const set = await fetchMnst(new URL('sample.bin.gz', location.href), { onProgress: (loaded, total) => console.log(loaded / total) });
     const first: Float32Array = set.images(0, 1);
     const again = parseMnst(set.bytes);
@@ -322,10 +326,11 @@ test('(f) a TypeScript app type-checks against the shipped typings (tsc --noEmit
     const off = await OffThread.create({ backend: 'cpu' });
     const loss: number = await off.train_step(first, first);
     const where: 'webgpu' | 'cpu' = off.backend;
+    const maps: NamedArray[] = await off.trace(first);
     // @ts-expect-error: the worker's Denoiser takes no Session data
     await off.denoise(set.bytes);
     off.free();
-    console.log(same, saved, mode, out.length, first.length, s.backend, loss, where);
+    console.log(same, saved, mode, out.length, first.length, s.backend, loss, where, latent, kernel, maps);
   `);
   const tsc = join(scratch, 'node_modules', '.bin', 'tsc');
   try {

@@ -14,7 +14,7 @@ import { TrainView } from './train-view.js';
 
 /** The control groups of each mode, for the `controls` attribute (all of them by default). */
 export const CONTROL_GROUPS = {
-  train: ['train', 'settings', 'noise', 'backend', 'stats', 'log', 'digits', 'plot', 'pad', 'data', 'weights'],
+  train: ['train', 'settings', 'noise', 'backend', 'stats', 'log', 'digits', 'plot', 'pad', 'inside', 'data', 'weights'],
   denoise: ['digits', 'noise', 'pad'],
 };
 
@@ -196,6 +196,13 @@ export class MnistDaeElement extends HTMLElement {
     const newDigits = el('button', { type: 'button', part: 'button', text: 'New digits' });
     const newNoise = el('button', { type: 'button', part: 'button', text: 'New noise' });
     this.on(newDigits, 'click', () => { this.digitStart += this.digits; this.refreshPanels().catch((e) => this.fail(e)); });
+    // A digit clicked in the strip is the one train mode looks inside.
+    this.on(this.strip.element, 'click', (e) => {
+      if (!(e.target instanceof HTMLCanvasElement) || !this.view?.inside) return;
+      const box = e.target.getBoundingClientRect();
+      const index = Math.min(this.digits - 1, Math.max(0, Math.floor(((e.clientX - box.left) / box.width) * this.digits)));
+      this.view.inside.pickDigit(index)?.catch((err) => this.fail(err));
+    });
     this.on(newNoise, 'click', () => { this.noiseSeed++; this.refreshPanels().catch((e) => this.fail(e)); });
     this.view.render(root, {
       noise: el('label', { 'data-group': 'noise' }, 'Noise', this.$noise, this.$noiseOut),
@@ -225,6 +232,8 @@ export class MnistDaeElement extends HTMLElement {
     const r = await this.call('panels', { indices, noise: this.noiseValue, seed: this.noiseSeed });
     if (this.view !== view) return;
     this.strip.draw(r, n);
+    await view.inside?.onPanels(r.noisy);
+    if (this.view !== view) return;
     this.dataset.panels = String((Number(this.dataset.panels) || 0) + 1);
   }
 
@@ -236,5 +245,6 @@ export class MnistDaeElement extends HTMLElement {
     const r = await this.call('denoise', { images: image, noise: this.noiseValue, seed: this.noiseSeed });
     if (this.view !== view) return;
     this.pad.show(r.noisy, r.denoised);
+    await view.inside?.pickPad(r.noisy);
   }
 }

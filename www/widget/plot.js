@@ -27,7 +27,7 @@ export class LossPlot {
     this.element.setAttribute('aria-label',
       `Loss plot: ${run.steps} steps; training loss ${run.smooth?.toFixed(4) ?? '—'}, validation loss ${last?.toFixed(4) ?? '—'}${marks}`);
     if (this.plot) { this.plot.setData([run.xs, run.train, run.val]); return; }
-    const { default: uPlot } = await import('../vendor/uPlot.esm.js');
+    const { default: uPlot } = await import('../vendor/uPlot.min.js');
     if (this.plot || !this.host.isConnected) return;
     this.host.shadowRoot.append(el('link', { rel: 'stylesheet', href: UPLOT_CSS }));
     const width = () => Math.max(260, this.element.clientWidth || 400);

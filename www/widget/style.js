@@ -50,6 +50,12 @@ canvas.strip, canvas.digit { width: 100%; image-rendering: pixelated; background
 canvas.strip { width: min(100%, calc(var(--n, 8) * var(--mnist-dae-digit-size, 64px))); min-width: calc(var(--n, 8) * 28px); }
 .panels { overflow-x: auto; }
 canvas.digit { width: 84px; height: 84px; }
+.inside-grid { display: grid; grid-template-columns: repeat(auto-fill, minmax(150px, 1fr)); gap: 8px 12px; align-items: start; }
+.inside-grid figure { margin: 0; }
+.inside-grid figcaption { font-size: 12px; color: var(--mnist-dae-muted, #5b6570); }
+canvas.tiles { display: block; width: 100%; image-rendering: pixelated; background: #000; border-radius: 3px; }
+canvas.tiles[data-stage="input"] { width: 56px; }
+canvas.tiles[data-stage="enc1.weight"] { background: #fff; }
 .pad { display: flex; gap: 10px; align-items: flex-end; flex-wrap: wrap; }
 .pad canvas.draw { width: 140px; height: 140px; touch-action: none; background: #000; border-radius: 6px; cursor: crosshair;
   /* A ring, not a border: the pad's drawing coordinates stay its box's. On a dark page it is

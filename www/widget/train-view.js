@@ -6,6 +6,7 @@
 import { el, fmtTime, reducedMotion } from './dom.js';
 import { LossPlot } from './plot.js';
 import { drawStrip } from './strip.js';
+import { Inside } from './inside.js';
 
 // The page validates on the first 500 test images (under a second on the CPU backend here), with
 // the fixed noise the native trainer gives them in its 10,000: the same computation on a subset.
@@ -39,6 +40,7 @@ export class TrainView {
     this.moving = null; // the session's move onto them, once started
     this.testImages = 10_000;
     this.plot = new LossPlot(host);
+    this.inside = new Inside(host);
   }
 
   get alive() { return this.host.view === this; }
@@ -54,6 +56,7 @@ export class TrainView {
         el('div', { class: 'row bar' }, ...buttons)),
       el('section', { 'aria-label': 'Loss', 'data-group': 'plot' }, el('h3', { text: 'Loss (sigmoid cross-entropy) per epoch' }), this.plot.element, this.$psnr),
       el('section', { 'aria-label': 'Draw a digit', 'data-group': 'pad' }, el('h3', { text: 'Draw your own' }), h.pad.element),
+      this.inside.element,
       this.renderSanity(),
       this.renderWeights()));
   }
