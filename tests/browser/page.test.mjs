@@ -479,6 +479,39 @@ describe('the page always describes the current model (CPU)', () => {
     await pause(page);
   });
 
+  test('a confirmation starts on Cancel and Esc cancels it, focus back where it was asked; the focus ring is ≥ 3:1', async () => {
+    const before = await steps(page);
+    assert.ok(before > 0, 'a run to lose');
+    const focused = () => W(page, (w) => { const e = w.shadowRoot.activeElement; return e?.tagName === 'SELECT' ? e.name : e?.textContent; });
+    const confirm = widget(page).getByRole('group', { name: 'Confirm' });
+    await widget(page).getByRole('button', { name: 'Reset' }).click();
+    await confirm.waitFor();
+    assert.equal(await focused(), 'Cancel', 'focus starts on the choice that loses nothing');
+    await page.keyboard.press('Escape');
+    await confirm.waitFor({ state: 'hidden' });
+    assert.equal(await focused(), 'Reset');
+    assert.equal(await steps(page), before, 'Esc kept the run');
+    await page.getByLabel('Activation').selectOption('relu');
+    await confirm.waitFor();
+    assert.equal(await focused(), 'Cancel');
+    await page.keyboard.press('Escape');
+    await confirm.waitFor({ state: 'hidden' });
+    assert.equal(await page.getByLabel('Activation').inputValue(), 'leaky_relu', 'Esc puts the activation back');
+    assert.equal(await focused(), 'activation');
+    // The ring as the keyboard shows it, against the element's background (WCAG 1.4.11: 3:1).
+    await page.keyboard.press('Tab');
+    const ratio = await W(page, (w) => {
+      const parse = (c) => c.match(/[\d.]+/g).slice(0, 3).map(Number);
+      const lum = ([r, g, b]) => [r, g, b].map((v) => { v /= 255; return v <= 0.03928 ? v / 12.92 : ((v + 0.055) / 1.055) ** 2.4; })
+        .reduce((a, v, i) => a + v * [0.2126, 0.7152, 0.0722][i], 0);
+      const ring = parse(getComputedStyle(w.shadowRoot.activeElement).outlineColor);
+      const bg = parse(getComputedStyle(w.shadowRoot.querySelector('.root')).backgroundColor);
+      const [a, b] = [lum(ring), lum(bg)].sort((x, y) => y - x);
+      return (a + 0.05) / (b + 0.05);
+    });
+    assert.ok(ratio >= 3, `focus ring contrast ${ratio.toFixed(2)}:1`);
+  });
+
   test('a saved ReLU run resumes as ReLU: the activation shown is the model\'s', async () => {
     await page.getByLabel('Activation').selectOption('relu');
     await page.getByRole('button', { name: 'Discard and reset' }).click();

@@ -24,7 +24,7 @@ button {
 }
 button.primary { background: var(--mnist-dae-accent, #2563eb); color: var(--mnist-dae-on-accent, #fff); }
 button:disabled { opacity: .5; cursor: not-allowed; }
-button:focus-visible, select:focus-visible, input:focus-visible, canvas:focus-visible { outline: 3px solid var(--mnist-dae-focus, #f59e0b); outline-offset: 2px; }
+button:focus-visible, select:focus-visible, input:focus-visible, canvas:focus-visible { outline: 3px solid var(--mnist-dae-focus, #b45309); outline-offset: 2px; }
 select, input[type=number] { border: 1px solid var(--mnist-dae-border, #c3cad3); border-radius: 6px; padding: 4px 6px; background: var(--mnist-dae-bg, #fff); min-height: 32px; }
 input[type=number] { width: 5.5em; }
 label { display: inline-flex; align-items: center; gap: 6px; }

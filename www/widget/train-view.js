@@ -88,6 +88,7 @@ export class TrainView {
     this.$backendInfo = el('p', { class: 'note', text: 'Backend: starting…', 'data-group': 'backend' });
     this.$warn = el('p', { class: 'warn', hidden: true });
     this.$confirm = el('div', { class: 'confirm', hidden: true, role: 'group', 'aria-label': 'Confirm' });
+    h.on(this.$confirm, 'keydown', (e) => { if (e.key === 'Escape' && this.cancelConfirm) { e.preventDefault(); this.cancelConfirm(); } });
     this.$resume = el('div', { class: 'confirm', hidden: true, role: 'group', 'aria-label': 'Resume training' });
     this.$dataBar = el('progress', { max: '1', value: '0', 'aria-label': 'MNIST download' });
     this.$dataNote = el('span', { class: 'note', text: 'MNIST: waiting' });
@@ -582,12 +583,17 @@ export class TrainView {
     const no = el('button', { type: 'button', part: 'button', text: 'Cancel' });
     this.$confirm.replaceChildren(el('span', { text: `${reason} This discards ${this.run.steps} steps of training (save the weights first to keep them). ` }), yes, ' ', no);
     this.$confirm.hidden = false;
-    h.on(yes, 'click', () => { this.$confirm.hidden = true; this.reset(); }, { once: true });
-    h.on(no, 'click', () => {
-      this.$confirm.hidden = true;
+    const asker = reason ? this.$activation : this.$reset;
+    const close = () => { this.$confirm.hidden = true; this.cancelConfirm = null; };
+    this.cancelConfirm = () => {
+      close();
       this.$activation.value = this.$activation.dataset.current ?? 'leaky_relu';
-    }, { once: true });
-    yes.focus();
+      asker.focus();
+    };
+    h.on(yes, 'click', () => { close(); this.reset(); }, { once: true });
+    h.on(no, 'click', () => this.cancelConfirm?.(), { once: true });
+    // Focus starts on the choice that loses nothing; Esc is Cancel (WAI-ARIA APG, dialog pattern).
+    no.focus();
   }
 
   /** Starts the page's account afresh: curve, marks, averages describe the new model only. */
