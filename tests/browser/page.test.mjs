@@ -427,6 +427,19 @@ describe('the page always describes the current model (CPU)', () => {
     assert.match(await shown('Step'), /^0 \(0\/860\)$/);
     assert.match(await shown('Val. loss'), /^0\.6\d{3}$/);
     assert.match(await here().getByText(/Validation on the first 500 test images/).textContent(), /PSNR noisy \d+\.\d\d dB → reconstructed \d+\.\d\d dB/);
+    // The plot: the two reference losses named and drawn (dotted green lines), and a legend
+    // with no "—" where the cursor has no value.
+    const plot = here().getByRole('img', { name: /^Loss plot/ });
+    assert.match(await plot.getAttribute('aria-label'), /; reference lines: tutorial, 25 epochs 0\.1171, shipped model 0\.0947$/);
+    const drawn = await plot.evaluate((p) => {
+      const c = p.querySelector('canvas');
+      const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
+      let green = 0;
+      for (let i = 0; i < d.length; i += 4) if (d[i + 3] > 200 && d[i + 1] > 100 && d[i] < 80 && d[i + 2] < 100) green++;
+      return { green, legend: p.querySelector('.u-legend')?.textContent ?? '' };
+    });
+    assert.ok(drawn.green > 100, `reference lines drawn: ${drawn.green} green pixels`);
+    assert.ok(drawn.legend.includes('validation') && !drawn.legend.includes('—'), `legend: "${drawn.legend}"`);
   });
 
   test('the noise slider changes the training noise, not the validation: a mark instead of a jump', async () => {

@@ -4,6 +4,14 @@ import { el } from './dom.js';
 
 const UPLOT_CSS = new URL('../vendor/uPlot.min.css', import.meta.url).href;
 
+/** Where a learner's curve is headed, drawn as dotted lines: the validation loss the LearnOpenCV
+ *  tutorial reports after 25 epochs, and the shipped weights' on all 10,000 test images
+ *  (README, "Shipped weights"). */
+export const REFERENCES = [
+  { loss: 0.1171, text: 'tutorial, 25 epochs' },
+  { loss: 0.0947, text: 'shipped model' },
+];
+
 export class LossPlot {
   /** `host` owns the shadow root (for uPlot's stylesheet) and the clean-ups. */
   constructor(host) {
@@ -24,8 +32,9 @@ export class LossPlot {
     const last = [...run.val].reverse().find((v) => v != null);
     const n = run.marks.length;
     const marks = n ? `; settings changed ${n} time${n > 1 ? 's' : ''} (${run.marks.map((m) => m.text).join(' ')})` : '';
+    const refs = REFERENCES.map((r) => `${r.text} ${r.loss}`).join(', ');
     this.element.setAttribute('aria-label',
-      `Loss plot: ${run.steps} steps; training loss ${run.smooth?.toFixed(4) ?? '—'}, validation loss ${last?.toFixed(4) ?? '—'}${marks}`);
+      `Loss plot: ${run.steps} steps; training loss ${run.smooth?.toFixed(4) ?? '—'}, validation loss ${last?.toFixed(4) ?? '—'}${marks}; reference lines: ${refs}`);
     if (this.plot) { this.plot.setData([run.xs, run.train, run.val]); return; }
     const { default: uPlot } = await import('../vendor/uPlot.min.js');
     if (this.plot || !this.host.isConnected) return;
@@ -33,13 +42,16 @@ export class LossPlot {
     const width = () => Math.max(260, this.element.clientWidth || 400);
     this.plot = new uPlot({
       width: width(), height: 220,
-      scales: { x: { time: false } },
-      hooks: { draw: [(u) => this.drawMarks(u)] },
+      // The loss axis always reaches the reference lines, so that an early curve shows how far
+      // it has to go.
+      scales: { x: { time: false }, y: { range: (u, min, max) => [Math.min(min ?? 0.09, 0.09), Math.max(max ?? 0.7, 0.13)] } },
+      hooks: { draw: [(u) => this.drawMarks(u), (u) => this.drawReferences(u)] },
       axes: [{ label: 'epoch' }, { label: 'loss', size: 56 }],
       series: [
-        { label: 'epoch', value: (u, v) => v?.toFixed(2) ?? '—' },
-        { label: 'training (smoothed)', stroke: '#2563eb', width: 1.5, value: (u, v) => v?.toFixed(4) ?? '—' },
-        { label: 'validation', stroke: '#ea580c', width: 2, spanGaps: true, points: { show: true, size: 5 }, value: (u, v) => v?.toFixed(4) ?? '—' },
+        // The legend shows values under the cursor, and nothing (not "—") where there are none.
+        { label: 'epoch', value: (u, v) => v?.toFixed(2) ?? '' },
+        { label: 'training (smoothed)', stroke: '#2563eb', width: 1.5, value: (u, v) => v?.toFixed(4) ?? '' },
+        { label: 'validation', stroke: '#ea580c', width: 2, spanGaps: true, points: { show: true, size: 5 }, value: (u, v) => v?.toFixed(4) ?? '' },
       ],
     }, [run.xs, run.train, run.val], this.element);
     const ro = new ResizeObserver(() => this.plot?.setSize({ width: width(), height: 220 }));
@@ -58,6 +70,24 @@ export class LossPlot {
       const x = u.valToPos(m.x, 'x', true);
       ctx.beginPath(); ctx.moveTo(x, bbox.top); ctx.lineTo(x, bbox.top + bbox.height); ctx.stroke();
     }
+    ctx.restore();
+  }
+
+  /** The reference losses as dotted horizontal lines, labelled at their right end. */
+  drawReferences(u) {
+    const { ctx, bbox } = u;
+    ctx.save();
+    ctx.strokeStyle = '#15803d';
+    ctx.fillStyle = '#15803d';
+    ctx.setLineDash([2, 3]);
+    ctx.font = `${Math.round(11 * devicePixelRatio)}px system-ui, sans-serif`;
+    ctx.textAlign = 'right';
+    // The higher line labelled above it, the lower below: the two are a few pixels apart.
+    REFERENCES.forEach((r, i) => {
+      const y = u.valToPos(r.loss, 'y', true);
+      ctx.beginPath(); ctx.moveTo(bbox.left, y); ctx.lineTo(bbox.left + bbox.width, y); ctx.stroke();
+      ctx.fillText(`${r.text} ${r.loss}`, bbox.left + bbox.width - 4, y + (i === 0 ? -4 : 13) * devicePixelRatio);
+    });
     ctx.restore();
   }
 
