@@ -184,6 +184,8 @@ describe('demo page on the CPU backend', () => {
     assert.ok(val < 0.11, `validation loss with the pretrained weights: ${val}`);
     const [original, noisy, rec] = await panels(page);
     assert.ok(mse(rec, original) < mse(noisy, original) / 4, `reconstruction MSE ${mse(rec, original)} vs noisy ${mse(noisy, original)}`);
+    const [download] = await Promise.all([page.waitForEvent('download'), page.getByRole('button', { name: 'Save weights' }).click()]);
+    assert.equal(download.suggestedFilename(), 'mnist-dae-pretrained.safetensors', 'saved under the name of what it is');
   });
 
   test('"Inside the model" draws the learned filters and every stage of the clicked digit, as the API computes them', async () => {
@@ -461,12 +463,16 @@ describe('the page always describes the current model (CPU)', () => {
 
   test('Reset re-validates at once and the pad shows the new model', async () => {
     const pad = here().getByRole('img', { name: /Drawing pad/ });
+    const hint = here().getByText('Draw a digit on the black square: it is noised and denoised beside it.');
+    assert.ok(await hint.isVisible(), 'the empty pad says what to do');
+    assert.equal(await pad.getAttribute('tabindex'), null, 'no Tab stop where no key draws');
     const box = await pad.boundingBox();
     await page.mouse.move(box.x + box.width * 0.5, box.y + box.height * 0.2);
     await page.mouse.down();
     await page.mouse.move(box.x + box.width * 0.5, box.y + box.height * 0.8, { steps: 8 });
     await page.mouse.up();
     await page.waitForFunction(() => true);
+    await hint.waitFor({ state: 'hidden' });
     await trainSteps(page, 20);
     await pause(page);
     await page.waitForTimeout(300);

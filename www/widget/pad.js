@@ -37,8 +37,11 @@ export class Pad {
   /** `host.on` registers listeners the element removes when it is disconnected; `onDrawn` runs
    *  when a stroke ends. */
   constructor(host, onDrawn) {
-    this.canvas = el('canvas', { class: 'draw', width: String(SIDE), height: String(SIDE), tabindex: '0', role: 'img',
+    // Not a Tab stop: no key draws on it. Keyboard users get the same look at the model from the
+    // strip's digits (and "Inside the model"'s Next digit).
+    this.canvas = el('canvas', { class: 'draw', width: String(SIDE), height: String(SIDE), role: 'img',
       'aria-label': 'Drawing pad: draw a digit with the mouse, a pen or a finger' });
+    this.hint = el('p', { class: 'note', text: 'Draw a digit on the black square: it is noised and denoised beside it.' });
     this.noisy = el('canvas', { class: 'digit', role: 'img', 'aria-label': 'Your digit with noise', width: '28', height: '28' });
     this.out = el('canvas', { class: 'digit', role: 'img', 'aria-label': 'Your digit denoised', width: '28', height: '28' });
     const clear = el('button', { type: 'button', part: 'button', text: 'Clear' });
@@ -58,13 +61,13 @@ export class Pad {
       ctx.beginPath(); ctx.moveTo(...last); ctx.lineTo(...p); ctx.stroke();
       last = p;
     });
-    const up = () => { if (last) { last = null; onDrawn(); } };
+    const up = () => { if (last) { last = null; this.hint.hidden = true; onDrawn(); } };
     host.on(this.canvas, 'pointerup', up);
     host.on(this.canvas, 'pointercancel', up);
-    host.on(clear, 'click', () => { blank(); this.show(new Float32Array(PIXELS), new Float32Array(PIXELS)); });
-    this.element = el('div', { class: 'pad' }, this.canvas,
+    host.on(clear, 'click', () => { blank(); this.hint.hidden = false; this.show(new Float32Array(PIXELS), new Float32Array(PIXELS)); });
+    this.element = el('div', {}, this.hint, el('div', { class: 'pad' }, this.canvas,
       el('figure', {}, this.noisy, el('figcaption', { text: 'noisy' })),
-      el('figure', {}, this.out, el('figcaption', { text: 'denoised' })), clear);
+      el('figure', {}, this.out, el('figcaption', { text: 'denoised' })), clear));
   }
 
   /** The drawn digit as an MNIST image, or null. */

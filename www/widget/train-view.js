@@ -25,6 +25,8 @@ function freshRun() {
     lastSnapshot: 0, lastValidateStep: 0, dirty: false,
     // The run's key in this browser's saved training: made at its first snapshot.
     key: null,
+    // The weights the run started from, when it started from loaded ones: its saved file's name.
+    from: null,
   };
 }
 
@@ -657,6 +659,7 @@ export class TrainView {
       const status = await get();
       // A loaded model starts a new run at step 0: the old curve described another model.
       this.clearRun();
+      this.run.from = what === 'pretrained weights' ? 'mnist-dae-pretrained' : what.replace(/\.safetensors$/i, '');
       this.adoptStatus(status);
       this.run.dirty = true;
       const v = await this.validate();
@@ -676,7 +679,11 @@ export class TrainView {
     try {
       const bytes = await h.call('save');
       const url = URL.createObjectURL(new Blob([bytes], { type: 'application/octet-stream' }));
-      const a = el('a', { href: url, download: `mnist-dae-step${this.run.steps}.safetensors` });
+      // Named for what the weights are: a loaded file (the shipped one: "mnist-dae-pretrained")
+      // plus the steps trained on it since, or a run of this page's own.
+      const { from, steps } = this.run;
+      const name = from ? (steps ? `${from}-plus-${steps}-steps` : from) : `mnist-dae-step${steps}`;
+      const a = el('a', { href: url, download: `${name}.safetensors` });
       h.shadowRoot.append(a);
       a.click();
       a.remove();
