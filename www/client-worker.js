@@ -42,7 +42,7 @@ self.onmessage = ({ data: message }) => {
       if (!handler) throw Object.assign(new Error(`unknown request "${type}" (expected one of ${Object.keys(handlers).join(', ')})`), { code: 'invalid_input' });
       const result = await handler(message);
       const transfer = result instanceof Float32Array || result instanceof Uint8Array ? [result.buffer]
-        : Array.isArray(result) ? result.map((a) => a.values.buffer) : [];
+        : Array.isArray(result) ? result.map((a) => a?.values?.buffer).filter(Boolean) : [];
       self.postMessage({ id, ok: true, result, info: info() }, transfer);
     } catch (e) {
       self.postMessage({ id, ok: false, error: e instanceof Error ? e.message : String(e), code: e?.code ?? 'error', info: info() });

@@ -14,10 +14,10 @@ let fullLoaded = false;
 let fullInput;           // where the full module's .wasm is (undefined: beside its glue)
 let fault = false;       // inject_conv_fault's last word, for a full module loaded later
 
+// wasm-bindgen's own forms: anything but a plain object (a URL, a Request, a Response, bytes, a
+// Module, a promise of one: its own test), or a plain object naming `module_or_path`/`module`.
 const legacy = (options) => options !== undefined && (typeof options !== 'object' || options === null
-  || options instanceof URL || options instanceof Request || options instanceof Response
-  || ArrayBuffer.isView(options) || options instanceof ArrayBuffer || options instanceof WebAssembly.Module
-  || 'module_or_path' in options || 'module' in options);
+  || Object.getPrototypeOf(options) !== Object.prototype || 'module_or_path' in options || 'module' in options);
 
 /**
  * Loads the package. `init()` or `init({ cpu, webgpu })`: the CPU-only module now (from `cpu`:
@@ -29,14 +29,16 @@ const legacy = (options) => options !== undefined && (typeof options !== 'object
 export default function init(options) {
   if (mode === 'full') return fullReady;
   if (mode === 'lazy') return cpuReady;
+  // A load that fails leaves the package as before init, so that init can be called again.
+  const again = (e) => { mode = null; cpuReady = fullReady = null; throw e; };
   if (legacy(options)) {
     mode = 'full';
-    fullReady = initFull(options);
+    fullReady = initFull(options).catch(again);
     return fullReady;
   }
   mode = 'lazy';
   fullInput = options?.webgpu;
-  cpuReady = initCpu({ module_or_path: options?.cpu });
+  cpuReady = initCpu({ module_or_path: options?.cpu }).catch(again);
   return cpuReady;
 }
 
@@ -44,16 +46,14 @@ export default function init(options) {
  *  the full one to `webgpu` on demand; `{ module }` is the full module, run for everything. */
 export function initSync(options) {
   if (mode) return undefined;
+  // The mode is set only once the module is in: a throw leaves the package as before.
   if (options && typeof options === 'object' && 'cpu' in options) {
-    mode = 'lazy';
-    fullInput = options.webgpu;
     const exports = cpu.initSync({ module: options.cpu });
-    cpuReady = Promise.resolve(exports);
+    [mode, fullInput, cpuReady] = ['lazy', options.webgpu, Promise.resolve(exports)];
     return exports;
   }
-  mode = 'full';
   const exports = full.initSync(options);
-  fullReady = Promise.resolve(exports);
+  [mode, fullReady] = ['full', Promise.resolve(exports)];
   return exports;
 }
 

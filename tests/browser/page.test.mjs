@@ -254,6 +254,23 @@ describe('demo page on the CPU backend', () => {
     }
     const latent = inside.getByRole('img', { name: /^latent for test digit 4/ });
     assert.match(await latent.getAttribute('aria-label'), /32 maps of 7 × 7, values from -?\d+\.\d\d \(black\) to \d+\.\d\d \(white\)$/);
+    const traced = () => inside.getByRole('img', { name: /^The digit traced/ }).getAttribute('aria-label');
+    // A strip that shrinks below the picked digit: its last one is traced instead.
+    before = await drawn();
+    await W(page, (w) => w.setAttribute('digits', '2'));
+    await page.waitForFunction(([b]) => Number(document.querySelector('mnist-dae').dataset.inside) > b, [before]);
+    assert.equal(await traced(), 'The digit traced: test digit 2 of the strip');
+    await W(page, (w) => w.removeAttribute('digits'));
+    // A stroke on the pad turns the view to the drawing; Clear turns it back to the strip.
+    const pad = widget(page).getByRole('img', { name: /Drawing pad/ });
+    const padBox = await pad.boundingBox();
+    await page.mouse.move(padBox.x + padBox.width * 0.5, padBox.y + padBox.height * 0.2);
+    await page.mouse.down();
+    await page.mouse.move(padBox.x + padBox.width * 0.5, padBox.y + padBox.height * 0.8, { steps: 8 });
+    await page.mouse.up();
+    await page.waitForFunction(() => /your drawing/.test(document.querySelector('mnist-dae').shadowRoot.querySelector('canvas[data-stage="input"]').getAttribute('aria-label')));
+    await widget(page).getByRole('button', { name: 'Clear' }).click();
+    await page.waitForFunction(() => /test digit 1 of the strip/.test(document.querySelector('mnist-dae').shadowRoot.querySelector('canvas[data-stage="input"]').getAttribute('aria-label')));
     await W(page, (w) => w.setAttribute('noise', '0.5'));
     assert.deepEqual(errors, []);
   });

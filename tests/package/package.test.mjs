@@ -105,6 +105,8 @@ test('(a) Node 20, as the README has it: init({ cpu }) loads the CPU-only module
     import { parseMnst } from 'mnist-dae/data';
     const file = (spec) => readFileSync(fileURLToPath(import.meta.resolve(spec)));
     const early = await Denoiser.create().catch((e) => e.code + ': ' + e.message);
+    // A module that fails to load leaves init to be called again.
+    const bad = await init({ cpu: new Uint8Array([0, 97, 115, 109]) }).then(() => 'loaded', (e) => e.constructor.name);
     await init({ cpu: file('mnist-dae/wasm-cpu'), webgpu: new URL('file:///nowhere.wasm') });
     const clean = parseMnst(gunzipSync(file('mnist-dae/sample'))).images();
     const dae = await Denoiser.create();
@@ -113,10 +115,11 @@ test('(a) Node 20, as the README has it: init({ cpu }) loads the CPU-only module
     const out = await dae.denoise(noisy);
     const mse = (a, b) => a.reduce((s, v, i) => s + (v - b[i]) ** 2, 0) / a.length;
     const refused = await Denoiser.create({ backend: 'webgpu' }).catch((e) => e.code + ': ' + e.message);
-    console.log(JSON.stringify({ early, backend: dae.backend, note: dae.backend_note, webgpu: has_webgpu(), refused, noisy: mse(noisy, clean), denoised: mse(out, clean) }));
+    console.log(JSON.stringify({ early, bad, backend: dae.backend, note: dae.backend_note, webgpu: has_webgpu(), refused, noisy: mse(noisy, clean), denoised: mse(out, clean) }));
   `);
   const r = JSON.parse(run('node', ['node-lazy.mjs']).trim().split('\n').at(-1));
   assert.equal(r.early, 'invalid_input: Denoiser.create: expected init() to have been called first, got a call before it');
+  assert.equal(r.bad, 'CompileError', 'bad bytes reject init, and the next init loads');
   assert.equal(r.backend, 'cpu');
   assert.match(r.note, /no WebGPU here/);
   assert.equal(r.webgpu, true, 'the default entry can go to WebGPU');

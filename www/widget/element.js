@@ -192,7 +192,8 @@ export class MnistDaeElement extends HTMLElement {
     this.$noiseOut = el('output', { id: 'noise-out', text: this.noise.toFixed(2) });
     this.on(this.$noise, 'input', () => this.onNoise());
     this.strip = new Strip(this.digits);
-    this.pad = new Pad(this, () => this.denoisePad().catch((e) => this.fail(e)));
+    this.pad = new Pad(this, () => this.denoisePad({ drawn: true }).catch((e) => this.fail(e)),
+      () => this.view?.inside?.onPadCleared()?.catch((e) => this.fail(e)));
     const newDigits = el('button', { type: 'button', part: 'button', text: 'New digits' });
     const newNoise = el('button', { type: 'button', part: 'button', text: 'New noise' });
     this.on(newDigits, 'click', () => { this.digitStart += this.digits; this.refreshPanels().catch((e) => this.fail(e)); });
@@ -237,14 +238,15 @@ export class MnistDaeElement extends HTMLElement {
     this.dataset.panels = String((Number(this.dataset.panels) || 0) + 1);
   }
 
-  /** Denoises what is on the pad with the current model (nothing when it is blank). */
-  async denoisePad() {
+  /** Denoises what is on the pad with the current model (nothing when it is blank); `drawn`:
+   *  a stroke just ended, so the look inside the model turns to the drawing. */
+  async denoisePad({ drawn = false } = {}) {
     const view = this.view;
     const image = view && this.pad.image();
     if (!image) return;
     const r = await this.call('denoise', { images: image, noise: this.noiseValue, seed: this.noiseSeed });
     if (this.view !== view) return;
     this.pad.show(r.noisy, r.denoised);
-    await view.inside?.pickPad(r.noisy);
+    await view.inside?.onPad(r.noisy, drawn);
   }
 }

@@ -75,8 +75,11 @@ export class Inside {
   /** The strip was redrawn with `noisy` (n digits): trace the picked one again. */
   onPanels(noisy) {
     this.noisy = noisy;
-    if (this.pick.from === 'strip') return this.draw(noisy.subarray(this.pick.index * PIXELS, (this.pick.index + 1) * PIXELS), `test digit ${this.pick.index + 1} of the strip`);
-    return this.padImage ? this.draw(this.padImage, 'your drawing') : undefined;
+    if (this.pick.from === 'pad' && this.padImage) return this.draw(this.padImage, 'your drawing');
+    // The strip may have shrunk (the `digits` attribute) since the digit was picked.
+    const index = Math.min(this.pick.from === 'strip' ? this.pick.index : 0, noisy.length / PIXELS - 1);
+    this.pick = { from: 'strip', index };
+    return this.draw(noisy.subarray(index * PIXELS, (index + 1) * PIXELS), `test digit ${index + 1} of the strip`);
   }
 
   /** Digit `index` of the strip was clicked. */
@@ -85,18 +88,33 @@ export class Inside {
     return this.noisy ? this.onPanels(this.noisy) : undefined;
   }
 
-  /** The pad's noisy image (784 floats) was denoised: trace it. */
-  pickPad(noisy) {
-    this.pick = { from: 'pad' };
+  /** The pad was denoised (its noisy image, 784 floats): traced when `drawn` (a stroke just
+   *  ended) or when the pad is what this view shows already. */
+  onPad(noisy, drawn) {
     this.padImage = noisy;
-    return this.draw(noisy, 'your drawing');
+    if (drawn) this.pick = { from: 'pad' };
+    return this.pick.from === 'pad' ? this.draw(noisy, 'your drawing') : undefined;
+  }
+
+  /** The pad was cleared: back to the strip's digit. */
+  onPadCleared() {
+    this.padImage = null;
+    if (this.pick.from === 'pad') return this.pickDigit(0);
+    return undefined;
   }
 
   async draw(image, what) {
     if (this.element.hidden) return; // left out by the `controls` attribute: nothing to draw
     const h = this.host;
     const view = h.view;
-    const [maps, params] = [await h.call('trace', { images: image }), await h.call('parameters')];
+    let maps, params;
+    try {
+      [maps, params] = [await h.call('trace', { images: image }), await h.call('parameters')];
+    } catch (e) {
+      // Said here, beside the view; the strip, training and loading go on without it.
+      this.$about.textContent = `Could not look inside the model: ${e?.message ?? e}`;
+      return;
+    }
     if (h.view !== view) return;
     const weights = params.find((p) => p.name === 'enc1.weight');
     const max = weights.values.reduce((m, v) => Math.max(m, Math.abs(v)), 0);

@@ -35,8 +35,8 @@ export function padToMnist(canvas) {
 
 export class Pad {
   /** `host.on` registers listeners the element removes when it is disconnected; `onDrawn` runs
-   *  when a stroke ends. */
-  constructor(host, onDrawn) {
+   *  when a stroke ends, `onCleared` when Clear empties the pad. */
+  constructor(host, onDrawn, onCleared = () => {}) {
     // Not a Tab stop: no key draws on it. Keyboard users get the same look at the model from the
     // strip's digits (and "Inside the model"'s Next digit).
     this.canvas = el('canvas', { class: 'draw', width: String(SIDE), height: String(SIDE), role: 'img',
@@ -64,7 +64,12 @@ export class Pad {
     const up = () => { if (last) { last = null; this.hint.hidden = true; onDrawn(); } };
     host.on(this.canvas, 'pointerup', up);
     host.on(this.canvas, 'pointercancel', up);
-    host.on(clear, 'click', () => { blank(); this.hint.hidden = false; this.show(new Float32Array(PIXELS), new Float32Array(PIXELS)); });
+    host.on(clear, 'click', () => {
+      blank();
+      this.hint.hidden = false;
+      this.show(new Float32Array(PIXELS), new Float32Array(PIXELS));
+      onCleared();
+    });
     this.element = el('div', {}, this.hint, el('div', { class: 'pad' }, this.canvas,
       el('figure', {}, this.noisy, el('figcaption', { text: 'noisy' })),
       el('figure', {}, this.out, el('figcaption', { text: 'denoised' })), clear));

@@ -13,6 +13,15 @@ import { Inside } from './inside.js';
 const VAL_IMAGES = 500;
 const VAL_NOISE = 0.5;
 
+/** The file name (without `.safetensors`) for weights loaded as `what`: the shipped ones, a
+ *  file's or a URL's name; null for bytes from a script (the page's own step name then). */
+function savedName(what) {
+  if (what === 'pretrained weights') return 'mnist-dae-pretrained';
+  if (/ bytes of weights$/.test(what)) return null;
+  const base = what.split(/[?#]/)[0].split('/').pop().replace(/\.safetensors$/i, '');
+  return /^[\w.-]{1,80}$/.test(base) ? base : null;
+}
+
 /** For promises whose failure the widget has already shown and fired as `error`. */
 const reported = () => {};
 
@@ -249,7 +258,10 @@ export class TrainView {
         this.showBackend({ ...info, backendNote: h.info?.backendNote ?? info.backendNote });
         this.adoptStatus(await h.call('load', { bytes: weights }));
         this.full = true;
+        // The same model on the full sets: a new curve, but the weights it started from stay named.
+        const { from } = this.run;
         this.clearRun();
+        this.run.from = from;
         this.adoptStatus(await h.call('status'));
         await this.validate();
         await h.refreshPanels();
@@ -659,7 +671,7 @@ export class TrainView {
       const status = await get();
       // A loaded model starts a new run at step 0: the old curve described another model.
       this.clearRun();
-      this.run.from = what === 'pretrained weights' ? 'mnist-dae-pretrained' : what.replace(/\.safetensors$/i, '');
+      this.run.from = savedName(what);
       this.adoptStatus(status);
       this.run.dirty = true;
       const v = await this.validate();
