@@ -105,23 +105,21 @@ async function pick(name, key, args) {
 
 export const { Denoiser, Session } = guardedOver(cpu, pick);
 
-/** Gaussian noise, clipped to [0, 1] (the same stream in every build). */
-export const add_noise = (clean, factor, seed) => {
+/** `name` of the module that answers calls not tied to a backend, as a promise (a rejected one
+ *  before init). */
+const onBase = (name) => (...args) => {
   try {
-    return base('add_noise').add_noise(clean, factor, seed);
+    return base(name)[name](...args);
   } catch (e) {
     return Promise.reject(e);
   }
 };
 
+/** Gaussian noise, clipped to [0, 1] (the same stream in every build). */
+export const add_noise = onBase('add_noise');
+
 /** The backend policy's answer here; fetches nothing. */
-export const resolve_backend = (backend) => {
-  try {
-    return base('resolve_backend').resolve_backend(backend);
-  } catch (e) {
-    return Promise.reject(e);
-  }
-};
+export const resolve_backend = onBase('resolve_backend');
 
 /** True: a model asked onto WebGPU goes there (the full module is fetched then). */
 export const has_webgpu = () => true;

@@ -4,6 +4,7 @@
 // up through the decoder. Every tile is drawn from the session's own numbers (`trace`,
 // `parameters`) and redrawn with the strip while the model trains.
 import { el } from './dom.js';
+import { drawStrip } from './strip.js';
 
 const PIXELS = 784;
 const COLUMNS = 8; // 32 maps as 8 × 4 tiles
@@ -19,12 +20,12 @@ const STAGES = [
   ['up2', 'after the second: 32 maps of 28 × 28, which the last layer sums into the output'],
 ];
 
-/** Grey level of `v` on a stage's scale [lo, hi]: what every page test inverts. */
-export const grey = (v, lo, hi) => Math.round(255 * (hi > lo ? (v - lo) / (hi - lo) : 0));
+/** Grey level of `v` on a stage's scale [lo, hi]. */
+const grey = (v, lo, hi) => Math.round(255 * (hi > lo ? (v - lo) / (hi - lo) : 0));
 
 /** A filter weight on a diverging scale: white at 0, red for positive, blue for negative, full
  *  colour at ± `max` (the largest |weight| of the 32 filters). */
-export function diverging(v, max) {
+function diverging(v, max) {
   const t = max > 0 ? Math.max(-1, Math.min(1, v / max)) : 0;
   const fade = Math.round(255 * (1 - Math.abs(t)));
   return t >= 0 ? [255, fade, fade] : [fade, fade, 255];
@@ -120,7 +121,7 @@ export class Inside {
     const max = weights.values.reduce((m, v) => Math.max(m, Math.abs(v)), 0);
     drawTiles(this.$filters, weights.values, weights.shape[0], weights.shape[2], (v) => diverging(v, max));
     this.$filters.setAttribute('aria-label', `The 32 learned 3 × 3 filters of enc1, weights from ${(-max).toFixed(2)} (blue) to ${max.toFixed(2)} (red)`);
-    drawTiles(this.$input, image, 1, 28, (v) => { const g = grey(v, 0, 1); return [g, g, g]; });
+    drawStrip(this.$input, image, 1);
     this.$input.setAttribute('aria-label', `The digit traced: ${what}`);
     for (const [name] of STAGES) {
       const map = maps.find((m) => m.name === name);
