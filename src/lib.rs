@@ -10,6 +10,7 @@ pub mod data;
 pub mod error;
 pub mod input;
 pub mod inspect;
+pub mod latent;
 pub mod metrics;
 pub mod model;
 pub mod noise;

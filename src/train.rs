@@ -3,12 +3,15 @@
 use burn::module::Module;
 use burn::optim::{AdamConfig, GradientsParams, ModuleOptimizer};
 use burn::prelude::*;
+use burn::tensor::activation::sigmoid;
 
 use crate::error::DaeError;
 use crate::input::{
     MAX_IMAGES, MAX_TRACE_IMAGES, MAX_TRAIN_BATCH, check_images, check_learning_rate, check_len, check_pair,
+    describe_len,
 };
 use crate::inspect::{self, Named};
+use crate::latent::{self, LatentMap};
 use crate::metrics::{Evaluation, bce_with_logits, mean_psnr};
 use crate::model::{Activation, Dae, DaeConfig, PIXELS, SIDE};
 use crate::weights;
@@ -70,6 +73,16 @@ pub struct Trainer {
 
 fn images(values: &[f32], n: usize, device: &Device) -> Tensor<4> {
     Tensor::from_data(TensorData::new(values.to_vec(), [n, 1, SIDE, SIDE]), device)
+}
+
+/// `tensor`'s values, read back from the device.
+async fn read_f32s(tensor: Tensor<4>, what: &str) -> Result<Vec<f32>, DaeError> {
+    tensor
+        .into_data_async()
+        .await
+        .map_err(|e| DaeError::backend(&format!("reading the {what}"), e))?
+        .try_into_vec::<f32>()
+        .map_err(|e| DaeError::Backend(format!("{what}: expected f32 data, got {e:?}")))
 }
 
 fn adam(config: &TrainerConfig) -> ModuleOptimizer {
@@ -148,7 +161,7 @@ impl Trainer {
                 Some(t) => t + part,
                 None => part,
             });
-            outputs.push(burn::tensor::activation::sigmoid(logits));
+            outputs.push(sigmoid(logits));
         }
         let [loss, denoised] = burn::tensor::Transaction::default()
             .register(total.expect("n ≥ 1"))
@@ -200,12 +213,7 @@ impl Trainer {
                 forward(&model, images(&noisy[start * PIXELS..(start + m) * PIXELS], m, &device))
             })
             .collect();
-        Tensor::cat(parts, 0)
-            .into_data_async()
-            .await
-            .map_err(|e| DaeError::backend(&format!("reading the {what}"), e))?
-            .try_into_vec::<f32>()
-            .map_err(|e| DaeError::Backend(format!("{what}: expected f32 data, got {e:?}")))
+        read_f32s(Tensor::cat(parts, 0), what).await
     }
 
     /// Every stage's maps of the forward pass over `images` (flat `n × 784` in [0, 1],
@@ -215,6 +223,79 @@ impl Trainer {
         let n = check_images("images", images_in)?;
         let device = self.device.clone().inner();
         inspect::trace(&self.model.valid(), images(images_in, n, &device)).await
+    }
+
+    /// The latent codes of `images` (flat `n × 784` in [0, 1]): flat `n × 1568` values, each
+    /// image's `[32, 7, 7]` maps in channel-major order.
+    pub async fn encode(&self, images: &[f32]) -> Result<Vec<f32>, DaeError> {
+        self.forward_chunked(images, "codes", Dae::encode).await
+    }
+
+    /// Values in one latent code: `channels × 7 × 7`.
+    pub fn code_len(&self) -> usize {
+        self.config.model.channels * (SIDE / 4) * (SIDE / 4)
+    }
+
+    /// The images the decoder makes of `codes` (flat `n × code_len` values): sigmoid outputs,
+    /// flat `n × 784`.
+    pub async fn decode(&self, codes: &[f32]) -> Result<Vec<f32>, DaeError> {
+        let len = self.code_len();
+        let n = codes.len() / len;
+        if codes.is_empty() || !codes.len().is_multiple_of(len) || n > MAX_IMAGES {
+            return Err(DaeError::Input(format!(
+                "codes: expected n × {len} floats with 1 ≤ n ≤ {MAX_IMAGES} (flat [32, 7, 7] codes), got {} floats",
+                codes.len()
+            )));
+        }
+        if let Some(i) = codes.iter().position(|v| !v.is_finite()) {
+            return Err(DaeError::Input(format!("codes: expected finite values, got {} at index {i}", codes[i])));
+        }
+        let device = self.device.clone().inner();
+        let model = self.model.valid();
+        let side = SIDE / 4;
+        let c = self.config.model.channels;
+        let parts: Vec<Tensor<4>> = (0..n)
+            .step_by(EVAL_CHUNK)
+            .map(|start| {
+                let m = EVAL_CHUNK.min(n - start);
+                let z = TensorData::new(codes[start * len..(start + m) * len].to_vec(), [m, c, side, side]);
+                sigmoid(model.decode(Tensor::from_data(z, &device)))
+            })
+            .collect();
+        read_f32s(Tensor::cat(parts, 0), "decoded images").await
+    }
+
+    /// An interpolation strip: the images decoded from `steps` blends of the codes of `from`
+    /// and `to` (784 floats each in [0, 1]), `(1 − t)·code(from) + t·code(to)` for t from 0 to
+    /// 1 in equal steps: flat `steps × 784`. The first is the reconstruction of `from`, the last
+    /// that of `to`.
+    pub async fn interpolate(&self, from: &[f32], to: &[f32], steps: usize) -> Result<Vec<f32>, DaeError> {
+        for (name, image) in [("from", from), ("to", to)] {
+            if check_images(name, image)? != 1 {
+                return Err(DaeError::Input(format!(
+                    "{name}: expected one image (784 floats), got {}",
+                    describe_len(image.len())
+                )));
+            }
+        }
+        let weights = latent::blend_weights(steps)?;
+        let device = self.device.clone().inner();
+        let model = self.model.valid();
+        let codes = model.encode(images(&[from, to].concat(), 2, &device)); // [2, 32, 7, 7]
+        let [_, c, h, w] = codes.dims();
+        let blend = Tensor::<2>::from_data(TensorData::new(weights, [steps, 2]), &device);
+        let blended = blend.matmul(codes.reshape([2, c * h * w])).reshape([steps, c, h, w]);
+        read_f32s(sigmoid(model.decode(blended)), "interpolation").await
+    }
+
+    /// Where the codes of `images` (flat `n × 784` in [0, 1], n ≥ 2) lie on their own two
+    /// principal axes.
+    pub async fn latent_map(&self, images: &[f32]) -> Result<LatentMap, DaeError> {
+        if check_images("images", images)? < 2 {
+            return Err(DaeError::Input("images: expected at least 2 images to map, got 1".into()));
+        }
+        let codes = self.encode(images).await?;
+        latent::map(&codes, self.code_len())
     }
 
     /// The parameters with their names and shapes (see [`crate::weights::expected`]).

@@ -26,6 +26,10 @@ const handlers = {
   denoise: ({ noisy }) => need().denoise(noisy),
   trace: ({ images }) => need().trace(images),
   parameters: () => need().parameters(),
+  encode: ({ images }) => need().encode(images),
+  decode: ({ codes }) => need().decode(codes),
+  interpolate: ({ from, to, steps }) => need().interpolate(from, to, steps),
+  latent_map: ({ images }) => need().latent_map(images),
   load_weights: ({ file }) => need().load_weights(file),
   save_weights: () => need().save_weights(),
   set_learning_rate: ({ learning_rate: rate }) => need().set_learning_rate(rate),
@@ -41,8 +45,9 @@ self.onmessage = ({ data: message }) => {
       const handler = handlers[type];
       if (!handler) throw Object.assign(new Error(`unknown request "${type}" (expected one of ${Object.keys(handlers).join(', ')})`), { code: 'invalid_input' });
       const result = await handler(message);
-      const transfer = result instanceof Float32Array || result instanceof Uint8Array ? [result.buffer]
-        : Array.isArray(result) ? result.map((a) => a?.values?.buffer).filter(Boolean) : [];
+      const transfer = ArrayBuffer.isView(result) ? [result.buffer]
+        : Array.isArray(result) ? result.map((a) => a?.values?.buffer).filter(Boolean)
+          : result && typeof result === 'object' ? Object.values(result).filter((v) => ArrayBuffer.isView(v)).map((v) => v.buffer) : [];
       self.postMessage({ id, ok: true, result, info: info() }, transfer);
     } catch (e) {
       self.postMessage({ id, ok: false, error: e instanceof Error ? e.message : String(e), code: e?.code ?? 'error', info: info() });

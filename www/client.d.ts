@@ -1,7 +1,7 @@
 // Typings of `mnist-dae/client` (www/client.js): the package's Denoiser in a module worker.
-import type { DenoiserOptions, Fallback, NamedArray } from './pkg/mnist_dae.js';
+import type { DenoiserOptions, Fallback, LatentMap, NamedArray } from './pkg/mnist_dae.js';
 
-export type { DenoiserOptions, Fallback, NamedArray };
+export type { DenoiserOptions, Fallback, LatentMap, NamedArray };
 
 /** The Denoiser of `mnist-dae`, run in its own worker: the same methods and promises; failures
  *  reject with an Error whose `code` is the module's ("invalid_input", "invalid_weights",
@@ -28,6 +28,14 @@ export class Denoiser {
   trace(images: Float32Array): Promise<NamedArray[]>;
   /** The parameters with their names and shapes, in the weights file's order. */
   parameters(): Promise<NamedArray[]>;
+  /** Latent codes of `images`: flat n × 1568 (each image's [32, 7, 7] code). */
+  encode(images: Float32Array): Promise<Float32Array>;
+  /** Images the decoder makes of `codes` (flat n × 1568): flat n × 784. */
+  decode(codes: Float32Array): Promise<Float32Array>;
+  /** `steps` (2 to 32) images decoded from blends of the codes of `from` and `to` (784 each). */
+  interpolate(from: Float32Array, to: Float32Array, steps: number): Promise<Float32Array>;
+  /** Where the codes of `images` (n ≥ 2) lie on their own two principal axes. */
+  latent_map(images: Float32Array): Promise<LatentMap>;
   /** Replaces the weights with a safetensors file; on rejection nothing changed. */
   load_weights(file: Uint8Array | ArrayBuffer | DataView): Promise<void>;
   /** The weights as a safetensors file. */

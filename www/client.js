@@ -61,6 +61,10 @@ export class Denoiser {
   denoise(noisy) { return this.#call('denoise', { noisy }); }
   trace(images) { return this.#call('trace', { images }); }
   parameters() { return this.#call('parameters'); }
+  encode(images) { return this.#call('encode', { images }); }
+  decode(codes) { return this.#call('decode', { codes }); }
+  interpolate(from, to, steps) { return this.#call('interpolate', { from, to, steps }); }
+  latent_map(images) { return this.#call('latent_map', { images }); }
   load_weights(file) { return this.#call('load_weights', { file }); }
   save_weights() { return this.#call('save_weights'); }
   set_learning_rate(learningRate) { return this.#call('set_learning_rate', { learning_rate: learningRate }); }

@@ -4,7 +4,7 @@
 
 /** A control group the `controls` attribute can name. */
 export type MnistDaeControlGroup =
-  | 'train' | 'settings' | 'noise' | 'backend' | 'stats' | 'log' | 'digits' | 'plot' | 'pad' | 'data' | 'weights';
+  | 'train' | 'settings' | 'noise' | 'backend' | 'stats' | 'log' | 'digits' | 'plot' | 'pad' | 'inside' | 'latent' | 'data' | 'weights';
 
 /** How a model left a failed GPU (the API's `Fallback`). */
 export interface MnistDaeFallback {
@@ -58,6 +58,8 @@ export class MnistDaeElement extends HTMLElement {
   readonly epochs: number;
   /** The control groups shown (the `controls` attribute's, else all of this mode's). */
   readonly controls: MnistDaeControlGroup[];
+  /** The `heading-level` attribute, 1–5 (3): the level of the section headings. */
+  readonly headingLevel: number;
 
   /** Train mode: starts training once the element is ready. */
   train(): Promise<void>;

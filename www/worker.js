@@ -109,6 +109,10 @@ const handlers = {
   /** Every stage's maps for `images` (n ≤ 16) and the parameters: what the lab draws. */
   trace: ({ images }) => needSession().trace(images),
   parameters: () => needSession().parameters(),
+  /** The first `count` test digits (default 1,000) on the two principal axes of their codes. */
+  'latent-map': ({ count }) => needSession().latent_map(count),
+  /** The decoded blends of two images' codes: `steps` images from `from` to `to`. */
+  interpolate: ({ from, to, steps }) => needSession().interpolate(from, to, steps),
   save: () => needSession().save_weights(),
 
   /** Image `index` (default: a random one) of "train" or "test", with its label. */

@@ -23,6 +23,7 @@ pub use record::{EpochRecord, Progress};
 
 use crate::data::Mnist;
 use crate::error::DaeError;
+use crate::latent::LatentMap;
 use crate::metrics::Evaluation;
 use crate::model::PIXELS;
 use crate::noise::add_noise;
@@ -385,6 +386,20 @@ impl Session {
         let denoised = self.trainer.denoise(&noisy).await?;
         let labels = indices.iter().map(|&i| self.test.labels[i]).collect();
         Ok(Panels { clean, noisy, denoised, labels })
+    }
+
+    /// The latent map of the first `count` test images (clean, at most as many as the test set
+    /// has): each code's place on the two principal axes of them all, with the images' labels.
+    pub async fn latent_map(&self, count: usize) -> Result<(LatentMap, Vec<u8>), DaeError> {
+        let n = count.min(self.test.len());
+        if n < 2 {
+            return Err(DaeError::Input(format!(
+                "count: expected at least 2 test images to map, got {count} (of {} in the test set)",
+                self.test.len()
+            )));
+        }
+        let map = self.trainer.latent_map(&self.test.floats(0..n)).await?;
+        Ok((map, self.test.labels[..n].to_vec()))
     }
 
     /// One image of a set with its label.

@@ -8,8 +8,8 @@ use std::rc::Rc;
 use burn::prelude::Device;
 
 use super::fallback::{Guarded, Movable, Where};
-use super::input::{bytes, floats, number};
-use super::options::{ModelOptions, fallback_object, named_arrays, parse};
+use super::input::{blend_args, bytes, codes_arg, floats, number};
+use super::options::{ModelOptions, f32s, fallback_object, latent_map_object, named_arrays, parse};
 use super::queue::Serial;
 use super::{gpu, promise};
 use crate::error::DaeError;
@@ -161,6 +161,57 @@ impl Denoiser {
         self.trainer.call(floats("images", &images, MAX_TRACE_IMAGES), |t, images| async move {
             let maps = t.lock().await.run(false, async |t| t.trace(&images).await).await?;
             Ok(named_arrays(&maps))
+        })
+    }
+
+    /// The latent codes of `images` (flat `n × 784` in [0, 1], n ≤ 16,384): flat `n × 1568`
+    /// values, each image's `[32, 7, 7]` code in channel-major order (the trace's `latent`).
+    #[wasm_bindgen(unchecked_return_type = "Promise<Float32Array>")]
+    pub fn encode(&self, #[wasm_bindgen(unchecked_param_type = "Float32Array")] images: JsValue) -> js_sys::Promise {
+        self.trainer.call(floats("images", &images, MAX_IMAGES), |t, images| async move {
+            let codes = t.lock().await.run(false, async |t| t.encode(&images).await).await?;
+            Ok(f32s(&codes))
+        })
+    }
+
+    /// The images the decoder makes of `codes` (flat `n × 1568`, as `encode` gives them, or
+    /// any blend of them): flat `n × 784` sigmoid outputs.
+    #[wasm_bindgen(unchecked_return_type = "Promise<Float32Array>")]
+    pub fn decode(&self, #[wasm_bindgen(unchecked_param_type = "Float32Array")] codes: JsValue) -> js_sys::Promise {
+        let args = codes_arg(&codes);
+        self.trainer.call(args, |t, codes| async move {
+            let images = t.lock().await.run(false, async |t| t.decode(&codes).await).await?;
+            Ok(f32s(&images))
+        })
+    }
+
+    /// An interpolation strip between two images (784 floats each in [0, 1]): the images
+    /// decoded from `steps` (2 to 32) blends `(1 − t)·code(from) + t·code(to)`, t from 0 to 1,
+    /// flat `steps × 784`. The first is the reconstruction of `from`, the last that of `to`.
+    #[wasm_bindgen(unchecked_return_type = "Promise<Float32Array>")]
+    pub fn interpolate(
+        &self,
+        #[wasm_bindgen(unchecked_param_type = "Float32Array")] from: JsValue,
+        #[wasm_bindgen(unchecked_param_type = "Float32Array")] to: JsValue,
+        #[wasm_bindgen(unchecked_param_type = "number")] steps: JsValue,
+    ) -> js_sys::Promise {
+        let args = blend_args(&from, &to, &steps);
+        self.trainer.call(args, |t, (from, to, steps)| async move {
+            let strip = t.lock().await.run(false, async |t| t.interpolate(&from, &to, steps).await).await?;
+            Ok(f32s(&strip))
+        })
+    }
+
+    /// Where the codes of `images` (flat `n × 784` in [0, 1], 2 ≤ n ≤ 16,384) lie on their own
+    /// two principal axes: `{x, y, explained}`.
+    #[wasm_bindgen(unchecked_return_type = "Promise<LatentMap>")]
+    pub fn latent_map(
+        &self,
+        #[wasm_bindgen(unchecked_param_type = "Float32Array")] images: JsValue,
+    ) -> js_sys::Promise {
+        self.trainer.call(floats("images", &images, MAX_IMAGES), |t, images| async move {
+            let map = t.lock().await.run(false, async |t| t.latent_map(&images).await).await?;
+            Ok(latent_map_object(&map, None))
         })
     }
 

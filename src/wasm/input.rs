@@ -5,7 +5,8 @@ use js_sys::{ArrayBuffer, DataView, Float32Array, Uint8Array};
 use wasm_bindgen::{JsCast, JsValue};
 
 use crate::error::DaeError;
-use crate::input::check_len;
+use crate::input::{MAX_IMAGES, check_len};
+use crate::latent::{CODE_LEN, MAX_BLEND_STEPS};
 
 /// Largest byte array taken (a weights file is 150 KB; the compact training set 43 MB).
 pub const MAX_BYTES: usize = 256 << 20;
@@ -67,6 +68,41 @@ pub fn floats(name: &str, value: &JsValue, max_images: usize) -> Result<Vec<f32>
     };
     check_len(name, array.length() as usize, max_images)?;
     Ok(array.to_vec())
+}
+
+/// A Float32Array of at most `max_codes` latent codes of `code_len` values each, copied.
+fn codes(name: &str, value: &JsValue, code_len: usize, max_codes: usize) -> Result<Vec<f32>, DaeError> {
+    let Some(array) = value.dyn_ref::<Float32Array>() else {
+        return Err(DaeError::Input(format!(
+            "{name}: expected a Float32Array of n × {code_len} values (latent codes), got {}",
+            describe(value)
+        )));
+    };
+    let len = array.length() as usize;
+    if len > code_len * max_codes {
+        return Err(DaeError::Input(format!(
+            "{name}: expected at most {max_codes} codes ({} floats), got {len} floats",
+            code_len * max_codes
+        )));
+    }
+    Ok(array.to_vec())
+}
+
+/// The codes argument of `decode`: at most [`MAX_IMAGES`] codes of the model's
+/// [`CODE_LEN`] values.
+pub fn codes_arg(value: &JsValue) -> Result<Vec<f32>, DaeError> {
+    codes("codes", value, CODE_LEN, MAX_IMAGES)
+}
+
+/// The arguments of `interpolate`: two images and a whole number of steps in
+/// [2, [`MAX_BLEND_STEPS`]].
+pub fn blend_args(from: &JsValue, to: &JsValue, steps: &JsValue) -> Result<(Vec<f32>, Vec<f32>, usize), DaeError> {
+    let (from, to) = (floats("from", from, 1)?, floats("to", to, 1)?);
+    let n = number("steps", steps)?;
+    if n.fract() != 0.0 || !(2.0..=MAX_BLEND_STEPS as f64).contains(&n) {
+        return Err(DaeError::Input(format!("steps: expected an integer from 2 to {MAX_BLEND_STEPS}, got {n}")));
+    }
+    Ok((from, to, n as usize))
 }
 
 /// Bytes from a Uint8Array, an ArrayBuffer or a DataView, copied.

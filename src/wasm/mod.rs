@@ -42,6 +42,13 @@ export interface NamedArray {
   shape: number[];
   values: Float32Array;
 }
+/** Where latent codes lie on their two principal axes (PCA of the codes themselves). */
+export interface LatentMap {
+  /** Coordinates along the first and the second axis, one per image. */
+  x: Float32Array; y: Float32Array;
+  /** Share of the codes' total variance along each axis, in [0, 1]. */
+  explained: [number, number];
+}
 /** How a model left WebGPU when its device failed: it went on on the CPU from its host copy. */
 export interface Fallback {
   /** What the device said, or the call that failed on it. */

@@ -264,6 +264,16 @@ pub fn object(fields: &[(&str, JsValue)]) -> JsValue {
     o.into()
 }
 
+/// `{x, y, explained}` (`LatentMap`), with the images' `labels` when there are some.
+pub fn latent_map_object(map: &crate::latent::LatentMap, labels: Option<&[u8]>) -> JsValue {
+    let explained: js_sys::Array = map.explained.iter().map(|&v| JsValue::from_f64(v)).collect();
+    let mut fields = vec![("x", f32s(&map.x)), ("y", f32s(&map.y)), ("explained", explained.into())];
+    if let Some(labels) = labels {
+        fields.push(("labels", js_sys::Uint8Array::from(labels).into()));
+    }
+    object(&fields)
+}
+
 /// `[{name, shape, values}]` (`NamedArray[]`): the maps of a trace or the parameters.
 pub fn named_arrays(arrays: &[Named]) -> JsValue {
     arrays

@@ -9,15 +9,17 @@ use serde::Serialize;
 use wasm_bindgen::prelude::*;
 
 use super::fallback::{Fallback, Guarded, Movable, Outcome, Where};
-use super::input::{bytes, floats, index, indices, number};
+use super::input::{blend_args, bytes, floats, index, indices, number};
 use super::options::{
-    ModelOptions, SessionOptions, Settings, f32s, fallback_object, named_arrays, object, parse, to_js,
+    ModelOptions, SessionOptions, Settings, f32s, fallback_object, latent_map_object, named_arrays, object, parse,
+    to_js,
 };
 use super::queue::Serial;
 use super::{gpu, promise};
 use crate::data::Mnist;
 use crate::error::DaeError;
 use crate::input::{MAX_IMAGES, MAX_TRACE_IMAGES, check_seed};
+use crate::latent::MAP_CODES;
 use crate::session::{EpochRecord, SessionState, Split, StepReport};
 
 type Core = crate::session::Session;
@@ -332,6 +334,36 @@ impl Session {
         self.inner.call(floats("images", &images, MAX_TRACE_IMAGES), |s, images| async move {
             let maps = s.lock().await.run(false, async |s| s.trainer().trace(&images).await).await?;
             Ok(named_arrays(&maps))
+        })
+    }
+
+    /// Where the codes of the first `count` test images (default 1,000, at most the test
+    /// set) lie on their own two principal axes, with the images' labels:
+    /// `{x, y, explained, labels}`.
+    #[wasm_bindgen(unchecked_return_type = "Promise<LatentMap & {labels: Uint8Array}>")]
+    pub fn latent_map(
+        &self,
+        #[wasm_bindgen(unchecked_optional_param_type = "number")] count: JsValue,
+    ) -> js_sys::Promise {
+        let args = if count.is_undefined() { Ok(MAP_CODES) } else { index("count", &count, MAX_IMAGES + 1) };
+        self.inner.call(args, |s, count| async move {
+            let (map, labels) = s.lock().await.run(false, async |s| s.latent_map(count).await).await?;
+            Ok(latent_map_object(&map, Some(&labels)))
+        })
+    }
+
+    /// An interpolation strip between two images with the current model: as
+    /// `Denoiser.interpolate`.
+    #[wasm_bindgen(unchecked_return_type = "Promise<Float32Array>")]
+    pub fn interpolate(
+        &self,
+        #[wasm_bindgen(unchecked_param_type = "Float32Array")] from: JsValue,
+        #[wasm_bindgen(unchecked_param_type = "Float32Array")] to: JsValue,
+        #[wasm_bindgen(unchecked_param_type = "number")] steps: JsValue,
+    ) -> js_sys::Promise {
+        self.inner.call(blend_args(&from, &to, &steps), |s, (from, to, steps)| async move {
+            let strip = s.lock().await.run(false, async |s| s.trainer().interpolate(&from, &to, steps).await).await?;
+            Ok(f32s(&strip))
         })
     }
 

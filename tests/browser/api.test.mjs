@@ -186,6 +186,66 @@ test('trace on WebGPU gives the CPU\'s maps within 1e-4 for the same weights', a
   assert.deepEqual(errors, []);
 });
 
+/** In the page: the latent API of `window[name]` over the first 64 test digits. */
+function latentIn(name) {
+  return page.evaluate(async ({ name, clean }) => {
+    const d = window[name];
+    const x = new Float32Array(clean);
+    const codes = await d.encode(x.subarray(0, 2 * 784));
+    const traced = (await d.trace(x.subarray(0, 2 * 784))).find((m) => m.name === 'latent').values;
+    const decoded = await d.decode(codes);
+    const denoised = await d.denoise(x.subarray(0, 2 * 784));
+    const strip = await d.interpolate(x.subarray(0, 784), x.subarray(784, 1568), 5);
+    const map = await d.latent_map(x);
+    const max = (a, b) => a.reduce((m, v, i) => Math.max(m, Math.abs(v - b[i])), 0);
+    const refusals = await Promise.all([
+      d.interpolate(x.subarray(0, 784), x.subarray(784, 1568), 1), d.decode(new Float32Array(100)),
+      d.latent_map(x.subarray(0, 784)), d.encode(new Float64Array(784)),
+    ].map((p) => p.then(() => null, (e) => `${e.code}: ${e.message}`)));
+    return {
+      codes: Array.from(codes), codesAreTrace: max(codes, traced) === 0, decodeIsDenoise: max(decoded, denoised),
+      strip: Array.from(strip), ends: [max(strip.subarray(0, 784), denoised.subarray(0, 784)), max(strip.subarray(4 * 784), denoised.subarray(784))],
+      map: { x: Array.from(map.x), y: Array.from(map.y), explained: map.explained }, refusals,
+    };
+  }, { name, clean });
+}
+
+test('encode, decode, interpolate and latent_map: codes are the traced latent maps, blends run from one reconstruction to the other', async () => {
+  const r = await latentIn('cpu');
+  assert.equal(r.codes.length, 2 * 1568);
+  assert.ok(r.codesAreTrace, 'encode gives the trace\'s latent stage');
+  assert.ok(r.decodeIsDenoise < 1e-6, `decode(encode(x)) = denoise(x): ${r.decodeIsDenoise}`);
+  assert.equal(r.strip.length, 5 * 784);
+  assert.ok(r.ends[0] < 1e-6 && r.ends[1] < 1e-6, `the strip's ends are the reconstructions: ${r.ends}`);
+  assert.equal(r.map.x.length, 64);
+  assert.ok(r.map.explained[0] >= r.map.explained[1] && r.map.explained[1] > 0 && r.map.explained[0] + r.map.explained[1] < 1);
+  assert.deepEqual(r.refusals, [
+    'invalid_input: invalid input: steps: expected an integer from 2 to 32, got 1',
+    'invalid_input: invalid input: codes: expected n × 1568 floats with 1 ≤ n ≤ 16384 (flat [32, 7, 7] codes), got 100 floats',
+    'invalid_input: invalid input: images: expected at least 2 images to map, got 1',
+    'invalid_input: invalid input: images: expected a Float32Array of n × 784 values in [0, 1], got Float64Array(784)',
+  ]);
+  assert.deepEqual(errors, []);
+});
+
+test('the latent API on WebGPU gives the CPU\'s codes, blends and map within 1e-4', async (t) => {
+  if (!adapter) { t.skip('no WebGPU adapter in this Chromium'); return; }
+  const [cpu, gpu] = [await latentIn('cpu'), await latentIn('gpuTrace')];
+  const diff = (a, b) => a.reduce((m, v, i) => Math.max(m, Math.abs(v - b[i])), 0);
+  const scale = cpu.codes.reduce((m, v) => Math.max(m, Math.abs(v)), 1);
+  assert.ok(diff(gpu.codes, cpu.codes) <= 1e-4 * scale, `codes: ${diff(gpu.codes, cpu.codes)}`);
+  assert.ok(diff(gpu.strip, cpu.strip) <= 1e-4, `blends: ${diff(gpu.strip, cpu.strip)}`);
+  // An axis found from slightly different codes may point the other way.
+  for (const k of ['x', 'y']) {
+    const sign = gpu.map[k].reduce((s, v, i) => s + v * cpu.map[k][i], 0) < 0 ? -1 : 1;
+    const range = cpu.map[k].reduce((m, v) => Math.max(m, Math.abs(v)), 0);
+    const d = gpu.map[k].reduce((m, v, i) => Math.max(m, Math.abs(sign * v - cpu.map[k][i])), 0);
+    assert.ok(d <= 1e-3 * range, `map ${k}: ${d} of ${range}`);
+  }
+  assert.ok(gpu.codesAreTrace && gpu.decodeIsDenoise < 1e-6);
+  assert.deepEqual(errors, []);
+});
+
 test('auto follows the one backend policy: WebGPU on a hardware adapter, the CPU on a software one', async (t) => {
   if (!adapter) { t.skip('no WebGPU adapter in this Chromium'); return; }
   const r = await page.evaluate(async () => {

@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { serve, repoRoot } from '../support/server.mjs';
 import { keepWorkerDevices, launch, open } from '../support/chromium.mjs';
 import { mse, panelPixels, widgetReady } from '../support/widget.mjs';
+import { axeViolations } from '../support/axe.mjs';
 
 const artifacts = join(repoRoot, 'test-results');
 mkdirSync(artifacts, { recursive: true });
@@ -82,11 +83,8 @@ describe('demo page on the CPU backend', () => {
 
   test('trains ≥ 30 steps: the plotted loss falls, the panels are drawn and denoise', async () => {
     await trainSteps(page, 40);
-    await page.screenshot({ path: join(artifacts, 'page-1440.png'), fullPage: true });
-    await page.setViewportSize({ width: 360, height: 800 });
-    await page.waitForTimeout(500);
-    await page.screenshot({ path: join(artifacts, 'page-360.png'), fullPage: true });
-    await page.setViewportSize({ width: 1440, height: 1400 });
+    // The chosen epochs at the measured speed, in words.
+    assert.match(await stat(page, 'Time left'), /^≈ \d+ (s|min|h \d+ min)$/);
     const label = await widget(page).getByRole('img', { name: /^Loss plot/ }).getAttribute('aria-label');
     assert.ok(Number(/(\d+) steps/.exec(label)[1]) >= 30, label);
     const losses = (await stepEvents(page)).map((e) => e.loss);
@@ -186,6 +184,11 @@ describe('demo page on the CPU backend', () => {
     assert.ok(mse(rec, original) < mse(noisy, original) / 4, `reconstruction MSE ${mse(rec, original)} vs noisy ${mse(noisy, original)}`);
     const [download] = await Promise.all([page.waitForEvent('download'), page.getByRole('button', { name: 'Save weights' }).click()]);
     assert.equal(download.suggestedFilename(), 'mnist-dae-pretrained.safetensors', 'saved under the name of what it is');
+    // Its own 25 epochs (www/pretrained/history.csv) come first on the plot; this page's
+    // epochs follow them, and the axis spans both.
+    const label = await widget(page).getByRole('img', { name: /^Loss plot/ }).getAttribute('aria-label');
+    assert.match(label, /earlier curves: shipped model's training \(25 epochs, native trainer\), last validation 0\.0947;/);
+    assert.match(label, /; epochs 0 to 50 across$/);
   });
 
   test('"Inside the model" draws the learned filters and every stage of the clicked digit, as the API computes them', async () => {
@@ -269,10 +272,93 @@ describe('demo page on the CPU backend', () => {
     await page.mouse.move(padBox.x + padBox.width * 0.5, padBox.y + padBox.height * 0.8, { steps: 8 });
     await page.mouse.up();
     await page.waitForFunction(() => /your drawing/.test(document.querySelector('mnist-dae').shadowRoot.querySelector('canvas[data-stage="input"]').getAttribute('aria-label')));
-    await widget(page).getByRole('button', { name: 'Clear' }).click();
+    await widget(page).getByRole('button', { name: 'Clear', exact: true }).click();
     await page.waitForFunction(() => /test digit 1 of the strip/.test(document.querySelector('mnist-dae').shadowRoot.querySelector('canvas[data-stage="input"]').getAttribute('aria-label')));
     await W(page, (w) => w.setAttribute('noise', '0.5'));
     assert.deepEqual(errors, []);
+  });
+
+  test('"The latent space" maps 1,000 test digits and decodes blends of two codes, as the API computes them', async () => {
+    if (await playing(page)) await pause(page);
+    const region = widget(page).getByRole('region', { name: 'The latent space' });
+    const map = region.getByRole('img', { name: /^Latent map of 1,000 test digits at step 0,/ });
+    await map.waitFor({ timeout: 120_000 });
+    const blends = async () => Number(await widget(page).getAttribute('data-blend')) || 0;
+    await page.waitForFunction(() => Number(document.querySelector('mnist-dae').dataset.blend) > 0);
+    // The same weights on the same test digits, through the package's API on the page thread.
+    const r = await W(page, async (w) => {
+      const c = w.shadowRoot.querySelector('canvas[part="latent-map"]');
+      const b = w.shadowRoot.querySelector('canvas[part="latent-blend"]');
+      const px = (canvas) => ({ w: canvas.width, h: canvas.height, px: Array.from(canvas.getContext('2d').getImageData(0, 0, canvas.width, canvas.height).data) });
+      const api = await import('/mnist-dae-cpu.js');
+      const { fetchMnst } = await import('/mnst.js');
+      await api.default();
+      const { bytes } = await fetchMnst('/data/mnist-test.bin.gz');
+      const s = await api.Session.create(bytes, bytes, { backend: 'cpu', val_images: 16 });
+      await s.load_weights(new Uint8Array(await (await fetch('/pretrained/mnist-dae.safetensors')).arrayBuffer()));
+      const m = await s.latent_map();
+      const [i, j] = [m.labels.indexOf(3), m.labels.indexOf(8)];
+      const [a, bb] = [await s.image('test', i), await s.image('test', j)];
+      const strip = await s.interpolate(a.image, bb.image, 10);
+      s.free();
+      return { map: px(c), blend: px(b), x: Array.from(m.x), y: Array.from(m.y), labels: Array.from(m.labels), explained: m.explained, strip: Array.from(strip), i, j };
+    });
+    assert.equal(r.x.length, 1000);
+    // The README's encoding: 320 × 320, one scale for both axes, the bounding box centred within
+    // 8 px, y upwards, 3 × 3 dots in test-set order, Tableau 10 by label; each axis may be
+    // mirrored (it keeps the last map's sign).
+    const colours = ['#4e79a7', '#f28e2b', '#e15759', '#76b7b2', '#59a14f', '#edc948', '#b07aa1', '#ff9da7', '#9c755f', '#bab0ac']
+      .map((h) => [1, 3, 5].map((k) => parseInt(h.slice(k, k + 2), 16)));
+    const mismatches = (sx, sy) => {
+      const x = r.x.map((v) => sx * v), y = r.y.map((v) => sy * v);
+      const [x0, x1, y0, y1] = [Math.min(...x), Math.max(...x), Math.min(...y), Math.max(...y)];
+      const scale = (320 - 16) / Math.max(x1 - x0, y1 - y0);
+      const [cx, cy] = [(320 - scale * (x1 - x0)) / 2, (320 - scale * (y1 - y0)) / 2];
+      const at = x.map((_, i) => [Math.round(cx + scale * (x[i] - x0)), Math.round(320 - cy - scale * (y[i] - y0))]);
+      let bad = 0;
+      at.forEach(([px, py], i) => {
+        // The dot drawn last over this pixel sets its colour.
+        let top = i;
+        for (let k = i + 1; k < at.length; k++) if (Math.abs(at[k][0] - px) <= 1 && Math.abs(at[k][1] - py) <= 1) top = k;
+        const o = 4 * (py * 320 + px);
+        if (colours[r.labels[top]].some((v, k) => Math.abs(r.map.px[o + k] - v) > 1)) bad++;
+      });
+      return bad;
+    };
+    const best = Math.min(...[[1, 1], [1, -1], [-1, 1], [-1, -1]].map(([sx, sy]) => mismatches(sx, sy)));
+    assert.equal(best, 0, `every dot is the API's point in its digit's colour (${best} of 1,000 off)`);
+    const pct = (v) => `${(100 * v).toFixed(1)}%`;
+    assert.match(await map.getAttribute('aria-label'), new RegExp(`first axis holds ${pct(r.explained[0]).replace('.', '\\.')} of the codes' variance, the second ${pct(r.explained[1]).replace('.', '\\.')}$`));
+    assert.ok(r.explained[0] >= r.explained[1] && r.explained[1] > 0);
+    await region.getByText(/principal component analysis/).waitFor();
+    // The strip: the decoded blends between the first 3 and the first 8, to a grey level.
+    assert.equal(r.blend.w, 280);
+    let worst = 0;
+    for (let k = 0; k < 10; k++) {
+      for (let p = 0; p < 784; p++) {
+        const o = 4 * (Math.floor(p / 28) * 280 + k * 28 + (p % 28));
+        worst = Math.max(worst, Math.abs(r.blend.px[o] - 255 * r.strip[k * 784 + p]));
+      }
+    }
+    assert.ok(worst <= 1, `blend tiles are the API's interpolation (worst grey error ${worst.toFixed(2)})`);
+    assert.equal(await region.getByRole('img', { name: /decoded from blends/ }).getAttribute('aria-label'),
+      `10 images decoded from blends of the codes of test digit ${r.i + 1} (a 3) and test digit ${r.j + 1} (an 8)`);
+    // Choosing other digits redraws the strip between them.
+    const before = await blends();
+    await region.getByRole('combobox', { name: 'From' }).selectOption('1');
+    await page.waitForFunction(([b]) => Number(document.querySelector('mnist-dae').dataset.blend) > b, [before]);
+    assert.match(await region.getByRole('img', { name: /decoded from blends/ }).getAttribute('aria-label'), /\(a 1\) and test digit \d+ \(an 8\)$/);
+    // The README's screenshots: the page with the pretrained model, at 1440 and 360 px.
+    await page.screenshot({ path: join(artifacts, 'page-1440.png'), fullPage: true });
+    await page.setViewportSize({ width: 360, height: 800 });
+    await page.waitForTimeout(500);
+    await page.screenshot({ path: join(artifacts, 'page-360.png'), fullPage: true });
+    await page.setViewportSize({ width: 1440, height: 1400 });
+    assert.deepEqual(errors, []);
+  });
+
+  test('axe-core finds no moderate-or-worse violation on the page, every view drawn', async () => {
+    assert.deepEqual(await axeViolations(page), []);
   });
 
   test('Reset brings the loss back to the untrained level', async () => {
@@ -286,6 +372,14 @@ describe('demo page on the CPU backend', () => {
     const reset = await validation(page);
     assert.equal(reset, initialVal, `after Reset ${reset}, initially ${initialVal}`);
     assert.equal(await steps(page), 0);
+    // The discarded run stays on the plot, labelled by its settings, until cleared.
+    const plot = widget(page).getByRole('img', { name: /^Loss plot/ });
+    const label = await plot.getAttribute('aria-label');
+    assert.match(label, /; earlier curves: leaky ReLU, noise 0\.50, rate 1e-3, batch 64, \d+ steps, last validation \d\.\d{4}[;]/, 'the newest first');
+    assert.match(label, /; epochs 0 to 25 across$/);
+    await widget(page).getByRole('button', { name: 'Clear earlier curves' }).click();
+    assert.doesNotMatch(await plot.getAttribute('aria-label'), /earlier curves/);
+    assert.equal(await widget(page).getByRole('button', { name: 'Clear earlier curves' }).count(), 0, 'hidden once there are none');
     assert.deepEqual(errors, []);
   });
 });
@@ -449,7 +543,7 @@ describe('the page always describes the current model (CPU)', () => {
     // The plot: the two reference losses named and drawn (dotted green lines), and a legend
     // with no "—" where the cursor has no value.
     const plot = here().getByRole('img', { name: /^Loss plot/ });
-    assert.match(await plot.getAttribute('aria-label'), /; reference lines: tutorial, 25 epochs 0\.1171, shipped model 0\.0947$/);
+    assert.match(await plot.getAttribute('aria-label'), /; reference lines: tutorial, 25 epochs 0\.1171, shipped model 0\.0947; epochs 0 to 25 across$/);
     const drawn = await plot.evaluate((p) => {
       const c = p.querySelector('canvas');
       const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
@@ -603,7 +697,7 @@ describe('backend auto on a hardware adapter (simulated)', () => {
       await ready(page);
       await widget(page).locator('[part="status"]').getByText(/^Ready on WebGPU/).waitFor({ timeout: 240_000 });
       assert.deepEqual(wasm, ['/pkg-cpu/mnist_dae_bg.wasm', '/pkg/mnist_dae_bg.wasm'], 'the CPU module first, the full one after');
-      assert.match(await widget(page).getByText(/^Running on:/).textContent(), /^Running on: WebGPU — WebGPU on test pretend-hardware/);
+      assert.match(await widget(page).getByText(/^Running on:/).textContent(), /^Running on: WebGPU — the graphics card\. Details\s*WebGPU on test pretend-hardware/);
       await logged(page, /Moved to WebGPU/);
       assert.deepEqual(errors, []);
     } finally {
@@ -654,7 +748,10 @@ describe('tutorial page', () => {
         await i.decode().catch(() => {});
         return [i.getAttribute('src'), i.naturalWidth];
       })));
-      assert.ok(images.length === 2 && images.every(([, w]) => w > 0), `figures load: ${JSON.stringify(images)}`);
+      assert.ok(images.length === 4 && images.every(([, w]) => w > 0), `figures load: ${JSON.stringify(images)}`);
+      // Two widgets, the page's headings around them: no moderate-or-worse violation
+      // (heading-order, landmark-unique included).
+      assert.deepEqual(await axeViolations(page), []);
       assert.deepEqual(errors, []);
     } finally {
       await context.close();

@@ -38,7 +38,7 @@ test('the tarball ships the API, the widget, the weights and the sample, and not
     'www/mnist-dae.js', 'www/mnist-dae.d.ts', 'www/mnist-dae-cpu.js', 'www/mnist-dae-cpu.d.ts', 'www/lib/guard.js', 'www/lib/full.js',
     'www/widget.js', 'www/widget.d.ts', 'www/mnst.js', 'www/mnst.d.ts', 'www/client.js', 'www/client.d.ts', 'www/client-worker.js',
     'www/lib/cross-origin-worker.js', 'www/worker.js', 'www/worker/modules.js', 'www/vendor/uPlot.min.js', 'www/pretrained/mnist-dae.safetensors',
-    'www/data/sample.bin.gz', 'LICENSE-MIT', 'LICENSE-APACHE', 'NOTICE.md', 'README.md']) {
+    'www/pretrained/history.csv', 'www/data/sample.bin.gz', 'LICENSE-MIT', 'LICENSE-APACHE', 'NOTICE.md', 'README.md']) {
     assert.ok(files.includes(f), `${f} is in the tarball`);
   }
   assert.deepEqual(files.filter((f) => /^tests?\/|\.test\.|^src\/|^runs\/|mnist-(train|test)|idx[13]-ubyte/.test(f)), [],

@@ -14,7 +14,7 @@ import { TrainView } from './train-view.js';
 
 /** The control groups of each mode, for the `controls` attribute (all of them by default). */
 export const CONTROL_GROUPS = {
-  train: ['train', 'settings', 'noise', 'backend', 'stats', 'log', 'digits', 'plot', 'pad', 'inside', 'data', 'weights'],
+  train: ['train', 'settings', 'noise', 'backend', 'stats', 'log', 'digits', 'plot', 'pad', 'inside', 'latent', 'data', 'weights'],
   denoise: ['digits', 'noise', 'pad'],
 };
 
@@ -22,7 +22,7 @@ export const CONTROL_GROUPS = {
 const failure = (code, message) => Object.assign(new Error(message), { name: 'MnistDaeError', code });
 
 export class MnistDaeElement extends HTMLElement {
-  static observedAttributes = ['noise', 'backend', 'digits', 'epochs', 'controls'];
+  static observedAttributes = ['noise', 'backend', 'digits', 'epochs', 'controls', 'heading-level'];
 
   constructor() {
     super();
@@ -52,6 +52,9 @@ export class MnistDaeElement extends HTMLElement {
   get sampleUrl() { return this.getAttribute('data') ? new URL('sample.bin.gz', this.dataUrl).href : SAMPLE; }
   /** IndexedDB key of this widget's saved training: its id, or the page's path. */
   get storeKey() { return `${location.pathname}#${this.id || 'mnist-dae'}`; }
+  /** The level of the widget's section headings, 1–5 (default 3): the host page's outline
+   *  goes on under its own heading; sub-headings are one level deeper. */
+  get headingLevel() { const v = Number.parseInt(this.getAttribute('heading-level') ?? '', 10); return Number.isFinite(v) ? Math.min(5, Math.max(1, v)) : 3; }
   /** The noise the panels and the pad show (the slider's value). */
   get noiseValue() { return Number(this.$noise.value); }
 
@@ -85,6 +88,7 @@ export class MnistDaeElement extends HTMLElement {
     if (name === 'noise' && this.$noise) { this.$noise.value = String(this.noise); this.onNoise(); }
     if (name === 'digits') { this.digitStart = 0; this.refreshPanels().catch((e) => this.fail(e)); }
     if (name === 'controls') this.showControls();
+    if (name === 'heading-level') this.showHeadings();
     if (name === 'epochs') this.view.onEpochs?.(this.epochs);
   }
 
@@ -131,6 +135,12 @@ export class MnistDaeElement extends HTMLElement {
 
   /** Shows the control groups the `controls` attribute names (each element marked with
    *  `data-group`). */
+  /** Section headings (h3 in the markup) and sub-headings (h4) at the `heading-level`. */
+  showHeadings() {
+    const level = this.headingLevel;
+    for (const h of this.shadowRoot.querySelectorAll('h3, h4')) h.setAttribute('aria-level', String(h.tagName === 'H4' ? level + 1 : level));
+  }
+
   showControls() {
     const shown = new Set(this.controls);
     for (const e of this.shadowRoot.querySelectorAll('[data-group]')) e.hidden = !shown.has(e.dataset.group);
@@ -210,6 +220,23 @@ export class MnistDaeElement extends HTMLElement {
       buttons: [newDigits, newNoise],
     });
     this.showControls();
+    this.showHeadings();
+    this.nameRegions();
+  }
+
+  /** Region names unique on the page (axe's landmark-unique): with other widgets there, each
+   *  section's name starts with the element's own `aria-label`, else "Trainer" or "Denoiser"
+   *  (numbered from the second of a mode). */
+  nameRegions() {
+    const widgets = [...document.querySelectorAll('mnist-dae')];
+    if (widgets.length < 2 && !this.hasAttribute('aria-label')) return;
+    const same = widgets.filter((w) => w.mode === this.mode && !w.hasAttribute('aria-label'));
+    const n = same.indexOf(this);
+    const prefix = this.getAttribute('aria-label') || `${this.mode === 'train' ? 'Trainer' : 'Denoiser'}${n > 0 ? ` ${n + 1}` : ''}`;
+    for (const section of this.shadowRoot.querySelectorAll('section[aria-label]')) {
+      section.dataset.name ??= section.getAttribute('aria-label');
+      section.setAttribute('aria-label', `${prefix}: ${section.dataset.name}`);
+    }
   }
 
   /** The noise slider: the view's part first (training noise), then the panels and the pad. */
@@ -234,6 +261,7 @@ export class MnistDaeElement extends HTMLElement {
     if (this.view !== view) return;
     this.strip.draw(r, n);
     await view.inside?.onPanels(r.noisy);
+    await view.latent?.onPanels();
     if (this.view !== view) return;
     this.dataset.panels = String((Number(this.dataset.panels) || 0) + 1);
   }

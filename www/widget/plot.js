@@ -1,5 +1,6 @@
 // The loss plot: smoothed training loss and validation loss per epoch, settings changes as
-// dashed lines, and a label that says the same in words. uPlot is loaded on first use.
+// dashed lines, earlier runs' validation curves in grey (until cleared), and a label that says
+// the same in words. uPlot is loaded on first use.
 import { el } from './dom.js';
 
 const UPLOT_CSS = new URL('../vendor/uPlot.min.css', import.meta.url).href;
@@ -12,6 +13,11 @@ export const REFERENCES = [
   { loss: 0.0947, text: 'shipped model' },
 ];
 
+/** Colours of earlier runs' curves, newest first: greys and muted tones that stay behind the
+ *  current run's blue and orange. */
+const GHOSTS = ['#6b7280', '#a16207', '#7c3aed', '#0f766e', '#9f1239'];
+export const MAX_GHOSTS = GHOSTS.length;
+
 export class LossPlot {
   /** `host` owns the shadow root (for uPlot's stylesheet) and the clean-ups. */
   constructor(host) {
@@ -20,6 +26,17 @@ export class LossPlot {
     this.plot = null;
     this.last = 0;
     this.marks = [];
+    this.epochs = 1;
+    // Earlier curves: [{label, xs, val}], shown in grey behind the current run.
+    this.ghosts = [];
+    this.ghostKey = '';
+  }
+
+  /** The plot's columns: the run's, and each earlier curve's joined on one x axis. */
+  data(run) {
+    const own = [run.xs, run.train, run.val];
+    if (!this.ghosts.length) return own;
+    return this.uPlot.join([own, ...this.ghosts.map((g) => [g.xs, g.val])]);
   }
 
   /** Redraws from `run` ({steps, smooth, xs, train, val, marks}); at most twice a second
@@ -29,22 +46,33 @@ export class LossPlot {
     if (!force && now - this.last < 500) return;
     this.last = now;
     this.marks = run.marks;
+    this.epochs = (run.offset ?? 0) + run.epochs;
+    this.ghosts = [run.history, ...(run.ghosts ?? [])].filter(Boolean);
     const last = [...run.val].reverse().find((v) => v != null);
     const n = run.marks.length;
     const marks = n ? `; settings changed ${n} time${n > 1 ? 's' : ''} (${run.marks.map((m) => m.text).join(' ')})` : '';
     const refs = REFERENCES.map((r) => `${r.text} ${r.loss}`).join(', ');
+    const ghosts = this.ghosts.length
+      ? `; earlier curves: ${this.ghosts.map((g) => `${g.label}, last validation ${g.val.at(-1)?.toFixed(4)}`).join('; ')}` : '';
     this.element.setAttribute('aria-label',
-      `Loss plot: ${run.steps} steps; training loss ${run.smooth?.toFixed(4) ?? '—'}, validation loss ${last?.toFixed(4) ?? '—'}${marks}; reference lines: ${refs}`);
-    if (this.plot) { this.plot.setData([run.xs, run.train, run.val]); return; }
+      `Loss plot: ${run.steps} steps; training loss ${run.smooth?.toFixed(4) ?? '—'}, validation loss ${last?.toFixed(4) ?? '—'}${marks}; reference lines: ${refs}${ghosts}; epochs 0 to ${this.epochs} across`);
+    // Other curves need other series: uPlot is built again for them.
+    const key = this.ghosts.map((g) => g.label).join('|');
+    if (this.plot && key !== this.ghostKey) this.destroy();
+    this.ghostKey = key;
+    if (this.plot) { this.plot.setData(this.data(run)); return; }
     const { default: uPlot } = await import('../vendor/uPlot.min.js');
+    this.uPlot = uPlot;
     if (this.plot || !this.host.isConnected) return;
-    this.host.shadowRoot.append(el('link', { rel: 'stylesheet', href: UPLOT_CSS }));
+    if (!this.styled) { this.host.shadowRoot.append(el('link', { rel: 'stylesheet', href: UPLOT_CSS })); this.styled = true; }
     const width = () => Math.max(260, this.element.clientWidth || 400);
     this.plot = new uPlot({
       width: width(), height: 220,
       // The loss axis always reaches the reference lines, so that an early curve shows how far
       // it has to go.
-      scales: { x: { time: false }, y: { range: (u, min, max) => [Math.min(min ?? 0.09, 0.09), Math.max(max ?? 0.7, 0.13)] } },
+      // The x axis spans the epochs chosen (and a loaded model's own), so a run shows how far
+      // along it is.
+      scales: { x: { time: false, range: (u, min, max) => [0, Math.max(this.epochs, max ?? 0)] }, y: { range: (u, min, max) => [Math.min(min ?? 0.09, 0.09), Math.max(max ?? 0.7, 0.13)] } },
       hooks: { draw: [(u) => this.drawMarks(u), (u) => this.drawReferences(u)] },
       axes: [{ label: 'epoch' }, { label: 'loss', size: 56 }],
       series: [
@@ -52,10 +80,13 @@ export class LossPlot {
         { label: 'epoch', value: (u, v) => v?.toFixed(2) ?? '' },
         { label: 'training (smoothed)', stroke: '#2563eb', width: 1.5, value: (u, v) => v?.toFixed(4) ?? '' },
         { label: 'validation', stroke: '#ea580c', width: 2, spanGaps: true, points: { show: true, size: 5 }, value: (u, v) => v?.toFixed(4) ?? '' },
+        ...this.ghosts.map((g, i) => ({ label: g.label, stroke: GHOSTS[i % GHOSTS.length], width: 1.25, dash: [6, 3], spanGaps: true,
+          points: { show: true, size: 4 }, value: (u, v) => v?.toFixed(4) ?? '' })),
       ],
-    }, [run.xs, run.train, run.val], this.element);
+    }, this.data(run), this.element);
     const ro = new ResizeObserver(() => this.plot?.setSize({ width: width(), height: 220 }));
     ro.observe(this.element);
+    this.ro = ro;
     this.host.cleanups.push(() => ro.disconnect());
   }
 
@@ -91,7 +122,7 @@ export class LossPlot {
     ctx.restore();
   }
 
-  clear() { this.plot?.setData([[], [], []]); }
+  clear() { this.destroy(); }
 
-  destroy() { this.plot?.destroy(); this.plot = null; }
+  destroy() { this.ro?.disconnect(); this.plot?.destroy(); this.plot = null; }
 }

@@ -35,6 +35,9 @@ section { min-width: 0; }
 .status { min-height: 1.45em; font-weight: 500; }
 .status.error { color: var(--mnist-dae-error, #b42318); }
 .note { color: var(--mnist-dae-muted, #5b6570); font-size: 13px; }
+.backend details { display: inline; }
+.backend summary { display: inline; cursor: pointer; color: var(--mnist-dae-accent, #2563eb); }
+.backend details[open] span { display: block; }
 .warn { color: var(--mnist-dae-warn, #9a3412); font-size: 13px; }
 .bar { display: flex; gap: 10px; align-items: center; margin-top: 8px; }
 progress { width: 100%; height: 8px; }
@@ -56,6 +59,12 @@ canvas.digit { width: 84px; height: 84px; }
 canvas.tiles { display: block; width: 100%; image-rendering: pixelated; background: #000; border-radius: 3px; }
 canvas.tiles[data-stage="input"] { width: 56px; }
 canvas.tiles[data-stage="enc1.weight"] { background: #fff; }
+.latent-map { display: flex; flex-wrap: wrap; gap: 8px 14px; align-items: flex-start; }
+canvas.map { width: min(100%, 360px); aspect-ratio: 1; border: 1px solid var(--mnist-dae-border, #d5dae1); border-radius: 3px; background: #fff; display: block; }
+.legend { list-style: none; margin: 0; padding: 0; display: grid; grid-template-columns: repeat(5, auto); gap: 4px 10px; font-size: 13px; }
+.legend li { display: flex; align-items: center; gap: 4px; }
+.swatch { width: 12px; height: 12px; border-radius: 2px; display: inline-block; }
+h4 { font-size: 13px; font-weight: 600; margin: 10px 0 4px; }
 .pad { display: flex; gap: 10px; align-items: flex-end; flex-wrap: wrap; }
 .pad canvas.draw { width: 140px; height: 140px; touch-action: none; background: #000; border-radius: 6px; cursor: crosshair;
   /* A ring, not a border: the pad's drawing coordinates stay its box's. On a dark page it is

@@ -4,9 +4,11 @@
 // and describes the current model: after a reset, a load, a resume or a backend switch it is
 // validated again at once.
 import { el, fmtTime, reducedMotion } from './dom.js';
-import { LossPlot } from './plot.js';
+import { LossPlot, MAX_GHOSTS } from './plot.js';
 import { drawStrip } from './strip.js';
 import { Inside } from './inside.js';
+import { Latent } from './latent.js';
+import { DEFAULT_HISTORY, DEFAULT_WEIGHTS } from './assets.js';
 
 // The page validates on the first 500 test images (under a second on the CPU backend here), with
 // the fixed noise the native trainer gives them in its 10,000: the same computation on a subset.
@@ -36,7 +38,34 @@ function freshRun() {
     key: null,
     // The weights the run started from, when it started from loaded ones: its saved file's name.
     from: null,
+    // The loaded model's own training (the shipped weights': www/pretrained/history.csv) as a
+    // curve {label, xs, val}, and the epochs it took: this run's epochs are drawn after them.
+    history: null, offset: 0,
+    // Earlier runs' validation curves, newest first, until cleared.
+    ghosts: [],
   };
+}
+
+/** Time left, rounded as a person says it: "≈ 38 min", "≈ 1 h 5 min", "≈ 40 s". */
+function fmtLeft(s) {
+  if (s >= 3600) return `≈ ${Math.floor(s / 3600)} h ${Math.round((s % 3600) / 60)} min`;
+  if (s >= 60) return `≈ ${Math.round(s / 60)} min`;
+  return `≈ ${Math.max(1, Math.round(s))} s`;
+}
+
+/** The shipped model's training as a curve: validation loss per epoch from its history.csv
+ *  (columns epoch, steps, train_loss, val_loss, …), or null when there is none. */
+async function shippedHistory(weightsUrl) {
+  try {
+    const r = await fetch(weightsUrl === DEFAULT_WEIGHTS ? DEFAULT_HISTORY : new URL('history.csv', weightsUrl));
+    if (!r.ok) return null;
+    const rows = (await r.text()).trim().split('\n').slice(1).map((line) => line.split(',').map(Number));
+    const xs = rows.map((c) => c[0]), val = rows.map((c) => c[3]);
+    if (!xs.length || ![...xs, ...val].every(Number.isFinite)) return null;
+    return { label: `shipped model's training (${xs.length} epochs, native trainer)`, xs, val };
+  } catch {
+    return null;
+  }
 }
 
 export class TrainView {
@@ -52,6 +81,7 @@ export class TrainView {
     this.testImages = 10_000;
     this.plot = new LossPlot(host);
     this.inside = new Inside(host);
+    this.latent = new Latent(host);
   }
 
   get alive() { return this.host.view === this; }
@@ -61,13 +91,26 @@ export class TrainView {
     const h = this.host;
     h.$log = el('ol', { class: 'log', 'aria-label': 'Recent events', part: 'log' });
     this.$psnr = el('p', { class: 'note', text: 'PSNR: —' });
+    this.$clearGhosts = el('button', { type: 'button', part: 'button', text: 'Clear earlier curves', hidden: true });
+    h.on(this.$clearGhosts, 'click', () => {
+      this.run.ghosts = [];
+      this.run.dirty = true;
+      this.showGhostControls();
+      this.plot.draw(this.run, true);
+      h.log('Earlier curves cleared.');
+    });
+    const meaning = el('p', { class: 'note' },
+      'Loss: how far each reconstructed pixel is from the clean digit\u2019s (sigmoid cross-entropy, averaged); lower is better. It cannot reach 0: MNIST\u2019s grey edge pixels are neither black nor white. ',
+      'PSNR (peak signal-to-noise ratio): how close an image is to the clean digit, in decibels; higher is better, and 10 dB more means a tenth of the squared error.');
     h.$log.dataset.group = 'log';
     root.append(this.renderControls(noise), h.$status, h.$log, el('div', { class: 'grid train' },
       el('section', { 'aria-label': 'Test digits', 'data-group': 'digits' }, el('h3', { text: 'Test digits: original · noisy · reconstructed' }), h.strip.element,
         el('div', { class: 'row bar' }, ...buttons)),
-      el('section', { 'aria-label': 'Loss', 'data-group': 'plot' }, el('h3', { text: 'Loss (sigmoid cross-entropy) per epoch' }), this.plot.element, this.$psnr),
+      el('section', { 'aria-label': 'Loss', 'data-group': 'plot' }, el('h3', { text: 'Loss (sigmoid cross-entropy) per epoch' }), this.plot.element, this.$psnr, meaning,
+        el('div', { class: 'row' }, this.$clearGhosts)),
       el('section', { 'aria-label': 'Draw a digit', 'data-group': 'pad' }, el('h3', { text: 'Draw your own' }), h.pad.element),
       this.inside.element,
+      this.latent.element,
       this.renderSanity(),
       this.renderWeights()));
   }
@@ -96,7 +139,11 @@ export class TrainView {
     h.on(this.$epochs, 'change', () => setting({ epochs: this.epochs() }, `Epochs set to ${this.epochs()}.`));
     h.on(this.$activation, 'change', () => this.askReset(`Switching to ${this.$activation.selectedOptions[0].text} starts a new model.`));
     h.on(this.$backend, 'change', () => this.switchBackend());
-    this.$backendInfo = el('p', { class: 'note', text: 'Backend: starting…', 'data-group': 'backend' });
+    // Where the model runs in plain words, and what the backend policy said on demand.
+    this.$backendLine = document.createTextNode('Backend: starting…');
+    this.$backendNote = el('span', { text: '' });
+    this.$backendDetails = el('details', { hidden: true }, el('summary', { text: 'Details' }), this.$backendNote);
+    this.$backendInfo = el('div', { class: 'note backend', 'data-group': 'backend' }, this.$backendLine, ' ', this.$backendDetails);
     this.$warn = el('p', { class: 'warn', hidden: true });
     this.$confirm = el('div', { class: 'confirm', hidden: true, role: 'group', 'aria-label': 'Confirm' });
     h.on(this.$confirm, 'keydown', (e) => { if (e.key === 'Escape' && this.cancelConfirm) { e.preventDefault(); this.cancelConfirm(); } });
@@ -112,7 +159,7 @@ export class TrainView {
       el('div', { class: 'bar', 'data-group': 'data' }, this.$dataBar, this.$dataNote),
       this.$backendInfo, this.$warn,
       el('dl', { class: 'stats', 'data-group': 'stats' }, stat('epoch', 'Epoch'), stat('step', 'Step'), stat('loss', 'Train loss'),
-        stat('val', 'Val. loss'), stat('rate', 'Images/s'), stat('elapsed', 'Elapsed')));
+        stat('val', 'Val. loss'), stat('rate', 'Images/s'), stat('elapsed', 'Elapsed'), stat('left', 'Time left')));
   }
 
   renderSanity() {
@@ -259,9 +306,9 @@ export class TrainView {
         this.adoptStatus(await h.call('load', { bytes: weights }));
         this.full = true;
         // The same model on the full sets: a new curve, but the weights it started from stay named.
-        const { from } = this.run;
+        const { from, history, offset } = this.run;
         this.clearRun();
-        this.run.from = from;
+        Object.assign(this.run, { from, history, offset });
         this.adoptStatus(await h.call('status'));
         await this.validate();
         await h.refreshPanels();
@@ -297,8 +344,11 @@ export class TrainView {
 
   showBackend(info) {
     this.host.info = info;
-    const name = info.backend === 'webgpu' ? 'WebGPU' : 'CPU (WebAssembly)';
-    this.$backendInfo.textContent = `Running on: ${name} — ${info.backendNote}`;
+    const plain = info.backend !== 'webgpu' ? 'CPU — this computer\u2019s processor, in WebAssembly'
+      : info.softwareAdapter ? 'WebGPU — a software renderer, on the processor' : 'WebGPU — the graphics card';
+    this.$backendLine.textContent = `Running on: ${plain}.`;
+    this.$backendNote.textContent = info.backendNote;
+    this.$backendDetails.hidden = !info.backendNote;
     this.$backend.value = this.$backend.value === 'auto' ? 'auto' : info.backend;
     this.$warn.hidden = !info.softwareAdapter;
     this.$warn.textContent = info.softwareAdapter
@@ -410,7 +460,8 @@ export class TrainView {
   adoptStatus(status) {
     if (!status) return;
     Object.assign(this.run, { steps: status.steps, epoch: status.epoch, stepsPerEpoch: status.steps_per_epoch,
-      stepInEpoch: status.steps_in_epoch, epochs: status.epochs, elapsed: status.total_seconds, finished: status.finished });
+      stepInEpoch: status.steps_in_epoch, epochs: status.epochs, elapsed: status.total_seconds, finished: status.finished,
+      batch: status.batch_size });
     // Touch the controls only when the session's settings differ: this runs after every step.
     const set = (control, value) => { if (control.value !== value) control.value = value; };
     set(this.$activation, status.activation);
@@ -433,7 +484,7 @@ export class TrainView {
         // Exponential moving average over ≈ 20 steps: single batches are noisy.
         run.smooth = run.smooth == null ? step.loss : 0.95 * run.smooth + 0.05 * step.loss;
         run.imagesPerSecond = step.images_per_second;
-        run.xs.push(step.epoch + step.steps_in_epoch / step.steps_per_epoch);
+        run.xs.push(run.offset + step.epoch + step.steps_in_epoch / step.steps_per_epoch);
         run.train.push(run.smooth);
         run.val.push(null);
       }
@@ -460,6 +511,10 @@ export class TrainView {
     this.$stats.loss.textContent = run.smooth == null ? '—' : run.smooth.toFixed(4);
     this.$stats.rate.textContent = run.imagesPerSecond ? run.imagesPerSecond.toFixed(0) : '—';
     this.$stats.elapsed.textContent = fmtTime(run.elapsed);
+    // The images still to train on at the current speed (validation time not counted).
+    const stepsLeft = Math.max(0, (run.epochs - run.epoch) * run.stepsPerEpoch - run.stepInEpoch);
+    this.$stats.left.textContent = run.finished ? 'done' : run.imagesPerSecond && run.batch
+      ? fmtLeft((stepsLeft * run.batch) / run.imagesPerSecond) : '—';
     this.plot.draw(run);
   }
 
@@ -476,7 +531,7 @@ export class TrainView {
     run.lastValidateStep = run.steps;
     run.lastVal = v.loss;
     if (run.xs.length) run.val[run.val.length - 1] = v.loss;
-    else { run.xs.push(run.epoch + run.stepInEpoch / (run.stepsPerEpoch || 1)); run.train.push(null); run.val.push(v.loss); }
+    else { run.xs.push(run.offset + run.epoch + run.stepInEpoch / (run.stepsPerEpoch || 1)); run.train.push(null); run.val.push(v.loss); }
     this.$stats.val.textContent = v.loss.toFixed(4);
     this.$psnr.textContent = `Validation on the first ${v.count.toLocaleString('en')} ${this.full ? 'test images' : 'sample digits'} (fixed noise ${VAL_NOISE}): PSNR noisy ${v.psnr_noisy.toFixed(2)} dB → reconstructed ${v.psnr_denoised.toFixed(2)} dB`;
     this.plot.draw(run, true);
@@ -486,7 +541,7 @@ export class TrainView {
   /** Marks a settings change on the plot (the curves before and after differ for a reason). */
   mark(text) {
     const run = this.run;
-    run.marks.push({ x: run.xs.length ? run.xs[run.xs.length - 1] : 0, text });
+    run.marks.push({ x: run.xs.length ? run.xs[run.xs.length - 1] : run.offset, text });
     this.host.log(text);
     this.plot.draw(run, true);
   }
@@ -527,7 +582,8 @@ export class TrainView {
     if (!this.full) return false;
     run.lastSnapshot = performance.now();
     run.key ??= `${h.storeKey}/${crypto.randomUUID?.() ?? `${Date.now().toString(36)}-${Math.random().toString(36).slice(2)}`}`;
-    const meta = { xs: run.xs, train: run.train, val: run.val, smooth: run.smooth, marks: run.marks };
+    const meta = { xs: run.xs, train: run.train, val: run.val, smooth: run.smooth, marks: run.marks,
+      from: run.from, history: run.history, offset: run.offset, ghosts: run.ghosts };
     try {
       await h.call('snapshot', { key: run.key, meta });
       run.dirty = false;
@@ -580,7 +636,9 @@ export class TrainView {
     this.full = true;
     this.$resume.hidden = true;
     this.run = { ...freshRun(), smooth: r.meta.smooth, xs: r.meta.xs ?? [], train: r.meta.train ?? [], val: r.meta.val ?? [],
-      marks: r.meta.marks ?? [], key };
+      marks: r.meta.marks ?? [], key, from: r.meta.from ?? null, history: r.meta.history ?? null, offset: r.meta.offset ?? 0,
+      ghosts: r.meta.ghosts ?? [] };
+    this.showGhostControls();
     this.adoptStatus(r.status);
     const v = await this.validate();
     await h.refreshPanels();
@@ -612,8 +670,27 @@ export class TrainView {
 
   /** Starts the page's account afresh: curve, marks, averages describe the new model only. */
   clearRun() {
-    this.run = freshRun();
+    const old = this.run;
+    this.run = { ...freshRun(), ghosts: [this.curveOf(old), ...old.ghosts].filter(Boolean).slice(0, MAX_GHOSTS - 1) };
     this.plot.clear();
+    this.showGhostControls();
+  }
+
+  /** A run's validation curve, labelled by its settings, to keep on the plot once it is gone;
+   *  null for a run that trained nothing. */
+  curveOf(run) {
+    if (!run.steps) return null;
+    const xs = [], val = [];
+    run.val.forEach((v, i) => { if (v != null) { xs.push(run.xs[i]); val.push(v); } });
+    if (!val.length) return null;
+    const act = this.$activation.dataset.current === 'relu' ? 'ReLU' : 'leaky ReLU';
+    const lr = [...this.$lr.options].find((o) => Number(o.value) === Number(this.$lr.value))?.text ?? this.$lr.value;
+    return { label: `${act}, noise ${this.host.noiseValue.toFixed(2)}, rate ${lr}, batch ${this.$batch.value}, ${run.steps.toLocaleString('en')} steps`, xs, val };
+  }
+
+  /** "Clear earlier curves" shows while there are some. */
+  showGhostControls() {
+    this.$clearGhosts.hidden = !this.run.ghosts.length;
   }
 
   async reset() {
@@ -672,6 +749,10 @@ export class TrainView {
       // A loaded model starts a new run at step 0: the old curve described another model.
       this.clearRun();
       this.run.from = savedName(what);
+      if (what === 'pretrained weights') {
+        this.run.history = await shippedHistory(h.weightsUrl);
+        this.run.offset = this.run.history?.xs.at(-1) ?? 0;
+      }
       this.adoptStatus(status);
       this.run.dirty = true;
       const v = await this.validate();

@@ -7,6 +7,7 @@
 //! cargo run --release --bin mnist-dae-train -- --out runs/tutorial --resume  # continue
 //! ```
 
+mod architecture;
 mod figures;
 
 use std::fs;
@@ -60,6 +61,17 @@ struct Args {
     /// Output directory: history.csv, weights.safetensors, loss.png, digits.png, checkpoint/
     #[arg(long, default_value = "runs/tutorial")]
     out: PathBuf,
+    /// Write the architecture diagram (SVG, drawn from the model's layer table) to this file and
+    /// exit, training nothing
+    #[arg(long)]
+    architecture: Option<PathBuf>,
+    /// Draw the validation curves of the --run histories on one chart (PNG) to this file and
+    /// exit, training nothing
+    #[arg(long, requires = "run")]
+    compare: Option<PathBuf>,
+    /// A run to compare, as LABEL=DIR (DIR holding its history.csv); give it once per run
+    #[arg(long)]
+    run: Vec<String>,
     /// Continue the run saved in <out>/checkpoint (its settings are kept; --epochs may extend it)
     #[arg(long)]
     resume: bool,
@@ -165,13 +177,39 @@ fn write_history(path: &Path, rows: &[EpochRecord]) -> Result<(), DaeError> {
 
 fn main() -> ExitCode {
     let args = Args::parse();
-    match train(&args) {
+    let result = match &args.architecture {
+        Some(path) => fs::write(path, architecture::svg()).map_err(io_error(path)),
+        None => match &args.compare {
+            Some(path) => compare(path, &args.run),
+            None => train(&args),
+        },
+    };
+    match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("mnist-dae-train: {e}");
             ExitCode::FAILURE
         }
     }
+}
+
+/// `--compare`: the histories named by `runs` (`LABEL=DIR`) on one chart at `path`.
+fn compare(path: &Path, runs: &[String]) -> Result<(), DaeError> {
+    let mut histories = Vec::new();
+    for run in runs {
+        let Some((label, dir)) = run.split_once('=') else {
+            return Err(DaeError::Input(format!("--run: expected LABEL=DIR, got {run:?}")));
+        };
+        let file = Path::new(dir).join("history.csv");
+        let text = fs::read_to_string(&file).map_err(io_error(&file))?;
+        let rows: Option<Vec<EpochRecord>> =
+            text.lines().skip(1).filter(|l| !l.trim().is_empty()).map(EpochRecord::parse).collect();
+        let rows = rows.ok_or_else(|| {
+            DaeError::Input(format!("{}: expected rows of {}", file.display(), EpochRecord::CSV_HEADER))
+        })?;
+        histories.push((label.to_string(), rows));
+    }
+    figures::compare(path, &histories)
 }
 
 /// The images a session of `config` trains and validates on, from the IDX files in `dir`.
