@@ -156,6 +156,12 @@ describe('demo page on the CPU backend', () => {
     assert.match(await status(page), /invalid weights: expected a safetensors file/);
     assert.match((await page.evaluate(() => window.widgetErrors)).join(), /Could not load corrupt\.safetensors: invalid weights/, 'an error event');
     assert.equal(await validation(page), val, 'the model is unchanged');
+    // Said beside the weights controls too, where the file was chosen; a good file clears it.
+    const weights = widget(page).getByRole('region', { name: 'Weights' });
+    assert.match(await weights.getByText(/^Could not load corrupt\.safetensors/).textContent(), /invalid weights/);
+    await page.getByLabel('Load weights file').setInputFiles(saved);
+    await weights.getByText(/^Could not load/).waitFor({ state: 'hidden' });
+    assert.equal(await validation(page), val, 'cleared by a file that loads');
     await trainSteps(page, 3);
     await pause(page);
   });
@@ -357,8 +363,36 @@ describe('demo page on the CPU backend', () => {
     assert.deepEqual(errors, []);
   });
 
+  test('at 360 px: digits of at least 40 px, touch targets of at least 44 px, where the run stands beside Train', async () => {
+    await page.setViewportSize({ width: 360, height: 800 });
+    await page.waitForTimeout(300);
+    try {
+      const r = await W(page, (w) => {
+        const root = w.shadowRoot;
+        const small = [...root.querySelectorAll('button, select, input, summary')].filter((e) => e.checkVisibility())
+          .map((e) => ({ what: e.textContent.trim() || e.getAttribute('aria-label') || e.name || e.type, height: Math.round(e.getBoundingClientRect().height) }))
+          .filter((e) => e.height < 44);
+        return { tile: root.querySelector('canvas.strip').getBoundingClientRect().width / w.digits, small };
+      });
+      assert.ok(r.tile >= 40, `a digit is ${r.tile.toFixed(1)} px wide`);
+      assert.deepEqual(r.small, [], 'every control at least 44 px tall');
+      const line = widget(page).getByText(/^Step [\d,]+ · epoch \d+ of \d+, \d+%$/);
+      const train = widget(page).getByRole('button', { name: /^(Train|Pause)$/ });
+      const [a, b] = [await line.boundingBox(), await train.boundingBox()];
+      assert.ok(Math.abs(a.y - b.y) < 120 && a.y < 800, `the run's place is shown beside Train (at y ${a.y}, Train at ${b.y})`);
+    } finally {
+      await page.setViewportSize({ width: 1440, height: 1400 });
+    }
+  });
+
   test('axe-core finds no moderate-or-worse violation on the page, every view drawn', async () => {
     assert.deepEqual(await axeViolations(page), []);
+    // heading-level="2" here, under the page's h1; the attribute moves every heading.
+    await widget(page).getByRole('heading', { level: 2, name: 'The latent space' }).waitFor();
+    await W(page, (w) => w.setAttribute('heading-level', '4'));
+    await widget(page).getByRole('heading', { level: 4, name: 'The latent space' }).waitFor();
+    await widget(page).getByRole('heading', { level: 5, name: 'Between two digits' }).waitFor();
+    await W(page, (w) => w.setAttribute('heading-level', '2'));
   });
 
   test('Reset brings the loss back to the untrained level', async () => {

@@ -135,10 +135,19 @@ export class MnistDaeElement extends HTMLElement {
 
   /** Shows the control groups the `controls` attribute names (each element marked with
    *  `data-group`). */
-  /** Section headings (h3 in the markup) and sub-headings (h4) at the `heading-level`. */
+  /** Section headings (written as h3 in the views) and their sub-headings (h4) at the
+   *  `heading-level`: real h1–h6 elements, which every tool reads as such. */
   showHeadings() {
     const level = this.headingLevel;
-    for (const h of this.shadowRoot.querySelectorAll('h3, h4')) h.setAttribute('aria-level', String(h.tagName === 'H4' ? level + 1 : level));
+    for (const h of this.shadowRoot.querySelectorAll('h1, h2, h3, h4, h5, h6')) {
+      h.dataset.depth ??= h.tagName === 'H4' ? '1' : '0';
+      const tag = `H${level + Number(h.dataset.depth)}`;
+      if (h.tagName === tag) continue;
+      const next = document.createElement(tag);
+      for (const a of h.attributes) next.setAttribute(a.name, a.value);
+      next.append(...h.childNodes);
+      h.replaceWith(next);
+    }
   }
 
   showControls() {

@@ -15,7 +15,7 @@ export const STYLE = `
   padding: 14px;
 }
 .root *, .root *::before, .root *::after { box-sizing: border-box; }
-h3 { font-size: 13px; font-weight: 600; margin: 0 0 6px; text-transform: uppercase; letter-spacing: .04em; color: var(--mnist-dae-muted, #5b6570); }
+h1, h2, h3, h4, h5, h6 { font-size: 13px; font-weight: 600; margin: 0 0 6px; text-transform: uppercase; letter-spacing: .04em; color: var(--mnist-dae-muted, #5b6570); }
 button, select, input { font: inherit; color: inherit; }
 input[type=range], progress { accent-color: var(--mnist-dae-accent, #2563eb); }
 button {
@@ -38,6 +38,10 @@ section { min-width: 0; }
 .backend details { display: inline; }
 .backend summary { display: inline; cursor: pointer; color: var(--mnist-dae-accent, #2563eb); }
 .backend details[open] span { display: block; }
+.field-error { color: var(--mnist-dae-error, #b42318); font-size: 13px; margin: 4px 0 0; }
+.run-line { font-size: 13px; color: var(--mnist-dae-muted, #5b6570); font-variant-numeric: tabular-nums; }
+label.file { flex-wrap: wrap; }
+label.file input { max-width: 100%; }
 .warn { color: var(--mnist-dae-warn, #9a3412); font-size: 13px; }
 .bar { display: flex; gap: 10px; align-items: center; margin-top: 8px; }
 progress { width: 100%; height: 8px; }
@@ -64,7 +68,7 @@ canvas.map { width: min(100%, 360px); aspect-ratio: 1; border: 1px solid var(--m
 .legend { list-style: none; margin: 0; padding: 0; display: grid; grid-template-columns: repeat(5, auto); gap: 4px 10px; font-size: 13px; }
 .legend li { display: flex; align-items: center; gap: 4px; }
 .swatch { width: 12px; height: 12px; border-radius: 2px; display: inline-block; }
-h4 { font-size: 13px; font-weight: 600; margin: 10px 0 4px; }
+[data-depth="1"] { font-size: 13px; font-weight: 600; margin: 10px 0 4px; text-transform: none; letter-spacing: normal; color: inherit; }
 .pad { display: flex; gap: 10px; align-items: flex-end; flex-wrap: wrap; }
 .pad canvas.draw { width: 140px; height: 140px; touch-action: none; background: #000; border-radius: 6px; cursor: crosshair;
   /* A ring, not a border: the pad's drawing coordinates stay its box's. On a dark page it is
@@ -77,5 +81,17 @@ h4 { font-size: 13px; font-weight: 600; margin: 10px 0 4px; }
 .log li:first-child { color: inherit; }
 .confirm { background: var(--mnist-dae-tile, #fff7ed); border: 1px solid var(--mnist-dae-warn, #fdba74); border-radius: 6px; padding: 8px; margin-top: 8px; }
 .denoise .panels { margin-top: 6px; }
+/* Small screens and touch: targets of at least 44 px (WCAG 2.5.5), digits of at least 40 px
+   (the strip scrolls rather than shrink them further), row labels above their digits. */
+@media (max-width: 600px), (pointer: coarse) {
+  button, select, input[type=number], input[type=file], summary { min-height: 44px; }
+  input[type=range] { min-height: 44px; }
+  .backend summary { display: inline-flex; align-items: center; }
+}
+@media (max-width: 480px) {
+  .root { padding: 10px; }
+  .panels { grid-template-columns: minmax(0, 1fr); }
+  canvas.strip { min-width: calc(var(--n, 8) * 40px); }
+}
 @media (prefers-reduced-motion: reduce) { * { transition: none !important; animation: none !important; } }
 `;

@@ -132,8 +132,8 @@ export class TrainView {
     h.on(this.$play, 'click', () => (this.playing ? this.pause() : this.play().catch(reported)));
     h.on(this.$reset, 'click', () => this.askReset());
     const setting = (settings, text) => h.call('configure', { settings })
-      .then((status) => { this.adoptStatus(status); this.mark(text); })
-      .catch((e) => h.fail(e));
+      .then((status) => { this.adoptStatus(status); this.mark(text); this.besides('settings', null); })
+      .catch((e) => this.besides('settings', h.fail(e)));
     h.on(this.$batch, 'change', () => setting({ batch_size: Number(this.$batch.value) }, `Batch size set to ${this.$batch.value}.`));
     h.on(this.$lr, 'change', () => setting({ learning_rate: Number(this.$lr.value) }, `Learning rate set to ${this.$lr.selectedOptions[0].text}.`));
     h.on(this.$epochs, 'change', () => setting({ epochs: this.epochs() }, `Epochs set to ${this.epochs()}.`));
@@ -145,6 +145,10 @@ export class TrainView {
     this.$backendDetails = el('details', { hidden: true }, el('summary', { text: 'Details' }), this.$backendNote);
     this.$backendInfo = el('div', { class: 'note backend', 'data-group': 'backend' }, this.$backendLine, ' ', this.$backendDetails);
     this.$warn = el('p', { class: 'warn', hidden: true });
+    const slot = (group) => el('p', { class: 'field-error', hidden: true, 'data-group': group });
+    this.$errors = { settings: slot('settings'), backend: slot('backend'), weights: el('p', { class: 'field-error', hidden: true }) };
+    // Beside Train: where the run stands, so that a tap on Train shows more than its label.
+    this.$runLine = el('span', { class: 'run-line', 'data-group': 'train', text: '' });
     this.$confirm = el('div', { class: 'confirm', hidden: true, role: 'group', 'aria-label': 'Confirm' });
     h.on(this.$confirm, 'keydown', (e) => { if (e.key === 'Escape' && this.cancelConfirm) { e.preventDefault(); this.cancelConfirm(); } });
     this.$resume = el('div', { class: 'confirm', hidden: true, role: 'group', 'aria-label': 'Resume training' });
@@ -153,8 +157,9 @@ export class TrainView {
     this.$stats = {};
     const stat = (key, label) => { const dd = el('dd', { text: '—' }); this.$stats[key] = dd; return el('div', {}, el('dt', { text: label }), dd); };
     return el('div', { part: 'controls' },
-      el('div', { class: 'row' }, this.$play, this.$reset,
+      el('div', { class: 'row' }, this.$play, this.$reset, this.$runLine,
         el('label', { 'data-group': 'settings' }, 'Epochs', this.$epochs), batchLabel, lrLabel, noise, actLabel, backendLabel),
+      this.$errors.settings, this.$errors.backend,
       this.$confirm, this.$resume,
       el('div', { class: 'bar', 'data-group': 'data' }, this.$dataBar, this.$dataNote),
       this.$backendInfo, this.$warn,
@@ -187,7 +192,8 @@ export class TrainView {
       this.$file.value = '';
     });
     return el('section', { 'aria-label': 'Weights', 'data-group': 'weights' }, el('h3', { text: 'Weights' }),
-      el('div', { class: 'row' }, this.$pretrained, save, el('label', {}, 'Load weights file', this.$file)),
+      el('div', { class: 'row' }, this.$pretrained, save, el('label', { class: 'file' }, 'Load weights file', this.$file)),
+      this.$errors.weights,
       el('p', { class: 'note', text: 'Training is kept in this browser every few seconds; a reload offers to resume.' }));
   }
 
@@ -345,7 +351,8 @@ export class TrainView {
   showBackend(info) {
     this.host.info = info;
     const plain = info.backend !== 'webgpu' ? 'CPU — this computer\u2019s processor, in WebAssembly'
-      : info.softwareAdapter ? 'WebGPU — a software renderer, on the processor' : 'WebGPU — the graphics card';
+      // A software adapter is named once, by the warning below.
+      : info.softwareAdapter ? 'WebGPU' : 'WebGPU — the graphics card';
     this.$backendLine.textContent = `Running on: ${plain}.`;
     this.$backendNote.textContent = info.backendNote;
     this.$backendDetails.hidden = !info.backendNote;
@@ -515,6 +522,8 @@ export class TrainView {
     const stepsLeft = Math.max(0, (run.epochs - run.epoch) * run.stepsPerEpoch - run.stepInEpoch);
     this.$stats.left.textContent = run.finished ? 'done' : run.imagesPerSecond && run.batch
       ? fmtLeft((stepsLeft * run.batch) / run.imagesPerSecond) : '—';
+    const share = run.stepsPerEpoch ? Math.floor((100 * run.stepInEpoch) / run.stepsPerEpoch) : 0;
+    this.$runLine.textContent = `Step ${run.steps.toLocaleString('en')} · epoch ${Math.min(run.epoch + 1, run.epochs)} of ${run.epochs}, ${share}%`;
     this.plot.draw(run);
   }
 
@@ -688,6 +697,14 @@ export class TrainView {
     return { label: `${act}, noise ${this.host.noiseValue.toFixed(2)}, rate ${lr}, batch ${this.$batch.value}, ${run.steps.toLocaleString('en')} steps`, xs, val };
   }
 
+  /** A failure shown beside the controls that caused it (`where`: "settings", "backend",
+   *  "weights"), as well as in the status line; null clears it. */
+  besides(where, message) {
+    const slot = this.$errors[where];
+    slot.textContent = message ?? '';
+    slot.hidden = !message;
+  }
+
   /** "Clear earlier curves" shows while there are some. */
   showGhostControls() {
     this.$clearGhosts.hidden = !this.run.ghosts.length;
@@ -733,8 +750,10 @@ export class TrainView {
       if (wasPlaying) this.play().catch(reported); else h.say('Ready: press Train.');
     } catch (e) {
       this.$backend.value = h.info?.backend ?? 'auto';
-      h.fail(e);
+      this.besides('backend', h.fail(e));
+      return;
     }
+    this.besides('backend', null);
   }
 
   /** Loads weights (`get` asks the worker): a new run at step 0, validated at once. Rejects,
@@ -760,8 +779,10 @@ export class TrainView {
       await h.denoisePad();
       h.log(`Loaded ${what}: validation loss ${v.loss.toFixed(4)}.`);
       if (!wasPlaying) h.say('Ready: press Train.');
+      this.besides('weights', null);
     } catch (e) {
       error = h.loadFailed(e, what);
+      this.besides('weights', error.message);
     }
     if (wasPlaying) this.play().catch(reported);
     if (error) throw error;
@@ -782,8 +803,9 @@ export class TrainView {
       a.remove();
       setTimeout(() => URL.revokeObjectURL(url), 10_000);
       h.log(`Saved ${bytes.length.toLocaleString('en')} bytes of weights.`);
+      this.besides('weights', null);
     } catch (e) {
-      h.fail(e);
+      this.besides('weights', h.fail(e));
     }
   }
 
