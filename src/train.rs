@@ -228,6 +228,8 @@ impl Trainer {
     /// The latent codes of `images` (flat `n × 784` in [0, 1]): flat `n × 1568` values, each
     /// image's `[32, 7, 7]` maps in channel-major order.
     pub async fn encode(&self, images: &[f32]) -> Result<Vec<f32>, DaeError> {
+        check_len("images", images.len(), MAX_IMAGES)?;
+        check_images("images", images)?;
         self.forward_chunked(images, "codes", Dae::encode).await
     }
 

@@ -97,7 +97,8 @@ pub fn codes_arg(value: &JsValue) -> Result<Vec<f32>, DaeError> {
 /// The arguments of `interpolate`: two images and a whole number of steps in
 /// [2, [`MAX_BLEND_STEPS`]].
 pub fn blend_args(from: &JsValue, to: &JsValue, steps: &JsValue) -> Result<(Vec<f32>, Vec<f32>, usize), DaeError> {
-    let (from, to) = (floats("from", from, 1)?, floats("to", to, 1)?);
+    // Two images' worth is copied at most, so that the trainer can say "one image, got two".
+    let (from, to) = (floats("from", from, 2)?, floats("to", to, 2)?);
     let n = number("steps", steps)?;
     if n.fract() != 0.0 || !(2.0..=MAX_BLEND_STEPS as f64).contains(&n) {
         return Err(DaeError::Input(format!("steps: expected an integer from 2 to {MAX_BLEND_STEPS}, got {n}")));

@@ -345,7 +345,17 @@ impl Session {
         &self,
         #[wasm_bindgen(unchecked_optional_param_type = "number")] count: JsValue,
     ) -> js_sys::Promise {
-        let args = if count.is_undefined() { Ok(MAP_CODES) } else { index("count", &count, MAX_IMAGES + 1) };
+        let args = if count.is_undefined() {
+            Ok(MAP_CODES)
+        } else {
+            number("count", &count).and_then(|n| {
+                if n.fract() == 0.0 && (2.0..=MAX_IMAGES as f64).contains(&n) {
+                    Ok(n as usize)
+                } else {
+                    Err(DaeError::Input(format!("count: expected an integer from 2 to {MAX_IMAGES}, got {n}")))
+                }
+            })
+        };
         self.inner.call(args, |s, count| async move {
             let (map, labels) = s.lock().await.run(false, async |s| s.latent_map(count).await).await?;
             Ok(latent_map_object(&map, Some(&labels)))

@@ -200,7 +200,8 @@ function latentIn(name) {
     const max = (a, b) => a.reduce((m, v, i) => Math.max(m, Math.abs(v - b[i])), 0);
     const refusals = await Promise.all([
       d.interpolate(x.subarray(0, 784), x.subarray(784, 1568), 1), d.decode(new Float32Array(100)),
-      d.latent_map(x.subarray(0, 784)), d.encode(new Float64Array(784)),
+      d.latent_map(x.subarray(0, 784)), d.encode(new Float64Array(784)), d.encode(new Float32Array(100)),
+      d.interpolate(x.subarray(0, 1568), x.subarray(0, 784), 3),
     ].map((p) => p.then(() => null, (e) => `${e.code}: ${e.message}`)));
     return {
       codes: Array.from(codes), codesAreTrace: max(codes, traced) === 0, decodeIsDenoise: max(decoded, denoised),
@@ -224,6 +225,8 @@ test('encode, decode, interpolate and latent_map: codes are the traced latent ma
     'invalid_input: invalid input: codes: expected n × 1568 floats with 1 ≤ n ≤ 16384 (flat [32, 7, 7] codes), got 100 floats',
     'invalid_input: invalid input: images: expected at least 2 images to map, got 1',
     'invalid_input: invalid input: images: expected a Float32Array of n × 784 values in [0, 1], got Float64Array(784)',
+    'invalid_input: invalid input: images: expected n × 784 floats with n ≥ 1 (flat 28×28 images), got 100 floats (0 × 784 + 100)',
+    'invalid_input: invalid input: from: expected one image (784 floats), got 1568 floats (2 × 784)',
   ]);
   assert.deepEqual(errors, []);
 });

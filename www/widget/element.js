@@ -133,8 +133,6 @@ export class MnistDaeElement extends HTMLElement {
     return this.call('save');
   }
 
-  /** Shows the control groups the `controls` attribute names (each element marked with
-   *  `data-group`). */
   /** Section headings (written as h3 in the views) and their sub-headings (h4) at the
    *  `heading-level`: real h1–h6 elements, which every tool reads as such. */
   showHeadings() {
@@ -150,6 +148,8 @@ export class MnistDaeElement extends HTMLElement {
     }
   }
 
+  /** Shows the control groups the `controls` attribute names (each element marked with
+   *  `data-group`). */
   showControls() {
     const shown = new Set(this.controls);
     for (const e of this.shadowRoot.querySelectorAll('[data-group]')) e.hidden = !shown.has(e.dataset.group);

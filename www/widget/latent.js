@@ -43,6 +43,8 @@ export class Latent {
     this.host = host;
     this.drawn = null; // {run, steps, epoch, images, at}: the model the map shows
     this.busy = false;
+    this.pending = false; // asked again while a map was on its way: draw once more after it
+    this.blends = 0; // the latest strip asked for: an older answer is not drawn over it
     this.shown = null; // the coordinates last drawn, to keep their orientation
     this.$map = el('canvas', { class: 'map', role: 'img', width: String(SIZE), height: String(SIZE), part: 'latent-map', 'aria-label': 'Latent map: not drawn yet' });
     this.$about = el('p', { class: 'note', text: 'Each dot is a test digit, placed by its latent code (1,568 numbers) projected onto the two directions in which the codes of these digits vary most (principal component analysis). Dots close together have similar codes along those two directions; dots that overlap may still differ in the other 1,566, and the axes have no units. Colours are the digits\u2019 labels, which the model never sees.' });
@@ -64,13 +66,14 @@ export class Latent {
       el('div', { class: 'latent-map' }, this.$map, this.$legend), this.$status, this.$about,
       el('h4', { text: 'Between two digits' }),
       el('div', { class: 'row' }, el('label', {}, 'From', this.$from), el('label', {}, 'to', this.$to)),
-      this.$blend, this.$blendNote);
+      el('div', { class: 'scroll' }, this.$blend), this.$blendNote);
   }
 
   /** The strip was redrawn: draws the map again when it no longer shows the current model. */
   async onPanels() {
     const view = this.host.view;
-    if (this.element.hidden || this.busy || !view) return;
+    if (this.element.hidden || !view) return;
+    if (this.busy) { this.pending = true; return; }
     const run = view.run;
     const d = this.drawn;
     const same = d && d.run === run && d.images === view.testImages;
@@ -81,6 +84,11 @@ export class Latent {
       await this.draw(view);
     } finally {
       this.busy = false;
+    }
+    // A model that changed while the map was being made (a load, a reset) is drawn now.
+    if (this.pending) {
+      this.pending = false;
+      await this.onPanels();
     }
   }
 
@@ -125,6 +133,7 @@ export class Latent {
     const view = h.view;
     if (!this.map || !view) return;
     const [from, to] = [Number(this.$from.value), Number(this.$to.value)];
+    const asked = ++this.blends;
     const first = (d) => this.map.labels.indexOf(d);
     const [i, j] = [first(from), first(to)];
     if (i < 0 || j < 0) {
@@ -139,7 +148,7 @@ export class Latent {
       this.$blendNote.textContent = `Could not decode the blends: ${e?.message ?? e}`;
       return;
     }
-    if (h.view !== view) return;
+    if (h.view !== view || asked !== this.blends) return;
     drawStrip(this.$blend, strip, BLEND_STEPS);
     this.$blend.setAttribute('aria-label', `${BLEND_STEPS} images decoded from blends of the codes of test digit ${i + 1} (${article(from)} ${from}) and test digit ${j + 1} (${article(to)} ${to})`);
     this.$blendNote.textContent = `Left: the model's reconstruction of test digit ${i + 1}, ${article(from)} ${from}; right: of test digit ${j + 1}, ${article(to)} ${to}. Between them, the decoder's images of codes part-way from one to the other, not a cross-fade of the pixels. Nothing in training asks the codes between two digits to be digits too: where the middle images look like neither, the model has not learned that part of the space.`;

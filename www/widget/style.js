@@ -55,7 +55,7 @@ progress { width: 100%; height: 8px; }
    blurs the page) and never under its 28 pixels: a box too narrow for that scrolls. */
 canvas.strip, canvas.digit { width: 100%; image-rendering: pixelated; background: #000; border-radius: 3px; display: block; }
 canvas.strip { width: min(100%, calc(var(--n, 8) * var(--mnist-dae-digit-size, 64px))); min-width: calc(var(--n, 8) * 28px); }
-.panels { overflow-x: auto; }
+.panels, .scroll { overflow-x: auto; }
 canvas.digit { width: 84px; height: 84px; }
 .inside-grid { display: grid; grid-template-columns: repeat(auto-fill, minmax(150px, 1fr)); gap: 8px 12px; align-items: start; }
 .inside-grid figure { margin: 0; }

@@ -48,9 +48,9 @@ function freshRun() {
 
 /** Time left, rounded as a person says it: "≈ 38 min", "≈ 1 h 5 min", "≈ 40 s". */
 function fmtLeft(s) {
-  if (s >= 3600) return `≈ ${Math.floor(s / 3600)} h ${Math.round((s % 3600) / 60)} min`;
-  if (s >= 60) return `≈ ${Math.round(s / 60)} min`;
-  return `≈ ${Math.max(1, Math.round(s))} s`;
+  if (s < 59.5) return `≈ ${Math.max(1, Math.round(s))} s`;
+  const minutes = Math.round(s / 60);
+  return minutes < 60 ? `≈ ${minutes} min` : `≈ ${Math.floor(minutes / 60)} h ${minutes % 60} min`;
 }
 
 /** The shipped model's training as a curve: validation loss per epoch from its history.csv
@@ -145,8 +145,9 @@ export class TrainView {
     this.$backendDetails = el('details', { hidden: true }, el('summary', { text: 'Details' }), this.$backendNote);
     this.$backendInfo = el('div', { class: 'note backend', 'data-group': 'backend' }, this.$backendLine, ' ', this.$backendDetails);
     this.$warn = el('p', { class: 'warn', hidden: true });
-    const slot = (group) => el('p', { class: 'field-error', hidden: true, 'data-group': group });
-    this.$errors = { settings: slot('settings'), backend: slot('backend'), weights: el('p', { class: 'field-error', hidden: true }) };
+    // Not control groups: shown only while they hold a failure (besides()).
+    const slot = () => el('p', { class: 'field-error', hidden: true });
+    this.$errors = { settings: slot(), backend: slot(), weights: slot() };
     // Beside Train: where the run stands, so that a tap on Train shows more than its label.
     this.$runLine = el('span', { class: 'run-line', 'data-group': 'train', text: '' });
     this.$confirm = el('div', { class: 'confirm', hidden: true, role: 'group', 'aria-label': 'Confirm' });
@@ -523,7 +524,8 @@ export class TrainView {
     this.$stats.left.textContent = run.finished ? 'done' : run.imagesPerSecond && run.batch
       ? fmtLeft((stepsLeft * run.batch) / run.imagesPerSecond) : '—';
     const share = run.stepsPerEpoch ? Math.floor((100 * run.stepInEpoch) / run.stepsPerEpoch) : 0;
-    this.$runLine.textContent = `Step ${run.steps.toLocaleString('en')} · epoch ${Math.min(run.epoch + 1, run.epochs)} of ${run.epochs}, ${share}%`;
+    this.$runLine.textContent = run.finished ? `Step ${run.steps.toLocaleString('en')} · all ${run.epochs} epochs done`
+      : `Step ${run.steps.toLocaleString('en')} · epoch ${run.epoch + 1} of ${run.epochs}, ${share}%`;
     this.plot.draw(run);
   }
 
