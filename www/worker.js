@@ -114,6 +114,17 @@ const handlers = {
   /** The decoded blends of two images' codes: `steps` images from `from` to `to`. */
   interpolate: ({ from, to, steps }) => needSession().interpolate(from, to, steps),
   save: () => needSession().save_weights(),
+  /** What `resume` takes beside the weights: the session's settings, place and history. */
+  state: () => needSession().state(),
+
+  /** A session continued from `state` and `weights` (as `state` and `save` gave them), on
+   *  `backend`: how a comparison's second model comes back after a reload. */
+  async continue({ state, weights, backend = 'cpu' }) {
+    const placement = await resolve(backend);
+    const { Session } = await moduleFor(placement.backend);
+    const next = await Session.resume(state, weights, ...data(), { backend: placement.backend });
+    return { ...adopt(next, placement.note ? placement : null), status: await session.status() };
+  },
 
   /** Image `index` (default: a random one) of "train" or "test", with its label. */
   async sample({ set, index }) {

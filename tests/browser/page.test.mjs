@@ -49,7 +49,10 @@ async function trainSteps(page, n, timeout = 120_000) {
 /** Presses Pause and waits until the widget says it stopped, validated and saved. */
 async function pause(page) {
   if (await playing(page)) await widget(page).getByRole('button', { name: 'Pause' }).click();
-  await widget(page).locator('[part="status"]').getByText(/^Paused at step [\d,]+: validation loss \d\.\d{4}; saved in this browser\.$/).waitFor({ timeout: 120_000 });
+  await widget(page).locator('[part="status"]').getByText(/^Paused at step [\d,]+: validation loss \d\.\d{4}; saved in this browser\.$/).waitFor({ timeout: 120_000 })
+    .catch(async (e) => {
+      throw new Error(`pause: expected "Paused at step N: validation loss X; saved in this browser." within 120 s, got status "${await status(page)}" (recent events: ${await widget(page).locator('[part="log"]').textContent()})`, { cause: e });
+    });
 }
 
 /** Collects the widget's `step` events (their losses) into `window.stepEvents`. */
@@ -60,6 +63,15 @@ const mean = (a) => a.reduce((s, v) => s + v, 0) / a.length;
 /** Pixels of the three panel rows: [original, noisy, reconstructed] as arrays of grey levels. */
 const panels = (page) => panelPixels(page.locator('mnist-dae').first());
 
+
+/** A fresh browser profile with the demo page on the CPU backend, ready, 1440 px wide. */
+async function cpuPage() {
+  const context = await launch();
+  const { page, errors } = await open(context, `${server.url}/?backend=cpu`);
+  await page.setViewportSize({ width: 1440, height: 1400 });
+  await ready(page);
+  return { context, page, errors };
+}
 
 describe('demo page on the CPU backend', () => {
   let context, page, errors, initialVal;
@@ -426,6 +438,75 @@ describe('demo page on the CPU backend', () => {
   });
 });
 
+describe('compare runs (CPU)', () => {
+  let context, page, errors;
+  before(async () => { ({ context, page, errors } = await cpuPage()); });
+  after(async () => { await context?.close(); });
+
+  test('a second model trains step for step beside the first: both curves, its reconstructions, a verdict from the measured losses', async () => {
+    await widget(page).getByRole('button', { name: 'Compare…' }).click();
+    const panel = widget(page).getByRole('group', { name: 'Compare runs' });
+    assert.equal(await panel.getByRole('combobox', { name: 'Activation' }).inputValue(), 'relu', 'ReLU against leaky ReLU by default');
+    await panel.getByRole('button', { name: 'Start comparing' }).click();
+    await logged(page, /^Comparing with a second model: ReLU, learning rate 1e-3, batch 64\.$/);
+    await trainSteps(page, 50);
+    await pause(page);
+    const verdict = await widget(page).getByText(/^After [\d,]+ steps each, validation loss:/).textContent();
+    const m = /^After ([\d,]+) steps each, validation loss: leaky ReLU (\d\.\d{4}), ReLU (\d\.\d{4}) — (.*)\.$/.exec(verdict);
+    assert.ok(m, verdict);
+    const n = Number(m[1].replace(/,/g, ''));
+    assert.ok(n >= 50, `${n} steps each`);
+    assert.equal(n, await steps(page));
+    assert.equal(Number(m[2]), await validation(page), 'the first number is the first model\'s validation loss');
+    // The second model's number is the API's for the same settings after the same steps (the
+    // CPU backend is deterministic for a seed).
+    const api = await W(page, async (w, steps) => {
+      const mod = await import('/mnist-dae-cpu.js');
+      const { fetchMnst } = await import('/mnst.js');
+      await mod.default();
+      const [train, test] = await Promise.all([fetchMnst('/data/mnist-train.bin.gz'), fetchMnst('/data/mnist-test.bin.gz')]);
+      const s = await mod.Session.create(train.bytes, test.bytes,
+        { backend: 'cpu', activation: 'relu', noise_factor: 0.5, val_images: 500, learning_rate: 0.001, batch_size: 64, epochs: 25 });
+      await s.train(steps);
+      const v = await s.validate();
+      s.free();
+      return v.loss;
+    }, n);
+    assert.equal(m[3], api.toFixed(4), `the second model's ${m[3]} is the API's ${api}`);
+    const lead = Number(m[2]) - Number(m[3]);
+    assert.match(m[4], Math.abs(lead) < 0.0005 ? /^too close to call/
+      : new RegExp(`^${lead < 0 ? 'leaky ReLU' : 'ReLU'} is ahead by ${Math.abs(lead).toFixed(4).replace('.', '\\.')} `));
+    // Both curves on one plot, and the second model's reconstructions of the same digits.
+    const plot = widget(page).getByRole('img', { name: /^Loss plot/ });
+    assert.match(await plot.getAttribute('aria-label'), new RegExp(`; second model: ReLU, rate 1e-3, batch 64, last validation ${m[3].replace('.', '\\.')};`));
+    const row = await W(page, (w) => {
+      const c = w.shadowRoot.querySelector('canvas[part~="panel-second"]');
+      const noisy = w.shadowRoot.querySelector('canvas[part~="panel-noisy"]');
+      const grey = (canvas) => Array.from(canvas.getContext('2d').getImageData(0, 0, canvas.width, 28).data).filter((_, i) => i % 4 === 0);
+      return { label: c.getAttribute('aria-label'), second: grey(c), noisy: grey(noisy) };
+    });
+    assert.match(row.label, /^reconstructed by the second model: test digits \d/);
+    assert.ok(Math.max(...row.second) - Math.min(...row.second) > 50, 'the row is drawn');
+    assert.ok(row.second.reduce((a, v, i) => a + Math.abs(v - row.noisy[i]), 0) / row.second.length > 10, 'and it is not the noisy input');
+    // Kept like a single run: a reload resumes both models, and the verdict comes back the same
+    // (both validated again from their saved weights).
+    await page.reload();
+    await ready(page);
+    await widget(page).getByRole('group', { name: 'Resume training' }).getByRole('button', { name: 'Resume' }).click();
+    await logged(page, /^Resumed at step [\d,]+: validation loss \d\.\d{4}; the comparison goes on\.$/);
+    assert.equal(await widget(page).getByText(/^After [\d,]+ steps each, validation loss:/).textContent(), verdict);
+    await trainSteps(page, 3);
+    await pause(page);
+    const again = /^After ([\d,]+) steps each/.exec(await widget(page).getByText(/^After [\d,]+ steps each/).textContent());
+    assert.equal(Number(again[1].replace(/,/g, '')), await steps(page), 'both went on together');
+    // Stopping keeps the second curve as an earlier one.
+    await widget(page).getByRole('button', { name: 'Stop comparing' }).click();
+    assert.match(await plot.getAttribute('aria-label'), /earlier curves: second model: ReLU, rate 1e-3, batch 64, last validation \d\.\d{4}/);
+    assert.equal(await widget(page).getByRole('button', { name: 'Compare…' }).isVisible(), true);
+    assert.deepEqual(errors, []);
+  });
+});
+
 describe('demo page on WebGPU', () => {
   let context, page, errors, adapter;
   const workers = [];
@@ -570,12 +651,7 @@ describe('the page always describes the current model (CPU)', () => {
     const c = w.shadowRoot.querySelector('canvas[aria-label="Your digit denoised"]');
     return Array.from(c.getContext('2d').getImageData(0, 0, c.width, c.height).data.filter((_, i) => i % 4 === 0));
   });
-  before(async () => {
-    context = await launch();
-    ({ page, errors } = await open(context, `${server.url}/?backend=cpu`));
-    await page.setViewportSize({ width: 1440, height: 1400 });
-    await ready(page);
-  });
+  before(async () => { ({ context, page, errors } = await cpuPage()); });
   after(async () => { await context?.close(); });
 
   test('before training: step 0 of a whole epoch, the untrained validation shown with its size', async () => {

@@ -269,6 +269,7 @@ export class MnistDaeElement extends HTMLElement {
     const r = await this.call('panels', { indices, noise: this.noiseValue, seed: this.noiseSeed });
     if (this.view !== view) return;
     this.strip.draw(r, n);
+    await view.compare?.onPanels(indices, this.noiseValue, this.noiseSeed);
     await view.inside?.onPanels(r.noisy);
     await view.latent?.onPanels();
     if (this.view !== view) return;

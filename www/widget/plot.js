@@ -47,13 +47,16 @@ export class LossPlot {
     this.last = now;
     this.marks = run.marks;
     this.epochs = (run.offset ?? 0) + run.epochs;
-    this.ghosts = [run.history, ...(run.ghosts ?? [])].filter(Boolean);
+    this.rival = run.rival ?? null;
+    this.ghosts = [run.rival, run.history, ...(run.ghosts ?? [])].filter(Boolean);
     const last = [...run.val].reverse().find((v) => v != null);
     const n = run.marks.length;
     const marks = n ? `; settings changed ${n} time${n > 1 ? 's' : ''} (${run.marks.map((m) => m.text).join(' ')})` : '';
     const refs = REFERENCES.map((r) => `${r.text} ${r.loss}`).join(', ');
-    const ghosts = this.ghosts.length
-      ? `; earlier curves: ${this.ghosts.map((g) => `${g.label}, last validation ${g.val.at(-1)?.toFixed(4)}`).join('; ')}` : '';
+    const earlier = this.ghosts.filter((g) => g !== this.rival);
+    const rival = this.rival ? `; ${this.rival.label}, last validation ${this.rival.val.at(-1)?.toFixed(4) ?? '—'}` : '';
+    const ghosts = (earlier.length
+      ? `; earlier curves: ${earlier.map((g) => `${g.label}, last validation ${g.val.at(-1)?.toFixed(4)}`).join('; ')}` : '') + rival;
     this.element.setAttribute('aria-label',
       `Loss plot: ${run.steps} steps; training loss ${run.smooth?.toFixed(4) ?? '—'}, validation loss ${last?.toFixed(4) ?? '—'}${marks}; reference lines: ${refs}${ghosts}; epochs 0 to ${this.epochs} across`);
     // Other curves need other series: uPlot is built again for them.
@@ -80,8 +83,11 @@ export class LossPlot {
         { label: 'epoch', value: (u, v) => v?.toFixed(2) ?? '' },
         { label: 'training (smoothed)', stroke: '#2563eb', width: 1.5, value: (u, v) => v?.toFixed(4) ?? '' },
         { label: 'validation', stroke: '#ea580c', width: 2, spanGaps: true, points: { show: true, size: 5 }, value: (u, v) => v?.toFixed(4) ?? '' },
-        ...this.ghosts.map((g, i) => ({ label: g.label, stroke: GHOSTS[i % GHOSTS.length], width: 1.25, dash: [6, 3], spanGaps: true,
-          points: { show: true, size: 4 }, value: (u, v) => v?.toFixed(4) ?? '' })),
+        // The second model of a comparison solid and purple, earlier curves dashed.
+        ...this.ghosts.map((g, i) => (g === this.rival
+          ? { label: g.label, stroke: '#7c3aed', width: 2, spanGaps: true, points: { show: true, size: 5 }, value: (u, v) => v?.toFixed(4) ?? '' }
+          : { label: g.label, stroke: GHOSTS[i % GHOSTS.length], width: 1.25, dash: [6, 3], spanGaps: true,
+            points: { show: true, size: 4 }, value: (u, v) => v?.toFixed(4) ?? '' })),
       ],
     }, this.data(run), this.element);
     const ro = new ResizeObserver(() => this.plot?.setSize({ width: width(), height: 220 }));

@@ -8,6 +8,7 @@ import { LossPlot, MAX_GHOSTS } from './plot.js';
 import { drawStrip } from './strip.js';
 import { Inside } from './inside.js';
 import { Latent } from './latent.js';
+import { Compare } from './compare.js';
 import { DEFAULT_HISTORY, DEFAULT_WEIGHTS } from './assets.js';
 
 // The page validates on the first 500 test images (under a second on the CPU backend here), with
@@ -43,6 +44,8 @@ function freshRun() {
     history: null, offset: 0,
     // Earlier runs' validation curves, newest first, until cleared.
     ghosts: [],
+    // The second model's live curve while comparing (compare.js).
+    rival: null,
   };
 }
 
@@ -105,8 +108,9 @@ export class TrainView {
     h.$log.dataset.group = 'log';
     root.append(this.renderControls(noise), h.$status, h.$log, el('div', { class: 'grid train' },
       el('section', { 'aria-label': 'Test digits', 'data-group': 'digits' }, el('h3', { text: 'Test digits: original · noisy · reconstructed' }), h.strip.element,
+        el('div', { class: 'panels' }, this.compare.$rowLabel, this.compare.$row),
         el('div', { class: 'row bar' }, ...buttons)),
-      el('section', { 'aria-label': 'Loss', 'data-group': 'plot' }, el('h3', { text: 'Loss (sigmoid cross-entropy) per epoch' }), this.plot.element, this.$psnr, meaning,
+      el('section', { 'aria-label': 'Loss', 'data-group': 'plot' }, el('h3', { text: 'Loss (sigmoid cross-entropy) per epoch' }), this.plot.element, this.compare.$verdict, this.$psnr, meaning,
         el('div', { class: 'row' }, this.$clearGhosts)),
       el('section', { 'aria-label': 'Draw a digit', 'data-group': 'pad' }, el('h3', { text: 'Draw your own' }), h.pad.element),
       this.inside.element,
@@ -150,6 +154,7 @@ export class TrainView {
     this.$errors = { settings: slot(), backend: slot(), weights: slot() };
     // Beside Train: where the run stands, so that a tap on Train shows more than its label.
     this.$runLine = el('span', { class: 'run-line', 'data-group': 'train', text: '' });
+    this.compare = new Compare(this);
     this.$confirm = el('div', { class: 'confirm', hidden: true, role: 'group', 'aria-label': 'Confirm' });
     h.on(this.$confirm, 'keydown', (e) => { if (e.key === 'Escape' && this.cancelConfirm) { e.preventDefault(); this.cancelConfirm(); } });
     this.$resume = el('div', { class: 'confirm', hidden: true, role: 'group', 'aria-label': 'Resume training' });
@@ -158,10 +163,10 @@ export class TrainView {
     this.$stats = {};
     const stat = (key, label) => { const dd = el('dd', { text: '—' }); this.$stats[key] = dd; return el('div', {}, el('dt', { text: label }), dd); };
     return el('div', { part: 'controls' },
-      el('div', { class: 'row' }, this.$play, this.$reset, this.$runLine,
+      el('div', { class: 'row' }, this.$play, this.$reset, this.compare.buttons, this.$runLine,
         el('label', { 'data-group': 'settings' }, 'Epochs', this.$epochs), batchLabel, lrLabel, noise, actLabel, backendLabel),
       this.$errors.settings, this.$errors.backend,
-      this.$confirm, this.$resume,
+      this.$confirm, this.compare.$panel, this.$resume,
       el('div', { class: 'bar', 'data-group': 'data' }, this.$dataBar, this.$dataNote),
       this.$backendInfo, this.$warn,
       el('dl', { class: 'stats', 'data-group': 'stats' }, stat('epoch', 'Epoch'), stat('step', 'Step'), stat('loss', 'Train loss'),
@@ -245,6 +250,7 @@ export class TrainView {
     await this.refreshSanity();
     this.$play.disabled = false;
     this.$reset.disabled = false;
+    this.compare.$open.disabled = false;
     const runs = (await h.call('runs', { base: h.storeKey })).filter((r) => r.steps > 0);
     if (runs.length) this.offerResume(runs);
     h.say('Ready: press Train.');
@@ -269,11 +275,17 @@ export class TrainView {
     this.host.cleanups.push(() => seen.disconnect());
   }
 
+  /** The full MNIST sets' addresses. */
+  dataUrls() {
+    const h = this.host;
+    return { train: new URL('mnist-train.bin.gz', h.dataUrl).href, test: new URL('mnist-test.bin.gz', h.dataUrl).href };
+  }
+
   /** Downloads the full MNIST sets into the worker, once, showing its progress. */
   fetchFull() {
     const h = this.host;
     this.fetching ??= (async () => {
-      const urls = { train: new URL('mnist-train.bin.gz', h.dataUrl).href, test: new URL('mnist-test.bin.gz', h.dataUrl).href };
+      const urls = this.dataUrls();
       h.say('Downloading MNIST…');
       this.$dataBar.hidden = false;
       const got = await h.call('load-data', { urls }, ({ name, loaded, total }) => {
@@ -484,7 +496,8 @@ export class TrainView {
     const run = this.run;
     while (this.alive && this.playing && this.run === run) {
       if (run.finished) { this.pause(`Finished ${run.epochs} epochs`); break; }
-      const r = await h.call('train', { steps: 1 });
+      // Comparing: the second model takes its step at the same time, in its own worker.
+      const [r] = await Promise.all([h.call('train', { steps: 1 }), this.compare.step()]);
       if (!this.alive || this.run !== run) return;
       run.dirty = true;
       for (const step of r.reports) {
@@ -502,6 +515,7 @@ export class TrainView {
         this.showValidation({ count: r.status.val_images, loss: record.val_loss, psnr_noisy: record.psnr_noisy, psnr_denoised: record.psnr_denoised });
         h.emit('epoch', { epoch: record.epoch, step: run.steps, trainLoss: record.train_loss, valLoss: record.val_loss, psnrNoisy: record.psnr_noisy, psnr: record.psnr_denoised });
       }
+      this.compare.afterStep(r.epochs.at(-1)?.val_loss);
       h.emit('step', { step: run.steps, loss: run.loss });
       const now = performance.now();
       if (!r.epochs.length && run.steps - run.lastValidateStep >= 100) await this.validate();
@@ -534,6 +548,7 @@ export class TrainView {
     const run = this.run;
     const v = await this.host.call('validate', {});
     if (this.alive && this.run === run) this.showValidation(v);
+    if (this.alive && this.run === run) await this.compare.validate(v.loss);
     return v;
   }
 
@@ -593,9 +608,11 @@ export class TrainView {
     if (!this.full) return false;
     run.lastSnapshot = performance.now();
     run.key ??= `${h.storeKey}/${crypto.randomUUID?.() ?? `${Date.now().toString(36)}-${Math.random().toString(36).slice(2)}`}`;
-    const meta = { xs: run.xs, train: run.train, val: run.val, smooth: run.smooth, marks: run.marks,
-      from: run.from, history: run.history, offset: run.offset, ghosts: run.ghosts };
     try {
+      // A comparison is kept with the run: the second model's weights and state in its meta.
+      const second = await this.compare.saved();
+      const meta = { xs: run.xs, train: run.train, val: run.val, smooth: run.smooth, marks: run.marks,
+        from: run.from, history: run.history, offset: run.offset, ghosts: run.ghosts, second };
       await h.call('snapshot', { key: run.key, meta });
       run.dirty = false;
       return true;
@@ -642,6 +659,7 @@ export class TrainView {
 
   async resume(key) {
     const h = this.host;
+    this.compare.end();
     await this.fetchFull();
     const r = await h.call('restore', { key });
     this.full = true;
@@ -651,32 +669,43 @@ export class TrainView {
       ghosts: r.meta.ghosts ?? [] };
     this.showGhostControls();
     this.adoptStatus(r.status);
+    // The comparison comes back with its run; if the second model cannot, the first goes on alone.
+    const second = r.meta.second && await this.compare.restore(r.meta.second).then(() => true, (e) => {
+      h.log(`The comparison could not be resumed (${e.message ?? e}); this model goes on alone.`);
+      return false;
+    });
     const v = await this.validate();
     await h.refreshPanels();
     await h.denoisePad();
-    h.log(`Resumed at step ${this.run.steps}: validation loss ${v.loss.toFixed(4)}.`);
+    h.log(`Resumed at step ${this.run.steps}: validation loss ${v.loss.toFixed(4)}${second ? '; the comparison goes on' : ''}.`);
     h.say('Ready: press Train.');
   }
 
   // ---------------------------------------------------------------- a new model
-  askReset(reason = '') {
+  /** Resets after a confirmation when the run has trained; resolves to whether it did.
+   *  `asker`: the control that asked (focus goes back to it on Cancel). */
+  askReset(reason = '', { asker: by = null } = {}) {
     const h = this.host;
-    if (this.run.steps === 0) { this.reset(); return; }
+    if (this.run.steps === 0) return this.reset().then(() => true);
+    let answer;
+    const answered = new Promise((resolve) => { answer = resolve; });
     const yes = el('button', { type: 'button', class: 'primary', part: 'button', text: 'Discard and reset' });
     const no = el('button', { type: 'button', part: 'button', text: 'Cancel' });
     this.$confirm.replaceChildren(el('span', { text: `${reason} This discards ${this.run.steps} steps of training (save the weights first to keep them). ` }), yes, ' ', no);
     this.$confirm.hidden = false;
-    const asker = reason ? this.$activation : this.$reset;
+    const asker = by ?? (reason ? this.$activation : this.$reset);
     const close = () => { this.$confirm.hidden = true; this.cancelConfirm = null; };
     this.cancelConfirm = () => {
       close();
       this.$activation.value = this.$activation.dataset.current ?? 'leaky_relu';
       asker.focus();
+      answer(false);
     };
-    h.on(yes, 'click', () => { close(); this.reset(); }, { once: true });
+    h.on(yes, 'click', () => { close(); this.reset().then(() => answer(true)); }, { once: true });
     h.on(no, 'click', () => this.cancelConfirm?.(), { once: true });
     // Focus starts on the choice that loses nothing; Esc is Cancel (WAI-ARIA APG, dialog pattern).
     no.focus();
+    return answered;
   }
 
   /** Starts the page's account afresh: curve, marks, averages describe the new model only. */
@@ -716,6 +745,7 @@ export class TrainView {
     const h = this.host;
     const wasPlaying = this.playing;
     this.stopLoop();
+    this.compare.end();
     try {
       const info = await h.call('create', { options: this.sessionOptions(this.$backend.value) });
       this.$resume.hidden = true;
@@ -767,6 +797,8 @@ export class TrainView {
     let error = null;
     try {
       const status = await get();
+      // A comparison was with the model that is now gone: it ends (its curve stays).
+      this.compare.end();
       // A loaded model starts a new run at step 0: the old curve described another model.
       this.clearRun();
       this.run.from = savedName(what);
@@ -825,6 +857,7 @@ export class TrainView {
 
   stop() {
     this.playing = false;
+    this.compare.end();
     this.plot.destroy();
   }
 }
