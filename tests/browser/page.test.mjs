@@ -447,8 +447,9 @@ describe('compare runs (CPU)', () => {
     await widget(page).getByRole('button', { name: 'Compare…' }).click();
     const panel = widget(page).getByRole('group', { name: 'Compare runs' });
     assert.equal(await panel.getByRole('combobox', { name: 'Activation' }).inputValue(), 'relu', 'ReLU against leaky ReLU by default');
+    assert.equal(await panel.getByRole('combobox', { name: 'Training noise' }).inputValue(), '0.5', 'the slider\'s noise by default');
     await panel.getByRole('button', { name: 'Start comparing' }).click();
-    await logged(page, /^Comparing with a second model: ReLU, learning rate 1e-3, batch 64\.$/);
+    await logged(page, /^Comparing with a second model: ReLU, learning rate 1e-3, batch 64, training noise 0\.5\.$/);
     await trainSteps(page, 50);
     await pause(page);
     const verdict = await widget(page).getByText(/^After [\d,]+ steps each, validation loss:/).textContent();
@@ -478,7 +479,7 @@ describe('compare runs (CPU)', () => {
       : new RegExp(`^${lead < 0 ? 'leaky ReLU' : 'ReLU'} is ahead by ${Math.abs(lead).toFixed(4).replace('.', '\\.')} `));
     // Both curves on one plot, and the second model's reconstructions of the same digits.
     const plot = widget(page).getByRole('img', { name: /^Loss plot/ });
-    assert.match(await plot.getAttribute('aria-label'), new RegExp(`; second model: ReLU, rate 1e-3, batch 64, last validation ${m[3].replace('.', '\\.')};`));
+    assert.match(await plot.getAttribute('aria-label'), new RegExp(`; second model: ReLU, rate 1e-3, batch 64, noise 0\\.5, last validation ${m[3].replace('.', '\\.')};`));
     const row = await W(page, (w) => {
       const c = w.shadowRoot.querySelector('canvas[part~="panel-second"]');
       const noisy = w.shadowRoot.querySelector('canvas[part~="panel-noisy"]');
@@ -501,7 +502,7 @@ describe('compare runs (CPU)', () => {
     assert.equal(Number(again[1].replace(/,/g, '')), await steps(page), 'both went on together');
     // Stopping keeps the second curve as an earlier one.
     await widget(page).getByRole('button', { name: 'Stop comparing' }).click();
-    assert.match(await plot.getAttribute('aria-label'), /earlier curves: second model: ReLU, rate 1e-3, batch 64, last validation \d\.\d{4}/);
+    assert.match(await plot.getAttribute('aria-label'), /earlier curves: second model: ReLU, rate 1e-3, batch 64, noise 0\.5, last validation \d\.\d{4}/);
     assert.equal(await widget(page).getByRole('button', { name: 'Compare…' }).isVisible(), true);
     assert.deepEqual(errors, []);
   });
