@@ -4,7 +4,7 @@ import js from '@eslint/js';
 import globals from 'globals';
 
 export default [
-  { ignores: ['www/pkg/', 'www/pkg-cpu/', 'www/pkg-profile/', 'www/pkg-probe/', 'www/vendor/', 'target/', 'node_modules/', 'test-results/'] },
+  { ignores: ['www/pkg/', 'www/pkg-cpu/', 'www/pkg-cpu-relaxed/', 'www/pkg-profile/', 'www/pkg-probe/', 'www/vendor/', 'target/', 'node_modules/', 'test-results/'] },
   js.configs.recommended,
   {
     languageOptions: { ecmaVersion: 2024, sourceType: 'module' },

@@ -1,5 +1,6 @@
 // Browser benchmark in headless Chromium: median ms per train_step (batch 64) and per denoise
-// (batch 256) on the CPU (wasm: the CPU-only module the widget loads, and the full module) and on
+// (batch 256) on the CPU (wasm: the CPU-only module the widget loads, in its relaxed-SIMD and plain
+// SIMD builds, and the full module) and on
 // WebGPU; then cold loads of bench/first-panel.html: ms to the first denoised panel and the bytes
 // fetched before it (gzip -9 of each file). Prints one JSON line per target.
 import { readFileSync } from 'node:fs';
@@ -17,7 +18,7 @@ const server = await serve();
 const median = (v) => { v = [...v].sort((a, b) => a - b); const m = v.length >> 1; return v.length % 2 ? v[m] : (v[m - 1] + v[m]) / 2; };
 const context = await launch();
 try {
-  for (const [pkg, backend, target] of [['pkg-cpu', 'cpu', 'chromium-cpu'], ['pkg', 'cpu', 'chromium-cpu-full-module'], ['pkg', 'webgpu', 'chromium-webgpu']]) {
+  for (const [pkg, backend, target] of [['pkg-cpu-relaxed', 'cpu', 'chromium-cpu-relaxed'], ['pkg-cpu', 'cpu', 'chromium-cpu'], ['pkg', 'cpu', 'chromium-cpu-full-module'], ['pkg', 'webgpu', 'chromium-webgpu']]) {
     const { page } = await open(context, `${server.url}/tests/browser/harness.html?pkg=${pkg}`);
     await page.waitForFunction(() => window.daeReady === true, null, { timeout: 60_000 });
     const hasAdapter = await page.evaluate(async () => !!(await navigator.gpu?.requestAdapter()));
@@ -60,10 +61,10 @@ try {
         await d.denoise(x);
         den.push(performance.now() - t);
       }
-      return { note: d.backend_note, train: median(train), denoise: median(den) };
+      return { note: d.backend_note, simd: window.dae.simd_level(), train: median(train), denoise: median(den) };
     }, { backend, n, clean });
-    console.error(`${target} (www/${pkg}; ${r.note}): train_step(64) median ${r.train.toFixed(1)} ms, denoise(256) median ${r.denoise.toFixed(1)} ms, ${n} runs`);
-    console.log(JSON.stringify({ target, train_step_64_ms: +r.train.toFixed(2), denoise_256_ms: +r.denoise.toFixed(2), runs: n, note: r.note }));
+    console.error(`${target} (www/${pkg}; ${r.note}; ${r.simd}): train_step(64) median ${r.train.toFixed(1)} ms, denoise(256) median ${r.denoise.toFixed(1)} ms, ${n} runs`);
+    console.log(JSON.stringify({ target, train_step_64_ms: +r.train.toFixed(2), denoise_256_ms: +r.denoise.toFixed(2), runs: n, note: r.note, simd: r.simd }));
     await page.close();
   }
 } finally {

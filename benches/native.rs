@@ -48,14 +48,15 @@ fn main() {
         block_on(t.denoise(&noisy)).unwrap();
     });
     let threads = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1);
+    let simd = mnist_dae::ops::simd_level();
     let (tm, dm) = (median(train_ms.clone()), median(denoise_ms.clone()));
     let min = |v: &[f64]| v.iter().copied().fold(f64::INFINITY, f64::min);
     eprintln!(
-        "native flex, {threads} threads: train_step(64) median {tm:.1} ms (min {:.1}), denoise(256) median {dm:.1} ms (min {:.1}), {runs} runs",
+        "native flex, {threads} threads, {simd}: train_step(64) median {tm:.1} ms (min {:.1}), denoise(256) median {dm:.1} ms (min {:.1}), {runs} runs",
         min(&train_ms),
         min(&denoise_ms)
     );
     println!(
-        "{{\"target\":\"native-cpu\",\"train_step_64_ms\":{tm:.2},\"denoise_256_ms\":{dm:.2},\"runs\":{runs},\"threads\":{threads}}}"
+        "{{\"target\":\"native-cpu\",\"train_step_64_ms\":{tm:.2},\"denoise_256_ms\":{dm:.2},\"runs\":{runs},\"threads\":{threads},\"simd\":\"{simd}\"}}"
     );
 }

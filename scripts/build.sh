@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Builds everything www/ needs, once: the WebAssembly packages www/pkg-cpu/ (CPU only) and
-# www/pkg/ (CPU + WebGPU) (ES modules for --target web, with .d.ts; a stamp of the Rust sources
+# Builds everything www/ needs, once: the WebAssembly packages www/pkg-cpu/ (CPU only), its
+# relaxed-SIMD twin www/pkg-cpu-relaxed/ and www/pkg/ (CPU + WebGPU) (ES modules for
+# --target web, with .d.ts; a stamp of the Rust sources
 # lets every later call reuse them), the compact MNIST files in www/data/ (scripts/data.mjs) and
 # uPlot in www/vendor/.
 set -euo pipefail
@@ -57,5 +58,16 @@ pkg() {
 # for WebGPU (≈ 4.1 MB gzipped), fetched only when a model goes there; both with the LTO profile
 # of Cargo.toml.
 pkg pkg-cpu --profile wasm
+# The CPU-only module again with relaxed SIMD: its GEMM fuses multiply and add
+# (src/ops/flex/fma_gemm.rs). The package loads it where WebAssembly.validate accepts relaxed SIMD
+# (Chrome 114+, Firefox 145+; Safari refuses a module that contains it) and pkg-cpu elsewhere
+# (www/lib/cpu-wasm.js). Only its .wasm ships: it runs under pkg-cpu's glue, which must
+# therefore come out the same.
+pkg pkg-cpu-relaxed --profile wasm -- --features relaxed-simd
+if ! cmp -s www/pkg-cpu/mnist_dae.js www/pkg-cpu-relaxed/mnist_dae.js; then
+  echo "expected www/pkg-cpu-relaxed/mnist_dae.js to equal www/pkg-cpu/mnist_dae.js (one glue for both CPU modules), got a difference:" >&2
+  diff www/pkg-cpu/mnist_dae.js www/pkg-cpu-relaxed/mnist_dae.js | head -20 >&2
+  exit 1
+fi
 pkg pkg --profile wasm -- --features webgpu
 site

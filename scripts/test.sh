@@ -8,10 +8,10 @@ cd "$(dirname "$0")/.."
 bash scripts/setup.sh --browser
 bash scripts/build.sh
 
-echo "== style: cargo fmt, clippy (native, and the wasm module with WebGPU), eslint =="
+echo "== style: cargo fmt, clippy (native, the wasm module with WebGPU, the relaxed-SIMD one), eslint =="
 cargo fmt --check
 cargo clippy --release --all-targets -- -D warnings
-cargo clippy --release --lib --target wasm32-unknown-unknown --features webgpu-probe -- -D warnings
+cargo clippy --release --lib --target wasm32-unknown-unknown --features webgpu-probe,relaxed-simd -- -D warnings
 npx eslint .
 
 echo "== native: engine, session and trainer (cargo test --release, CPU backend) =="

@@ -1,10 +1,12 @@
 // mnist-dae: `import init, { Denoiser, Session } from 'mnist-dae'`. One API over the crate's two
-// builds: init() loads the CPU-only module (www/pkg-cpu, a fifth of the size), which runs every
+// builds: init() loads the CPU-only module (www/pkg-cpu, a fifth of the size; its relaxed-SIMD
+// build www/pkg-cpu-relaxed where the engine runs it), which runs every
 // model on the CPU and answers the backend policy; the full one (www/pkg, with burn-wgpu) is
 // fetched and compiled the first time a model goes to WebGPU, so a page on the CPU never pays
 // for it. `mnist-dae/cpu` is the CPU-only module alone.
 import initCpu, * as cpu from './pkg-cpu/mnist_dae.js';
 import initFull, * as full from './pkg/mnist_dae.js';
+import { loadCpu } from './lib/cpu-wasm.js';
 import { daeError, guardedOver } from './lib/guard.js';
 
 let mode = null;         // "lazy" (the CPU module now, the full one on demand) | "full"
@@ -38,7 +40,7 @@ export default function init(options) {
   }
   mode = 'lazy';
   fullInput = options?.webgpu;
-  cpuReady = initCpu({ module_or_path: options?.cpu }).catch(again);
+  cpuReady = loadCpu(initCpu, options?.cpu).catch(again);
   return cpuReady;
 }
 
@@ -123,6 +125,10 @@ export const resolve_backend = onBase('resolve_backend');
 
 /** True: a model asked onto WebGPU goes there (the full module is fetched then). */
 export const has_webgpu = () => true;
+
+/** The vector instructions the CPU module's kernels run with: "wasm SIMD128 + relaxed (fused
+ *  multiply-add)" where the relaxed-SIMD build loaded, "wasm SIMD128" otherwise. */
+export const simd_level = () => base('simd_level').simd_level();
 
 /** Trainable parameters of the model: 37,601. */
 export const parameter_count = () => base('parameter_count').parameter_count();

@@ -19,6 +19,10 @@ export interface MnistDaeReadyDetail {
   backend: 'webgpu' | 'cpu';
   backendNote: string;
   softwareAdapter: boolean;
+  /** On the CPU, the vector instructions the model's kernels run with ("wasm SIMD128 + relaxed
+   *  (fused multiply-add)" where the browser runs relaxed SIMD, "wasm SIMD128" otherwise); null
+   *  on WebGPU. */
+  cpuKernels: string | null;
 }
 export interface MnistDaeDataDetail { train: number; test: number }
 export interface MnistDaeStepDetail { step: number; loss: number }

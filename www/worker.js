@@ -13,6 +13,7 @@ const sets = {};          // name → {bytes, n}: "train", "test" (or the sample
 let session = null;       // the Session
 let note = '';            // why the policy put it where it is
 let reported = null;      // the session's fallback last told to the page, as JSON
+let kernels = null;       // simd_level() of the module the session came from
 
 function needSession() {
   if (!session) throw new Error('no session yet (expected a "create" request first)');
@@ -25,11 +26,20 @@ function data() {
   return [(sets.train ?? sets.test).bytes, sets.test.bytes];
 }
 
+/** The module the next session comes from, and the vector instructions of its CPU kernels. */
+async function using(backend) {
+  const mod = await moduleFor(backend);
+  kernels = mod.simd_level();
+  return mod;
+}
+
 function describe(placement) {
   return {
     backend: session.backend,
     backendNote: placement?.note ?? session.backend_note,
     softwareAdapter: session.software_adapter,
+    // On the CPU (also after a WebGPU loss, in the full module): which build's kernels run.
+    cpuKernels: session.backend === 'cpu' ? kernels : null,
   };
 }
 
@@ -51,7 +61,7 @@ async function resolve(backend = 'auto') {
 async function move(backend, placement) {
   const old = needSession();
   const [state, weights] = [await old.state(), await old.save_weights()];
-  const { Session } = await moduleFor(placement.backend);
+  const { Session } = await using(placement.backend);
   const next = await Session.resume(state, weights, ...data(), { backend: placement.backend });
   return adopt(next, backend === 'auto' ? placement : null);
 }
@@ -87,7 +97,7 @@ const handlers = {
   /** A new session on the loaded data: `options` are `SessionOptions` (backend included). */
   async create({ options = {} }) {
     const placement = await resolve(options.backend);
-    const { Session } = await moduleFor(placement.backend);
+    const { Session } = await using(placement.backend);
     const next = await Session.create(...data(), { ...options, backend: placement.backend });
     return { ...adopt(next, placement.note ? placement : null), status: await session.status() };
   },
@@ -121,7 +131,7 @@ const handlers = {
    *  `backend`: how a comparison's second model comes back after a reload. */
   async continue({ state, weights, backend = 'cpu' }) {
     const placement = await resolve(backend);
-    const { Session } = await moduleFor(placement.backend);
+    const { Session } = await using(placement.backend);
     const next = await Session.resume(state, weights, ...data(), { backend: placement.backend });
     return { ...adopt(next, placement.note ? placement : null), status: await session.status() };
   },
@@ -170,7 +180,7 @@ const handlers = {
     if (!(await own(key, { only: true }))) throw new Error(`saved training "${key}" is open in another tab (expected one no other tab has open)`);
     const saved = await read(key);
     if (!saved?.state) throw new Error(`no saved training under "${key}"`);
-    const { Session } = await moduleFor(needSession().backend);
+    const { Session } = await using(needSession().backend);
     const next = await Session.resume(saved.state, saved.weights, ...data(), { backend: session.backend });
     adopt(next, note ? { note } : null);
     return { meta: saved.meta, status: await session.status() };

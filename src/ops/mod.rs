@@ -54,6 +54,39 @@ use std::sync::atomic::{AtomicBool, Ordering};
 mod autodiff;
 mod flex;
 
+/// The vector instructions the CPU kernels (the `gemm` crate's and this module's) run with in
+/// this build on this machine: "AVX-512", "AVX2 + FMA" or "SSE2" on x86-64 (the `gemm` crate
+/// picks its micro-kernel at run time, by the same test), "NEON" on arm64; in the browser
+/// "wasm SIMD128" or, in the relaxed-SIMD module, "wasm SIMD128 + relaxed (fused multiply-add)".
+pub fn simd_level() -> &'static str {
+    #[cfg(any(target_arch = "x86", target_arch = "x86_64"))]
+    {
+        if std::arch::is_x86_feature_detected!("avx512f") {
+            "AVX-512"
+        } else if std::arch::is_x86_feature_detected!("fma") {
+            "AVX2 + FMA"
+        } else {
+            "SSE2"
+        }
+    }
+    #[cfg(target_arch = "aarch64")]
+    {
+        "NEON"
+    }
+    #[cfg(all(target_arch = "wasm32", feature = "relaxed-simd"))]
+    {
+        "wasm SIMD128 + relaxed (fused multiply-add)"
+    }
+    #[cfg(all(target_arch = "wasm32", target_feature = "simd128", not(feature = "relaxed-simd")))]
+    {
+        "wasm SIMD128"
+    }
+    #[cfg(not(any(target_arch = "x86", target_arch = "x86_64", target_arch = "aarch64", target_feature = "simd128")))]
+    {
+        "scalar"
+    }
+}
+
 /// Operations of this model that the CPU backend runs with the kernels in `flex`.
 #[backend_extension(Flex, Autodiff)]
 pub trait DaeKernels: burn::backend::Backend {

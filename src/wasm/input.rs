@@ -99,11 +99,7 @@ pub fn codes_arg(value: &JsValue) -> Result<Vec<f32>, DaeError> {
 pub fn blend_args(from: &JsValue, to: &JsValue, steps: &JsValue) -> Result<(Vec<f32>, Vec<f32>, usize), DaeError> {
     // Two images' worth is copied at most, so that the trainer can say "one image, got two".
     let (from, to) = (floats("from", from, 2)?, floats("to", to, 2)?);
-    let n = number("steps", steps)?;
-    if n.fract() != 0.0 || !(2.0..=MAX_BLEND_STEPS as f64).contains(&n) {
-        return Err(DaeError::Input(format!("steps: expected an integer from 2 to {MAX_BLEND_STEPS}, got {n}")));
-    }
-    Ok((from, to, n as usize))
+    Ok((from, to, integer("steps", steps, 2, MAX_BLEND_STEPS)?))
 }
 
 /// Bytes from a Uint8Array, an ArrayBuffer or a DataView, copied.
@@ -132,13 +128,23 @@ pub fn number(name: &str, value: &JsValue) -> Result<f64, DaeError> {
     value.as_f64().ok_or_else(|| DaeError::Input(format!("{name}: expected a number, got {}", describe(value))))
 }
 
-/// A non-negative integer below `limit`.
-pub fn index(name: &str, value: &JsValue, limit: usize) -> Result<usize, DaeError> {
+/// An integer from `lo` to `hi`, both included.
+pub fn integer(name: &str, value: &JsValue, lo: usize, hi: usize) -> Result<usize, DaeError> {
     let n = number(name, value)?;
-    if n.fract() == 0.0 && n >= 0.0 && n < limit as f64 {
+    if n.fract() == 0.0 && (lo as f64..=hi as f64).contains(&n) {
         Ok(n as usize)
     } else {
-        Err(DaeError::Input(format!("{name}: expected an integer from 0 to {}, got {n}", limit.saturating_sub(1))))
+        Err(DaeError::Input(format!("{name}: expected an integer from {lo} to {hi}, got {n}")))
+    }
+}
+
+/// A non-negative integer below `limit` (an index into something `limit` long).
+pub fn index(name: &str, value: &JsValue, limit: usize) -> Result<usize, DaeError> {
+    match limit {
+        0 => {
+            Err(DaeError::Input(format!("{name}: expected an index into nothing (length 0), got {}", describe(value))))
+        }
+        _ => integer(name, value, 0, limit - 1),
     }
 }
 

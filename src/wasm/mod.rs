@@ -112,6 +112,14 @@ pub fn resolve_backend(
     })
 }
 
+/// The vector instructions this module's CPU kernels run with: "wasm SIMD128 + relaxed (fused
+/// multiply-add)" in the relaxed-SIMD build (loaded where the browser validates it), "wasm
+/// SIMD128" in the plain one.
+#[wasm_bindgen]
+pub fn simd_level() -> String {
+    crate::ops::simd_level().into()
+}
+
 /// Whether this module can run WebGPU at all: true for the full module (`www/pkg`, built with
 /// the `webgpu` feature), false for the CPU-only one (`www/pkg-cpu`). Whether the browser has an
 /// adapter is [`resolve_backend`]'s question.

@@ -9,7 +9,7 @@ use serde::Serialize;
 use wasm_bindgen::prelude::*;
 
 use super::fallback::{Fallback, Guarded, Movable, Outcome, Where};
-use super::input::{blend_args, bytes, floats, index, indices, number};
+use super::input::{blend_args, bytes, floats, index, indices, integer, number};
 use super::options::{
     ModelOptions, SessionOptions, Settings, f32s, fallback_object, latent_map_object, named_arrays, object, parse,
     to_js,
@@ -232,9 +232,7 @@ impl Session {
     /// a validation on every validation image. Stops early when the last epoch is done.
     #[wasm_bindgen(unchecked_return_type = "Promise<TrainReport>")]
     pub fn train(&self, #[wasm_bindgen(unchecked_param_type = "number")] steps: JsValue) -> js_sys::Promise {
-        let args = index("steps", &steps, 1001).and_then(|n| {
-            if n == 0 { Err(DaeError::Input("steps: expected an integer from 1 to 1000, got 0".into())) } else { Ok(n) }
-        });
+        let args = integer("steps", &steps, 1, 1000);
         self.inner.call(args, |s, steps| async move {
             let mut s = s.lock().await;
             let mut report = TrainReport { reports: Vec::new(), epochs: Vec::new(), fallback: None };
@@ -275,7 +273,7 @@ impl Session {
         &self,
         #[wasm_bindgen(unchecked_optional_param_type = "number")] count: JsValue,
     ) -> js_sys::Promise {
-        let args = if count.is_undefined() { Ok(None) } else { index("count", &count, 10_001).map(Some) };
+        let args = if count.is_undefined() { Ok(None) } else { integer("count", &count, 0, 10_000).map(Some) };
         self.inner.call(args, |s, count| async move {
             to_js(&s.lock().await.run(false, async |s| s.validate(count).await).await?)
         })
@@ -345,17 +343,7 @@ impl Session {
         &self,
         #[wasm_bindgen(unchecked_optional_param_type = "number")] count: JsValue,
     ) -> js_sys::Promise {
-        let args = if count.is_undefined() {
-            Ok(MAP_CODES)
-        } else {
-            number("count", &count).and_then(|n| {
-                if n.fract() == 0.0 && (2.0..=MAX_IMAGES as f64).contains(&n) {
-                    Ok(n as usize)
-                } else {
-                    Err(DaeError::Input(format!("count: expected an integer from 2 to {MAX_IMAGES}, got {n}")))
-                }
-            })
-        };
+        let args = if count.is_undefined() { Ok(MAP_CODES) } else { integer("count", &count, 2, MAX_IMAGES) };
         self.inner.call(args, |s, count| async move {
             let (map, labels) = s.lock().await.run(false, async |s| s.latent_map(count).await).await?;
             Ok(latent_map_object(&map, Some(&labels)))

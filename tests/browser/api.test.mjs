@@ -249,6 +249,52 @@ test('the latent API on WebGPU gives the CPU\'s codes, blends and map within 1e-
   assert.deepEqual(errors, []);
 });
 
+test('the CPU module is the relaxed-SIMD build where Chromium runs it, and agrees with the plain SIMD build within 1e-5', async () => {
+  // The default entry (this page) picks the build; `?pkg=pkg-cpu` names the plain one.
+  assert.equal(await page.evaluate(() => window.dae.simd_level()), 'wasm SIMD128 + relaxed (fused multiply-add)');
+  const { page: plain } = await open(context, `${server.url}/tests/browser/harness.html?pkg=pkg-cpu`);
+  try {
+    await plain.waitForFunction(() => window.daeReady === true, null, { timeout: 60_000 });
+    assert.equal(await plain.evaluate(() => window.dae.simd_level()), 'wasm SIMD128');
+    const run = (p) => p.evaluate(async (clean) => {
+      const { Denoiser, add_noise } = window.dae;
+      const c = new Float32Array(clean);
+      const x = await add_noise(c, 0.5, 3);
+      const d = await Denoiser.create({ backend: 'cpu', seed: 5 });
+      const denoised = Array.from(await d.denoise(x));
+      const losses = [];
+      for (let i = 0; i < 3; i++) losses.push(await d.train_step(x, c));
+      const after = Array.from(await d.denoise(x));
+      const params = (await d.parameters()).map((a) => ({ name: a.name, values: Array.from(a.values) }));
+      d.free();
+      return { denoised, losses, after, params };
+    }, clean);
+    const [fma, mulAdd] = [await run(page), await run(plain)];
+    const worst = (a, b) => a.reduce((m, v, i) => Math.max(m, Math.abs(v - b[i])), 0);
+    const diffs = {
+      denoise: worst(fma.denoised, mulAdd.denoised),
+      losses: worst(fma.losses, mulAdd.losses),
+      'denoise after 3 steps': worst(fma.after, mulAdd.after),
+      weights: Math.max(...fma.params.map((p, i) => worst(p.values, mulAdd.params[i].values))),
+    };
+    console.log(`relaxed vs plain SIMD, largest differences: ${Object.entries(diffs).map(([k, v]) => `${k} ${v.toExponential(1)}`).join(', ')}`);
+    assert.equal(fma.denoised.length, 64 * 784);
+    for (const [what, d] of Object.entries(diffs)) assert.ok(d <= 1e-5, `${what}: expected within 1e-5 of the plain build, got ${d}`);
+  } finally {
+    await plain.close();
+  }
+  // A host that did not copy the relaxed build (its file fails to load) gets the plain one.
+  const { page: missing } = await open(context, `${server.url}/tests/browser/harness.html`,
+    (p) => p.route('**/pkg-cpu-relaxed/**', (route) => route.fulfill({ status: 404, body: 'not here' })));
+  try {
+    await missing.waitForFunction(() => window.daeReady === true, null, { timeout: 60_000 });
+    assert.equal(await missing.evaluate(() => window.dae.simd_level()), 'wasm SIMD128');
+    assert.ok(await missing.evaluate(async () => (await window.dae.Denoiser.create({ backend: 'cpu' })).backend === 'cpu'));
+  } finally {
+    await missing.close();
+  }
+});
+
 test('auto follows the one backend policy: WebGPU on a hardware adapter, the CPU on a software one', async (t) => {
   if (!adapter) { t.skip('no WebGPU adapter in this Chromium'); return; }
   const r = await page.evaluate(async () => {
@@ -271,7 +317,9 @@ test('the default entry fetches the WebGPU module only when a model goes to WebG
     (pg) => pg.on('request', (r) => fetched.push(new URL(r.url()).pathname)));
   await p.waitForFunction(() => window.daeReady === true, null, { timeout: 60_000 });
   const full = () => fetched.filter((f) => f === '/www/pkg/mnist_dae_bg.wasm').length;
-  assert.ok(fetched.includes('/www/pkg-cpu/mnist_dae_bg.wasm'), 'init() loads the CPU-only module');
+  // Its relaxed-SIMD build here (Chromium runs relaxed SIMD), and not the plain one as well.
+  assert.ok(fetched.includes('/www/pkg-cpu-relaxed/mnist_dae_bg.wasm'), 'init() loads the CPU-only module');
+  assert.ok(!fetched.includes('/www/pkg-cpu/mnist_dae_bg.wasm'), 'init() loads one build of the CPU-only module');
   assert.equal(full(), 0, 'init() leaves the WebGPU module alone');
   const onCpu = await p.evaluate(async () => {
     const { Denoiser, Session, add_noise, parameter_count, has_webgpu } = window.dae;

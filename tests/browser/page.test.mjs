@@ -88,7 +88,9 @@ describe('demo page on the CPU backend', () => {
   test('loads MNIST with no console errors and runs on the CPU', async () => {
     const note = await widget(page).getByText(/^MNIST: /).textContent();
     assert.match(note, /55,000 training and 10,000 test images/);
-    assert.match(await widget(page).getByText(/^Running on:/).textContent(), /^Running on: CPU/);
+    // Chromium runs relaxed SIMD: the widget's worker loaded the fused multiply-add build.
+    assert.match(await widget(page).getByText(/^Running on:/).textContent(),
+      /^Running on: CPU — this computer’s processor, in WebAssembly\. Details.*CPU kernels: wasm SIMD128 \+ relaxed \(fused multiply-add\)\./);
     assert.ok(initialVal > 0.6 && initialVal < 0.8, `untrained validation loss ≈ ln 2, got ${initialVal}`);
     assert.deepEqual(errors, []);
   });
@@ -564,7 +566,8 @@ describe('demo page on WebGPU', () => {
     const at = await steps(page);
     await worker.evaluate(() => self.gpuDevices.at(-1).destroy());
     await logged(page, /^WebGPU failed at step \d+ \(.+\)\. Continued on the CPU from step \d+: \d steps? lost\.$/);
-    assert.match(await widget(page).getByText(/^Running on:/).textContent(), /^Running on: CPU .*WebGPU failed at step/);
+    // It goes on in the full module, whose CPU kernels are the plain SIMD build's.
+    assert.match(await widget(page).getByText(/^Running on:/).textContent(), /^Running on: CPU .*WebGPU failed at step.*CPU kernels: wasm SIMD128\./);
     const [event] = await page.evaluate(() => window.backendEvents);
     assert.equal(event.backend, 'cpu');
     assert.ok(event.fallback.steps_lost <= 5 && event.fallback.failed_at >= at, JSON.stringify(event.fallback));
@@ -815,7 +818,7 @@ describe('backend auto on a hardware adapter (simulated)', () => {
       }
       await ready(page);
       await widget(page).locator('[part="status"]').getByText(/^Ready on WebGPU/).waitFor({ timeout: 240_000 });
-      assert.deepEqual(wasm, ['/pkg-cpu/mnist_dae_bg.wasm', '/pkg/mnist_dae_bg.wasm'], 'the CPU module first, the full one after');
+      assert.deepEqual(wasm, ['/pkg-cpu-relaxed/mnist_dae_bg.wasm', '/pkg/mnist_dae_bg.wasm'], 'the CPU module (its relaxed-SIMD build) first, the full one after');
       assert.match(await widget(page).getByText(/^Running on:/).textContent(), /^Running on: WebGPU — the graphics card\. Details\s*WebGPU on test pretend-hardware/);
       await logged(page, /Moved to WebGPU/);
       assert.deepEqual(errors, []);
@@ -842,7 +845,7 @@ describe('tutorial page', () => {
         const info = a?.info ?? {};
         return { available: Boolean(a), software: Boolean(info.isFallbackAdapter) || /swiftshader|lavapipe|llvmpipe/i.test(`${info.vendor} ${info.architecture} ${info.description}`) };
       });
-      assert.ok(wasm.includes('/pkg-cpu/mnist_dae_bg.wasm'), `the CPU-only module was fetched: ${wasm}`);
+      assert.ok(wasm.includes('/pkg-cpu-relaxed/mnist_dae_bg.wasm'), `the CPU-only module (its relaxed-SIMD build) was fetched: ${wasm}`);
       if (!gpu.available || gpu.software) {
         assert.ok(!wasm.includes('/pkg/mnist_dae_bg.wasm'), `no full module without a hardware adapter: ${wasm}`);
         assert.match(await trainer.getByText(/^Running on:/).textContent(), /^Running on: CPU/);

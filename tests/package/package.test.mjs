@@ -34,7 +34,7 @@ test('the tarball ships the API, the widget, the weights and the sample, and not
   t.diagnostic(`${pack.filename}: ${(pack.size / 1048576).toFixed(2)} MiB packed, ${(pack.unpackedSize / 1048576).toFixed(2)} MiB unpacked, ${files.length} files`);
   console.log(`# tarball ${pack.filename}: ${pack.size} bytes packed, ${pack.unpackedSize} unpacked`);
   for (const f of ['package.json', 'www/pkg/mnist_dae.js', 'www/pkg/mnist_dae.d.ts', 'www/pkg/mnist_dae_bg.wasm',
-    'www/pkg-cpu/mnist_dae.js', 'www/pkg-cpu/mnist_dae.d.ts', 'www/pkg-cpu/mnist_dae_bg.wasm',
+    'www/pkg-cpu/mnist_dae.js', 'www/pkg-cpu/mnist_dae.d.ts', 'www/pkg-cpu/mnist_dae_bg.wasm', 'www/pkg-cpu-relaxed/mnist_dae_bg.wasm', 'www/lib/cpu-wasm.js',
     'www/mnist-dae.js', 'www/mnist-dae.d.ts', 'www/mnist-dae-cpu.js', 'www/mnist-dae-cpu.d.ts', 'www/lib/guard.js', 'www/lib/full.js',
     'www/widget.js', 'www/widget.d.ts', 'www/mnst.js', 'www/mnst.d.ts', 'www/client.js', 'www/client.d.ts', 'www/client-worker.js',
     'www/lib/cross-origin-worker.js', 'www/worker.js', 'www/worker/modules.js', 'www/vendor/uPlot.min.js', 'www/pretrained/mnist-dae.safetensors',
@@ -141,8 +141,8 @@ test('(b) a Vite 7 app imports the package and the widget; its build renders and
     <body><mnist-dae mode="denoise" backend="cpu"></mnist-dae><script type="module" src="./main.js"></script></body></html>`);
   writeFileSync(join(scratch, 'vite-app', 'main.js'), `
     import 'mnist-dae/widget';
-    import init, { parameter_count } from 'mnist-dae';
-    init().then(() => { document.body.dataset.parameters = String(parameter_count()); });
+    import init, { parameter_count, simd_level } from 'mnist-dae';
+    init().then(() => { document.body.dataset.parameters = String(parameter_count()); document.body.dataset.simd = simd_level(); });
   `);
   run(join(scratch, 'node_modules', '.bin', 'vite'), ['build', '--logLevel', 'warn'], join(scratch, 'vite-app'));
   const server = await serve(join(scratch, 'vite-app', 'dist'));
@@ -156,6 +156,8 @@ test('(b) a Vite 7 app imports the package and the widget; its build renders and
     const { page, errors } = await open(context, `${server.url}/`, (pg) => pg.on('request', (r) => fetched.push(r.url())));
     await checkDenoiseWidget(page);
     await page.waitForFunction(() => document.body.dataset.parameters === '37601');
+    // The bundle carries the relaxed-SIMD build too, and Chromium gets it.
+    assert.equal(await page.evaluate(() => document.body.dataset.simd), 'wasm SIMD128 + relaxed (fused multiply-add)');
     assert.deepEqual(errors, []);
     assert.deepEqual(fetched.filter((u) => u.endsWith(fullAsset[0])), [], 'neither init() nor the CPU widget fetches the WebGPU module');
     await page.close();

@@ -4,5 +4,5 @@ import init, * as raw from '../pkg/mnist_dae.js';
 import { guarded } from './guard.js';
 
 export default init;
-export const { initSync, add_noise, resolve_backend, has_webgpu, parameter_count, inject_conv_fault } = raw;
+export const { initSync, add_noise, resolve_backend, has_webgpu, parameter_count, inject_conv_fault, simd_level } = raw;
 export const { Denoiser, Session } = guarded(raw);

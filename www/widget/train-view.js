@@ -367,8 +367,9 @@ export class TrainView {
       // A software adapter is named once, by the warning below.
       : info.softwareAdapter ? 'WebGPU' : 'WebGPU — the graphics card';
     this.$backendLine.textContent = `Running on: ${plain}.`;
-    this.$backendNote.textContent = info.backendNote;
-    this.$backendDetails.hidden = !info.backendNote;
+    const kernels = info.cpuKernels ? `CPU kernels: ${info.cpuKernels}.` : '';
+    this.$backendNote.textContent = [info.backendNote, kernels].filter(Boolean).join(' ');
+    this.$backendDetails.hidden = !info.backendNote && !kernels;
     this.$backend.value = this.$backend.value === 'auto' ? 'auto' : info.backend;
     this.$warn.hidden = !info.softwareAdapter;
     this.$warn.textContent = info.softwareAdapter

@@ -1,5 +1,5 @@
 // The two builds of one crate, each fetched and compiled once, on first use. The CPU-only
-// module (www/pkg-cpu, ≈ 1 MB gzipped) is all a widget needs to denoise and to train on the
+// module (www/pkg-cpu or, where relaxed SIMD runs, www/pkg-cpu-relaxed; ≈ 1 MB gzipped) is all a widget needs to denoise and to train on the
 // CPU, and it answers the backend policy without fetching anything else; the full one (www/pkg,
 // with burn-wgpu, ≈ 4 MB) only when a session goes to WebGPU.
 import initCpu, * as cpuModule from '../mnist-dae-cpu.js';
@@ -10,7 +10,7 @@ const loading = {};
 /** The initialised API for `kind` ("cpu" | "full"). */
 export function wasm(kind) {
   loading[kind] ??= kind === 'cpu'
-    ? initCpu({ module_or_path: new URL('../pkg-cpu/mnist_dae_bg.wasm', import.meta.url) }).then(() => cpuModule)
+    ? initCpu().then(() => cpuModule)
     : initFull({ module_or_path: new URL('../pkg/mnist_dae_bg.wasm', import.meta.url) }).then(() => fullModule);
   return loading[kind];
 }

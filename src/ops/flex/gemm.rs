@@ -1,5 +1,5 @@
 //! The GEMM machinery the convolutions and the transposed convolution share: [`matmul`] (the
-//! `gemm` crate flex itself uses), [`im2col3x3`], and a 3×3 layer's weight gradient (and a
+//! `gemm` crate flex itself uses; `fma_gemm.rs` in the relaxed-SIMD browser module), [`im2col3x3`], and a 3×3 layer's weight gradient (and a
 //! transposed convolution's input gradient) from one im2col per image ([`layer_grads`]); with
 //! the bias gradient ([`bias_grad`]).
 
@@ -88,6 +88,14 @@ pub(super) fn matmul(
 ) {
     assert!(dst.len() >= m * n && lhs.len() >= (m - 1) * lhs_rs + k);
     assert!(rhs.len() > (k - 1) * rhs_rs + (n - 1) * rhs_cs);
+    // The relaxed-SIMD browser module has its own fused multiply-add kernel.
+    #[cfg(all(target_arch = "wasm32", feature = "relaxed-simd"))]
+    // SAFETY: this build is loaded only where the engine validated relaxed SIMD (a module with an
+    // instruction the engine lacks does not compile at all), so the target feature is there.
+    unsafe {
+        super::fma_gemm::matmul(dst, m, n, k, lhs, lhs_rs, rhs, rhs_cs, rhs_rs, accumulate)
+    };
+    #[cfg(not(all(target_arch = "wasm32", feature = "relaxed-simd")))]
     // SAFETY: the asserts above keep every index the strides reach inside the three slices,
     // and `dst` is borrowed mutably, so it overlaps neither input.
     unsafe {
@@ -112,7 +120,7 @@ pub(super) fn matmul(
             false,
             gemm::Parallelism::None,
         );
-    }
+    };
 }
 
 /// Runs `f(group)` for `0..groups`, on rayon's threads natively, in order in the browser.

@@ -22,6 +22,9 @@ pub(super) use self::pool::max_pool_backward;
 mod activation;
 mod conv;
 mod conv_transpose;
+// Natively only for its tests (`lanes` stands in for wasm's `v128` there).
+#[cfg(any(test, all(target_arch = "wasm32", feature = "relaxed-simd")))]
+mod fma_gemm;
 mod gemm;
 mod pool;
 
