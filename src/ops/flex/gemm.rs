@@ -1,7 +1,7 @@
 //! The GEMM machinery the convolutions and the transposed convolution share: [`matmul`] (the
-//! `gemm` crate flex itself uses; `fma_gemm.rs` in the relaxed-SIMD browser module), [`im2col3x3`], and a 3×3 layer's weight gradient (and a
-//! transposed convolution's input gradient) from one im2col per image ([`layer_grads`]); with
-//! the bias gradient ([`bias_grad`]).
+//! `gemm` crate flex itself uses; `fma_gemm.rs` in the relaxed-SIMD browser module),
+//! [`im2col3x3`], and a 3×3 layer's weight gradient (and a transposed convolution's input
+//! gradient) from one im2col per image ([`layer_grads`]); with the bias gradient ([`bias_grad`]).
 
 use super::for_each_chunk;
 
