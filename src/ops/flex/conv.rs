@@ -4,8 +4,8 @@
 //! ([`patch_conv`]); one output channel: sums of shifted planes ([`correlate3x3_add`],
 //! [`thin_conv_grad_w`]); many to many: three GEMMs over shifted rows ([`wide_conv`]).
 
-use super::for_each_chunk;
-use super::gemm::{im2col3x3, matmul};
+use super::gemm::{im2col3x3, matmul, shifted_copy};
+use super::{for_each_chunk, for_each_chunk_with};
 
 /// `out[i][j] += Σ k[3·a + b] · input[i + a − 1][j + b − 1]` over the taps inside the
 /// `side × side` plane (zero padding 1): one 3×3 cross-correlation, added to `out`.
@@ -74,11 +74,11 @@ fn fill_bias(image: &mut [f32], bias: Option<&[f32]>, plane: usize) -> bool {
 fn patch_conv(x: &[f32], weight: &[f32], bias: Option<&[f32]>, batch: usize, s: usize, c_out: usize) -> Vec<f32> {
     let plane = s * s;
     let mut out = vec![0.0f32; batch * c_out * plane];
-    for_each_chunk(&mut out, c_out * plane, |b, image| {
-        let mut cols = vec![0.0f32; 9 * plane];
-        im2col3x3(&x[b * plane..][..plane], 1, s, 1, s, &mut cols, plane, 0);
+    // The entries of `cols` outside the image are the same for every image: zero from the start.
+    for_each_chunk_with(&mut out, c_out * plane, 9 * plane, |cols, b, image| {
+        im2col3x3(&x[b * plane..][..plane], 1, s, 1, s, cols, plane, 0);
         let biased = fill_bias(image, bias, plane);
-        matmul(image, c_out, plane, 9, weight, 9, &cols, 1, plane, biased);
+        matmul(image, c_out, plane, 9, weight, 9, cols, 1, plane, biased);
     });
     out
 }
@@ -192,19 +192,7 @@ fn shifted_rows3(src: &[f32], c: usize, s: usize, rows: &mut [f32]) {
             let dst = &mut rows[(ci * 3 + e) * len..][..len];
             dst[..s].fill(0.0);
             dst[(s + 1) * s..].fill(0.0);
-            for (d, r) in dst[s..(s + 1) * s].chunks_exact_mut(s).zip(plane.chunks_exact(s)) {
-                match e {
-                    0 => {
-                        d[0] = 0.0;
-                        d[1..].copy_from_slice(&r[..s - 1]);
-                    }
-                    1 => d.copy_from_slice(r),
-                    _ => {
-                        d[..s - 1].copy_from_slice(&r[1..]);
-                        d[s - 1] = 0.0;
-                    }
-                }
-            }
+            shifted_copy(&mut dst[s..(s + 1) * s], plane, s, 0..s, e as isize - 1, e);
         }
     }
 }
@@ -230,9 +218,8 @@ fn conv_taps(c_out: usize, c_in: usize, w: impl Fn(usize, usize, usize, usize) -
 fn wide_conv(x: &[f32], taps: &[f32], bias: Option<&[f32]>, [batch, c_in, s, _]: [usize; 4], c_out: usize) -> Vec<f32> {
     let (plane, k, len) = (s * s, 3 * c_in, (s + 2) * s);
     let mut out = vec![0.0f32; batch * c_out * plane];
-    for_each_chunk(&mut out, c_out * plane, |b, image| {
-        let mut rows = vec![0.0f32; k * len];
-        shifted_rows3(&x[b * c_in * plane..][..c_in * plane], c_in, s, &mut rows);
+    for_each_chunk_with(&mut out, c_out * plane, k * len, |rows, b, image| {
+        shifted_rows3(&x[b * c_in * plane..][..c_in * plane], c_in, s, rows);
         let biased = fill_bias(image, bias, plane);
         for a in 0..3 {
             // image[o][y·s + x] += Σ_(i, e) taps[a][o][3i + e] · rows[i][e][y + a][x]

@@ -2,8 +2,8 @@
 //! (its gradients come from one im2col of the output gradient,
 //! [`layer_grads`](super::gemm::layer_grads)).
 
-use super::for_each_chunk;
-use super::gemm::matmul;
+use super::for_each_chunk_with;
+use super::gemm::{matmul, shifted_copy};
 
 /// 3×3 transposed convolution, stride 2, padding 1, output padding 1, of x [batch, c_in, s, s]
 /// with weight [c_in, c_out, 3, 3] and bias → [batch, c_out, 2s, 2s].
@@ -31,19 +31,18 @@ pub(super) fn up_conv_forward(
         .map(|a| (0..c_out).flat_map(|o| (0..c_in).flat_map(move |i| [w(i, o, a, 2), w(i, o, a, 0)])).collect())
         .collect();
     let mut out = vec![0.0f32; batch * c_out * side * side];
-    for_each_chunk(&mut out, c_out * side * side, |b, image| {
+    // Work buffers, both written in full for every image: `cols2`, then the four phase planes.
+    let scratch = 2 * c_in * len + 4 * c_out * plane;
+    for_each_chunk_with(&mut out, c_out * side * side, scratch, |scratch, b, image| {
         let src = &x[b * c_in * plane..][..c_in * plane];
-        let mut cols2 = vec![0.0f32; 2 * c_in * len];
+        let (cols2, phases) = scratch.split_at_mut(2 * c_in * len);
         for i in 0..c_in {
             for (d, dst) in cols2[2 * i * len..][..2 * len].chunks_exact_mut(len).enumerate() {
-                for (r, row) in dst[..plane].chunks_exact_mut(s).zip(src[i * plane..][..plane].chunks_exact(s)) {
-                    r[..s - d].copy_from_slice(&row[d..]);
-                    r[s - d..].fill(0.0);
-                }
+                // Shift d = 1 is what tap e = 2 of a 3×3 kernel reads: the next column, zero past the edge.
+                shifted_copy(&mut dst[..plane], &src[i * plane..][..plane], s, 0..s, d as isize, 1 + d);
                 dst[plane..].fill(0.0);
             }
         }
-        let mut phases = vec![0.0f32; 4 * c_out * plane];
         for (py, row_taps) in [(0, &[(1, 0)][..]), (1, &[(2, 0), (0, 1)][..])] {
             for px in 0..2 {
                 let phase = &mut phases[(2 * py + px) * c_out * plane..][..c_out * plane];

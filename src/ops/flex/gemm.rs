@@ -24,8 +24,8 @@ pub(crate) fn bias_grad(grad: &[f32], batch: usize, c: usize, plane: usize) -> V
 /// Writes the 3×3 patches of `src` ([c, side, side]) seen from a p × p grid with the given
 /// stride into `cols`, a row-major matrix of c·9 rows and `row_len` columns, at column `offset`:
 /// `cols[c·9 + 3a + e][offset + y·p + x] = src[c][stride·y + a − 1][stride·x + e − 1]`. Entries
-/// outside `src` are left alone: the caller zeroes `cols` once, and the same entries are outside
-/// for every image.
+/// outside `src` are written as zero or left alone: the caller zeroes `cols` once, and the same
+/// entries are outside for every image.
 #[allow(clippy::too_many_arguments)]
 pub(super) fn im2col3x3(
     src: &[f32],
@@ -43,6 +43,38 @@ pub(super) fn im2col3x3(
         let hi = if side >= t { ((side - t) / stride + 1).min(p) } else { 0 };
         (lo, hi.max(lo))
     };
+    // Stride 2 over an even side (the transposed convolutions): row 2y + a − 1 is row y of the
+    // odd rows (a = 2) or row y − 1 of them (a = 0), or row y of the even ones (a = 1), and
+    // columns alike; so each tap is one of the four phase planes, shifted by 0 or −1 in each
+    // direction: one gather per input pixel, then shifted copies.
+    if stride == 2 && side == 2 * p {
+        let mut phases = vec![0.0f32; 4 * p * p];
+        for ci in 0..c {
+            let plane = &src[ci * side * side..][..side * side];
+            for (y, pair) in plane.chunks_exact(2 * side).enumerate() {
+                for (py, row) in pair.chunks_exact(side).enumerate() {
+                    for (x, v) in row.chunks_exact(2).enumerate() {
+                        phases[(2 * py) * p * p + y * p + x] = v[0];
+                        phases[(2 * py + 1) * p * p + y * p + x] = v[1];
+                    }
+                }
+            }
+            // Tap t reads phase 1 at shift −1 (t = 0), phase 0 (t = 1), phase 1 (t = 2).
+            let tap = |t: usize| (usize::from(t != 1), isize::from(t == 0));
+            for a in 0..3 {
+                let (py, dy) = tap(a);
+                let ys = usize::from(a == 0)..p;
+                for e in 0..3 {
+                    let (px, dx) = tap(e);
+                    let row = &mut cols[(ci * 9 + 3 * a + e) * row_len + offset..][..p * p];
+                    let phase = &phases[(2 * py + px) * p * p..][..p * p];
+                    // Shift −1 in x leaves column 0 outside, as tap 0 of a stride-1 kernel does.
+                    shifted_copy(row, phase, p, ys.clone(), -(dy * p as isize) - dx, if dx == 1 { 0 } else { 1 });
+                }
+            }
+        }
+        return;
+    }
     for ci in 0..c {
         let plane = &src[ci * side * side..][..side * side];
         for a in 0..3 {
@@ -50,19 +82,42 @@ pub(super) fn im2col3x3(
             for e in 0..3 {
                 let (x_lo, x_hi) = range(e);
                 let row = &mut cols[(ci * 9 + 3 * a + e) * row_len + offset..][..p * p];
+                if stride == 1 && p == side {
+                    shifted_copy(row, plane, side, y_lo..y_hi, (a * side + e) as isize - (side + 1) as isize, e);
+                    continue;
+                }
                 for y in y_lo..y_hi {
                     let src_row = &plane[(stride * y + a - 1) * side..][..side];
                     let dst = &mut row[y * p..(y + 1) * p];
-                    if stride == 1 {
-                        dst[x_lo..x_hi].copy_from_slice(&src_row[x_lo + e - 1..x_hi + e - 1]);
-                    } else {
-                        for x in x_lo..x_hi {
-                            dst[x] = src_row[stride * x + e - 1];
-                        }
+                    for x in x_lo..x_hi {
+                        dst[x] = src_row[stride * x + e - 1];
                     }
                 }
             }
         }
+    }
+}
+
+/// `dst[y·s + x] := src[y·s + x + shift]` for the rows `ys` of an s-wide plane, as one copy
+/// (clipped to `src`), then the column that tap `e` reads from outside the row set back to zero
+/// (x = 0 for e = 0, x = s − 1 for e = 2; the copy wrapped a neighbouring row's pixel in there).
+///
+/// Why one copy: row by row these are copies of 7 to 28 floats, and in the browser module each
+/// is a `memory.copy` call into the engine (bulk memory is on for wasm32 since Rust 1.87).
+pub(super) fn shifted_copy(dst: &mut [f32], src: &[f32], s: usize, ys: std::ops::Range<usize>, shift: isize, e: usize) {
+    let lo = (ys.start * s).max((-shift).max(0) as usize);
+    let hi = (ys.end * s).min((src.len() as isize - shift) as usize);
+    if lo < hi {
+        let from = (lo as isize + shift) as usize;
+        dst[lo..hi].copy_from_slice(&src[from..from + (hi - lo)]);
+    }
+    let x = match e {
+        0 => 0,
+        2 => s - 1,
+        _ => return,
+    };
+    for y in ys {
+        dst[y * s + x] = 0.0;
     }
 }
 
@@ -123,15 +178,20 @@ pub(super) fn matmul(
     };
 }
 
-/// Runs `f(group)` for `0..groups`, on rayon's threads natively, in order in the browser.
-fn map_groups<T: Send>(groups: usize, f: impl Fn(usize) -> T + Sync + Send) -> Vec<T> {
+/// Runs `f(scratch, group)` for `0..groups`, on rayon's threads natively, in order in the
+/// browser; `scratch` is a work buffer of `len` floats per thread, zeroed once and passed from
+/// group to group as the last one left it (see [`super::for_each_chunk_with`]).
+fn map_groups_with<T: Send>(groups: usize, len: usize, f: impl Fn(&mut [f32], usize) -> T + Sync + Send) -> Vec<T> {
     #[cfg(not(target_arch = "wasm32"))]
     {
         use rayon::prelude::*;
-        (0..groups).into_par_iter().map(f).collect()
+        (0..groups).into_par_iter().map_init(|| vec![0.0f32; len], |s, g| f(s, g)).collect()
     }
     #[cfg(target_arch = "wasm32")]
-    (0..groups).map(f).collect()
+    {
+        let mut scratch = vec![0.0f32; len];
+        (0..groups).map(|g| f(&mut scratch, g)).collect()
+    }
 }
 
 /// Gradients of a 3×3 layer from one im2col per image:
@@ -158,39 +218,47 @@ pub(crate) fn layer_grads(
 ) -> (Vec<f32>, Option<Vec<f32>>) {
     let (n, plane) = (c * 9, p * p);
     let groups = batch.clamp(1, GRAD_GROUPS);
-    let parts = map_groups(groups, |g| {
+    // Work buffers laid out for the largest group, so that every group puts image slot i at the
+    // same columns (and the entries im2col leaves alone stay zero); a smaller group reads only
+    // its first k columns.
+    let row_len = batch.div_ceil(groups) * plane;
+    let parts = map_groups_with(groups, (n + m) * row_len, |scratch, g| {
         let images = g * batch / groups..(g + 1) * batch / groups;
         let k = images.len() * plane;
-        let mut cols = vec![0.0f32; n * k];
-        // This group's `lhs` images side by side: [m, images · p · p].
-        let mut lhs_g = vec![0.0f32; m * k];
+        // The group's patches, [n, row_len], and its `lhs` images side by side, [m, row_len].
+        let (cols, lhs_g) = scratch.split_at_mut(n * row_len);
         let mut dx = weight.map(|_| vec![0.0f32; images.len() * m * plane]);
         for (i, b) in images.clone().enumerate() {
-            im2col3x3(&src[b * c * side * side..][..c * side * side], c, side, stride, p, &mut cols, k, i * plane);
+            im2col3x3(&src[b * c * side * side..][..c * side * side], c, side, stride, p, cols, row_len, i * plane);
             for mm in 0..m {
-                lhs_g[mm * k + i * plane..][..plane].copy_from_slice(&lhs[(b * m + mm) * plane..][..plane]);
+                lhs_g[mm * row_len + i * plane..][..plane].copy_from_slice(&lhs[(b * m + mm) * plane..][..plane]);
             }
         }
-        let mut dw = vec![0.0f32; m * n];
-        // dw_g = lhs_g · cols_gᵀ: element (kk, nn) of the right side at cols[nn·k + kk].
-        matmul(&mut dw, m, n, k, &lhs_g, k, &cols, k, 1, false);
+        // dw_gᵀ = cols_g · lhs_gᵀ, [n, m]: `cols` is the left side as it lies (rows of k) and only
+        // the m rows of `lhs_g` are read across (element (kk, mm) at lhs_g[mm·row_len + kk]). The
+        // other way round, dw_g = lhs_g · cols_gᵀ, `fma_gemm` copies all n = c·9 rows of `cols`
+        // into panels: 9 times as many strided reads.
+        let mut dw_t = vec![0.0f32; n * m];
+        matmul(&mut dw_t, n, m, k, cols, row_len, lhs_g, row_len, 1, false);
         if let (Some(dx), Some(w)) = (dx.as_mut(), weight) {
             for i in 0..images.len() {
-                // dx_i = weight · (image i's columns of cols): element (nn, j) at cols[nn·k + i·plane + j].
-                matmul(&mut dx[i * m * plane..][..m * plane], m, plane, n, w, n, &cols[i * plane..], 1, k, false);
+                // dx_i = weight · (image i's columns of cols): element (nn, j) at cols[nn·row_len + i·plane + j].
+                let dx_i = &mut dx[i * m * plane..][..m * plane];
+                matmul(dx_i, m, plane, n, w, n, &cols[i * plane..], 1, row_len, false);
             }
         }
-        (dw, dx)
+        (dw_t, dx)
     });
-    let mut dw = vec![0.0f32; m * n];
+    let mut dw_t = vec![0.0f32; n * m];
     let mut dx = weight.map(|_| Vec::with_capacity(batch * m * plane));
     for (part_dw, part_dx) in parts {
-        for (t, v) in dw.iter_mut().zip(&part_dw) {
+        for (t, v) in dw_t.iter_mut().zip(&part_dw) {
             *t += v;
         }
         if let (Some(dx), Some(part)) = (dx.as_mut(), part_dx) {
             dx.extend_from_slice(&part);
         }
     }
+    let dw = (0..m * n).map(|i| dw_t[(i % n) * m + i / n]).collect();
     (dw, dx)
 }

@@ -60,6 +60,28 @@ fn for_each_chunk(out: &mut [f32], chunk: usize, f: impl Fn(usize, &mut [f32]) +
     out.chunks_mut(chunk).enumerate().for_each(|(i, c)| f(i, c));
 }
 
+/// [`for_each_chunk`] with a work buffer of `len` floats per thread, `f(scratch, index, chunk)`:
+/// zeroed once, then passed from chunk to chunk as the last one left it, instead of a buffer
+/// allocated and zeroed per image. So that the result does not depend on the scheduling, each
+/// `f` must write every entry of `scratch` it reads, or leave alone the same entries every time.
+fn for_each_chunk_with(
+    out: &mut [f32],
+    chunk: usize,
+    len: usize,
+    f: impl Fn(&mut [f32], usize, &mut [f32]) + Sync + Send,
+) {
+    #[cfg(not(target_arch = "wasm32"))]
+    {
+        use rayon::prelude::*;
+        out.par_chunks_mut(chunk).enumerate().for_each_init(|| vec![0.0f32; len], |s, (i, c)| f(s, i, c));
+    }
+    #[cfg(target_arch = "wasm32")]
+    {
+        let mut scratch = vec![0.0f32; len];
+        out.chunks_mut(chunk).enumerate().for_each(|(i, c)| f(&mut scratch, i, c));
+    }
+}
+
 impl DaeKernels for Flex {
     fn conv3x3(x: FlexTensor, weight: FlexTensor, bias: FlexTensor) -> FlexTensor {
         let [c_out, c_in, ..] = dims4(&weight);

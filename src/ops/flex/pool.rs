@@ -45,29 +45,28 @@ fn window_argmax(v: [f32; 4]) -> usize {
     best
 }
 
-/// Calls `f(window, output index)` for every 2 × 2 window of a `w`-wide plane, row by row; the
-/// window's values in row-major order.
-#[inline]
-fn for_each_window(plane: &[f32], w: usize, mut f: impl FnMut([f32; 4], usize)) {
-    let ow = w / 2;
-    for (y, rows) in plane.chunks_exact(2 * w).enumerate() {
-        let (top, bottom) = rows.split_at(w);
-        for (x, (t, b)) in top.chunks_exact(2).zip(bottom.chunks_exact(2)).enumerate() {
-            f([t[0], t[1], b[0], b[1]], y * ow + x);
-        }
-    }
-}
-
-/// Each output gradient goes to the input element that was the maximum of its window.
+/// Each output gradient goes to the input element that was the maximum of its window; the
+/// window's other three get zero. Row pair by row pair, no index arithmetic per window.
 pub(crate) fn max_pool_backward(x: &[f32], grad: &[f32], [batch, channels, h, w]: [usize; 4]) -> Vec<f32> {
     let (oh, ow) = (h / 2, w / 2);
     let mut dx = vec![0.0f32; batch * channels * h * w];
     for_each_chunk(&mut dx, h * w, |p, dplane| {
         let g = &grad[p * oh * ow..][..oh * ow];
-        for_each_window(&x[p * h * w..][..h * w], w, |v, i| {
-            let k = window_argmax(v);
-            dplane[(2 * (i / ow) + k / 2) * w + 2 * (i % ow) + k % 2] = g[i];
-        });
+        let rows = x[p * h * w..][..h * w].chunks_exact(2 * w);
+        for ((rows, drows), g_row) in rows.zip(dplane.chunks_exact_mut(2 * w)).zip(g.chunks_exact(ow)) {
+            let (top, bottom) = rows.split_at(w);
+            let (dtop, dbottom) = drows.split_at_mut(w);
+            let windows = top.chunks_exact(2).zip(bottom.chunks_exact(2));
+            let dwindows = dtop.chunks_exact_mut(2).zip(dbottom.chunks_exact_mut(2));
+            for (((t, b), (dt, db)), &gv) in windows.zip(dwindows).zip(g_row) {
+                let k = window_argmax([t[0], t[1], b[0], b[1]]);
+                let at = |i: usize| if k == i { gv } else { 0.0 };
+                dt[0] = at(0);
+                dt[1] = at(1);
+                db[0] = at(2);
+                db[1] = at(3);
+            }
+        }
     });
     dx
 }
