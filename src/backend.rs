@@ -13,6 +13,23 @@ pub fn cpu_device() -> Device {
     Device::flex()
 }
 
+/// burn-wgpu on Vulkan, natively (a GPU, or Mesa's lavapipe on the CPU), and its adapter: for
+/// the trainer's `--backend vulkan` and the GPU benchmark (`npm run bench:gpu`). The same
+/// runtime settings as the browser's WebGPU build (no `fusion`, no `autotune`: Cargo.toml).
+#[cfg(all(feature = "vulkan", not(target_arch = "wasm32")))]
+pub fn vulkan_device() -> Result<(Device, GpuInfo), DaeError> {
+    use burn::tensor::wgpu::{WgpuBackend, wgpu};
+    let (device, setup) = Device::wgpu_options()
+        .graphics_api(WgpuBackend::Vulkan)
+        .init_with_setup()
+        .map_err(|e| DaeError::backend("backend vulkan: expected a Vulkan adapter, got none", e))?;
+    let info = setup.adapter.get_info();
+    // The driver's name only where the adapter's does not already say it (lavapipe: "llvmpipe").
+    let driver = if info.name.contains(&info.driver) { "" } else { info.driver.as_str() };
+    let words = [info.name.as_str(), driver, info.driver_info.as_str()];
+    Ok((device, GpuInfo::new(&words, info.device_type == wgpu::DeviceType::Cpu)))
+}
+
 /// What a caller asks for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
 #[serde(rename_all = "lowercase")]

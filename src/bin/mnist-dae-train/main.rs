@@ -153,7 +153,11 @@ fn device(backend: BackendArg) -> Result<Device, DaeError> {
     match backend {
         BackendArg::Cpu => Ok(mnist_dae::backend::cpu_device()),
         #[cfg(feature = "vulkan")]
-        BackendArg::Vulkan => Ok(Device::vulkan(burn::tensor::DeviceKind::DefaultDevice)),
+        BackendArg::Vulkan => {
+            let (device, gpu) = mnist_dae::backend::vulkan_device()?;
+            println!("Vulkan adapter: {}{}", gpu.label(), if gpu.software { " (a CPU renderer)" } else { "" });
+            Ok(device)
+        }
         #[cfg(not(feature = "vulkan"))]
         BackendArg::Vulkan => Err(DaeError::Input(
             "backend vulkan: expected a build with it, got one without; rebuild with `--features vulkan`".into(),
