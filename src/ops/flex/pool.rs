@@ -1,5 +1,6 @@
 //! 2 × 2 max-pooling with stride 2: the forward pass keeps no indices (and takes maxima over whole
-//! rows, which vectorises); the backward pass finds each window's maximum again from the input.
+//! rows, which vectorises); the backward pass finds each window's maximum again from the input,
+//! by the same two comparisons.
 
 use super::for_each_chunk;
 
@@ -10,8 +11,8 @@ fn pick(top: f32, bottom: f32) -> (f32, bool) {
 }
 
 /// Each window's maximum: per column the larger of the top and bottom element over whole rows
-/// (contiguous, so it vectorises), then the larger of each column pair. The same value as the
-/// element [`window_argmax`] picks for the backward pass.
+/// (contiguous, so it vectorises), then the larger of each column pair. [`max_pool_backward`]
+/// makes the same two comparisons to find the element this value came from.
 pub(super) fn max_pool_forward(x: &[f32], [batch, channels, h, w]: [usize; 4]) -> Vec<f32> {
     let (oh, ow) = (h / 2, w / 2);
     let mut out = vec![0.0f32; batch * channels * oh * ow];
@@ -32,39 +33,39 @@ pub(super) fn max_pool_forward(x: &[f32], [batch, channels, h, w]: [usize; 4]) -
     out
 }
 
-/// Index (0‥3, row-major in the window) of the first maximum of a 2 × 2 window; ties go to the
-/// earlier element. Comparisons as `>`, so a NaN never wins over a number that came first.
-#[inline]
-fn window_argmax(v: [f32; 4]) -> usize {
-    let mut best = 0;
-    for k in 1..4 {
-        if v[k] > v[best] {
-            best = k;
-        }
-    }
-    best
-}
-
-/// Each output gradient goes to the input element that was the maximum of its window; the
-/// window's other three get zero. Row pair by row pair, no index arithmetic per window.
+/// Each output gradient goes to the input element the forward pass took its maximum from (the
+/// larger of top and bottom in each column, then the larger of the two columns; ties and NaNs
+/// keep the top row and the left column); the window's other three get zero.
+///
+/// Branch-free: the gradient is masked with the comparisons' bits instead of chosen by them.
+/// Which element wins is a coin toss on real activations, and run as branches (what the browser
+/// engine made of the float selects) the mispredictions made this pass one of the costliest of a
+/// browser train step (docs/benchmarks.md).
 pub(crate) fn max_pool_backward(x: &[f32], grad: &[f32], [batch, channels, h, w]: [usize; 4]) -> Vec<f32> {
     let (oh, ow) = (h / 2, w / 2);
     let mut dx = vec![0.0f32; batch * channels * h * w];
     for_each_chunk(&mut dx, h * w, |p, dplane| {
         let g = &grad[p * oh * ow..][..oh * ow];
+        // Per column of a row pair: the larger value, and all ones where it is the bottom one.
+        let (mut column, mut bottom_wins) = (vec![0.0f32; w], vec![0u32; w]);
         let rows = x[p * h * w..][..h * w].chunks_exact(2 * w);
         for ((rows, drows), g_row) in rows.zip(dplane.chunks_exact_mut(2 * w)).zip(g.chunks_exact(ow)) {
             let (top, bottom) = rows.split_at(w);
+            for (((m, b), &t), &u) in column.iter_mut().zip(&mut bottom_wins).zip(top).zip(bottom) {
+                let (value, lower) = pick(t, u);
+                *m = value;
+                *b = u32::from(lower).wrapping_neg();
+            }
             let (dtop, dbottom) = drows.split_at_mut(w);
-            let windows = top.chunks_exact(2).zip(bottom.chunks_exact(2));
-            let dwindows = dtop.chunks_exact_mut(2).zip(dbottom.chunks_exact_mut(2));
-            for (((t, b), (dt, db)), &gv) in windows.zip(dwindows).zip(g_row) {
-                let k = window_argmax([t[0], t[1], b[0], b[1]]);
-                let at = |i: usize| if k == i { gv } else { 0.0 };
-                dt[0] = at(0);
-                dt[1] = at(1);
-                db[0] = at(2);
-                db[1] = at(3);
+            let columns = column.chunks_exact(2).zip(bottom_wins.chunks_exact(2));
+            let dcolumns = dtop.chunks_exact_mut(2).zip(dbottom.chunks_exact_mut(2));
+            for (((m, b), (dt, db)), &gv) in columns.zip(dcolumns).zip(g_row) {
+                let right = u32::from(m[1] > m[0]).wrapping_neg();
+                let g_bits = gv.to_bits();
+                for (j, won) in [(0, !right), (1, right)] {
+                    dt[j] = f32::from_bits(g_bits & won & !b[j]);
+                    db[j] = f32::from_bits(g_bits & won & b[j]);
+                }
             }
         }
     });
