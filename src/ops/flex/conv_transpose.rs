@@ -38,8 +38,7 @@ pub(super) fn up_conv_forward(
         let (cols2, phases) = scratch.split_at_mut(2 * c_in * len);
         for i in 0..c_in {
             for (d, dst) in cols2[2 * i * len..][..2 * len].chunks_exact_mut(len).enumerate() {
-                // Shift d = 1 is what tap e = 2 of a 3×3 kernel reads: the next column, zero past the edge.
-                shifted_copy(&mut dst[..plane], &src[i * plane..][..plane], s, 0..s, d as isize, 1 + d);
+                shifted_copy(&mut dst[..plane], &src[i * plane..][..plane], s, 0..s, 0, d as isize);
                 dst[plane..].fill(0.0);
             }
         }

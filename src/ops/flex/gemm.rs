@@ -68,8 +68,7 @@ pub(super) fn im2col3x3(
                     let (px, dx) = tap(e);
                     let row = &mut cols[(ci * 9 + 3 * a + e) * row_len + offset..][..p * p];
                     let phase = &phases[(2 * py + px) * p * p..][..p * p];
-                    // Shift −1 in x leaves column 0 outside, as tap 0 of a stride-1 kernel does.
-                    shifted_copy(row, phase, p, ys.clone(), -(dy * p as isize) - dx, if dx == 1 { 0 } else { 1 });
+                    shifted_copy(row, phase, p, ys.clone(), -dy, -dx);
                 }
             }
         }
@@ -83,7 +82,7 @@ pub(super) fn im2col3x3(
                 let (x_lo, x_hi) = range(e);
                 let row = &mut cols[(ci * 9 + 3 * a + e) * row_len + offset..][..p * p];
                 if stride == 1 && p == side {
-                    shifted_copy(row, plane, side, y_lo..y_hi, (a * side + e) as isize - (side + 1) as isize, e);
+                    shifted_copy(row, plane, side, y_lo..y_hi, a as isize - 1, e as isize - 1);
                     continue;
                 }
                 for y in y_lo..y_hi {
@@ -98,26 +97,28 @@ pub(super) fn im2col3x3(
     }
 }
 
-/// `dst[y·s + x] := src[y·s + x + shift]` for the rows `ys` of an s-wide plane, as one copy
-/// (clipped to `src`), then the column that tap `e` reads from outside the row set back to zero
-/// (x = 0 for e = 0, x = s − 1 for e = 2; the copy wrapped a neighbouring row's pixel in there).
+/// `dst[y·s + x] := src[(y + dy)·s + x + dx]` for the rows `ys` of an s-wide plane (dx ∈ {−1, 0,
+/// 1}), as one flat copy clipped to `src`, then the column whose source lies past the row's edge
+/// set back to zero (x = 0 for dx = −1, x = s − 1 for dx = 1: the flat copy wrapped a neighbouring
+/// row's pixel in there).
 ///
 /// Why one copy: row by row these are copies of 7 to 28 floats, and in the browser module each
 /// is a `memory.copy` call into the engine (bulk memory is on for wasm32 since Rust 1.87).
-pub(super) fn shifted_copy(dst: &mut [f32], src: &[f32], s: usize, ys: std::ops::Range<usize>, shift: isize, e: usize) {
+pub(super) fn shifted_copy(dst: &mut [f32], src: &[f32], s: usize, ys: std::ops::Range<usize>, dy: isize, dx: isize) {
+    let shift = dy * s as isize + dx;
     let lo = (ys.start * s).max((-shift).max(0) as usize);
     let hi = (ys.end * s).min((src.len() as isize - shift) as usize);
     if lo < hi {
         let from = (lo as isize + shift) as usize;
         dst[lo..hi].copy_from_slice(&src[from..from + (hi - lo)]);
     }
-    let x = match e {
-        0 => 0,
-        2 => s - 1,
+    let edge = match dx {
+        -1 => 0,
+        1 => s - 1,
         _ => return,
     };
     for y in ys {
-        dst[y * s + x] = 0.0;
+        dst[y * s + edge] = 0.0;
     }
 }
 

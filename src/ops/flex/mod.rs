@@ -51,13 +51,7 @@ pub(super) fn dims4(t: &FlexTensor) -> [usize; 4] {
 /// the browser (single-threaded without cross-origin isolation). Each chunk is written by one
 /// call, so the result does not depend on the scheduling.
 fn for_each_chunk(out: &mut [f32], chunk: usize, f: impl Fn(usize, &mut [f32]) + Sync + Send) {
-    #[cfg(not(target_arch = "wasm32"))]
-    {
-        use rayon::prelude::*;
-        out.par_chunks_mut(chunk).enumerate().for_each(|(i, c)| f(i, c));
-    }
-    #[cfg(target_arch = "wasm32")]
-    out.chunks_mut(chunk).enumerate().for_each(|(i, c)| f(i, c));
+    for_each_chunk_with(out, chunk, 0, |_, i, c| f(i, c));
 }
 
 /// [`for_each_chunk`] with a work buffer of `len` floats per thread, `f(scratch, index, chunk)`:
