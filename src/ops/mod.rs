@@ -32,6 +32,11 @@
 //!   maxima over whole rows, which vectorises); the backward pass finds each window's maximum
 //!   again from the input.
 //!
+//! Natively each kernel is compiled for several vector widths (`multiversion`'s x86-64 levels:
+//! SSE4, AVX2 + FMA, AVX-512) and the widest the CPU runs is picked at run time, as the `gemm`
+//! crate picks its micro-kernel; no fused multiply-adds are introduced that way, so every level
+//! computes the same values.
+//!
 //! Only `flex` devices take these paths ([`on_flex`]); WebGPU and Vulkan keep burn's own ops.
 //! Values agree with burn's to float rounding (max-pooling exactly). Work is split over images,
 //! over channel pairs or over a fixed number of batch groups, and every sum runs in a fixed order,
@@ -55,8 +60,9 @@ mod autodiff;
 mod flex;
 
 /// The vector instructions the CPU kernels (the `gemm` crate's and this module's) run with in
-/// this build on this machine: "AVX-512", "AVX2 + FMA" or "SSE2" on x86-64 (the `gemm` crate
-/// picks its micro-kernel at run time, by the same test), "NEON" on arm64; in the browser
+/// this build on this machine: "AVX-512", "AVX2 + FMA" or "SSE2" on x86-64 (both pick their
+/// version at run time: `gemm` by AVX-512F, this module's kernels by x86-64-v4, whose AVX-512
+/// subsets every AVX-512 CPU since Skylake-SP has), "NEON" on arm64; in the browser
 /// "wasm SIMD128" or, in the relaxed-SIMD module, "wasm SIMD128 + relaxed (fused multiply-add)".
 pub fn simd_level() -> &'static str {
     #[cfg(any(target_arch = "x86", target_arch = "x86_64"))]

@@ -6,9 +6,11 @@
 
 use super::gemm::{im2col3x3, matmul, shifted_copy};
 use super::{for_each_chunk, for_each_chunk_with};
+use multiversion::multiversion;
 
 /// `out[i][j] += Σ k[3·a + b] · input[i + a − 1][j + b − 1]` over the taps inside the
 /// `side × side` plane (zero padding 1): one 3×3 cross-correlation, added to `out`.
+#[inline(always)]
 fn correlate3x3_add(out: &mut [f32], input: &[f32], side: usize, k: &[f32; 9]) {
     let s = side;
     for i in 0..s {
@@ -40,17 +42,73 @@ fn kernel(weight: &[f32], c_in: usize, o: usize, i: usize) -> [f32; 9] {
     weight[at..at + 9].try_into().expect("9 taps")
 }
 
+/// Output rows of one block of [`thin_conv_forward`]: independent sums, so that the additions
+/// of one do not wait on the last of another.
+const THIN_ROWS: usize = 4;
+/// Columns of one block: one AVX-512 vector.
+const THIN_COLS: usize = 16;
+
+/// Where the blocks of `len` start along a side of `s` ≥ `len`: every `len`, and the last one
+/// flush with the end (it overlaps the one before; those outputs are computed twice, alike).
+fn block_starts(s: usize, len: usize) -> impl Iterator<Item = usize> {
+    (0..s / len).map(move |i| i * len).chain((!s.is_multiple_of(len)).then_some(s - len))
+}
+
 /// Forward pass: [batch, c_in, s, s] → [batch, c_out, s, s].
+///
+/// Natively, per output block of THIN_ROWS × THIN_COLS, the sums stay in registers over every
+/// input channel and tap, reading the image from a copy with a zero border (so that every tap is
+/// a plain load). In the browser, and for sides narrower than a block, whole shifted planes are
+/// added instead ([`correlate3x3_add`]): there the border copy's row copies are one
+/// `memory.copy` call each, and the blocked version measured slower (docs/benchmarks.md).
+#[multiversion(targets = "simd")]
 pub(super) fn thin_conv_forward(x: &[f32], weight: &[f32], bias: &[f32], dims: [usize; 4], c_out: usize) -> Vec<f32> {
     let [batch, c_in, s, _] = dims;
     let plane = s * s;
     let mut out = vec![0.0f32; batch * c_out * plane];
-    for_each_chunk(&mut out, c_out * plane, |b, image| {
-        for (o, out_plane) in image.chunks_mut(plane).enumerate() {
-            out_plane.fill(bias[o]);
-            for i in 0..c_in {
-                let x_plane = &x[(b * c_in + i) * plane..][..plane];
-                correlate3x3_add(out_plane, x_plane, s, &kernel(weight, c_in, o, i));
+    if cfg!(target_arch = "wasm32") || s < THIN_ROWS.max(THIN_COLS) {
+        for_each_chunk(&mut out, c_out * plane, |b, image| {
+            for (o, out_plane) in image.chunks_mut(plane).enumerate() {
+                out_plane.fill(bias[o]);
+                for i in 0..c_in {
+                    let x_plane = &x[(b * c_in + i) * plane..][..plane];
+                    correlate3x3_add(out_plane, x_plane, s, &kernel(weight, c_in, o, i));
+                }
+            }
+        });
+        return out;
+    }
+    // The padded copy, [c_in, s + 2, s + 2]: its border is never written, so it stays zero.
+    let ps = s + 2;
+    for_each_chunk_with(&mut out, c_out * plane, c_in * ps * ps, |padded, b, image| {
+        for (i, src) in x[b * c_in * plane..][..c_in * plane].chunks_exact(plane).enumerate() {
+            for (y, row) in src.chunks_exact(s).enumerate() {
+                padded[(i * ps + y + 1) * ps + 1..][..s].copy_from_slice(row);
+            }
+        }
+        for (o, out_plane) in image.chunks_exact_mut(plane).enumerate() {
+            let taps = &weight[o * c_in * 9..][..c_in * 9];
+            for y0 in block_starts(s, THIN_ROWS) {
+                for x0 in block_starts(s, THIN_COLS) {
+                    let mut acc = [[bias[o]; THIN_COLS]; THIN_ROWS];
+                    for (k, src) in taps.chunks_exact(9).zip(padded.chunks_exact(ps * ps)) {
+                        for a in 0..3 {
+                            for e in 0..3 {
+                                let kv = k[3 * a + e];
+                                for (r, sums) in acc.iter_mut().enumerate() {
+                                    let from: &[f32; THIN_COLS] =
+                                        src[(y0 + r + a) * ps + x0 + e..][..THIN_COLS].try_into().expect("a block");
+                                    for (t, &v) in sums.iter_mut().zip(from) {
+                                        *t += kv * v;
+                                    }
+                                }
+                            }
+                        }
+                    }
+                    for (r, sums) in acc.iter().enumerate() {
+                        out_plane[(y0 + r) * s + x0..][..THIN_COLS].copy_from_slice(sums);
+                    }
+                }
             }
         }
     });
@@ -71,6 +129,7 @@ fn fill_bias(image: &mut [f32], bias: Option<&[f32]>, plane: usize) -> bool {
 /// A convolution with one input channel as one GEMM per image over its 3×3 patches
 /// ([`im2col3x3`], nine rows): `weight` [c_out, 9] · [9, s·s], written into the output image
 /// on top of `bias` (or zero).
+#[multiversion(targets = "simd")]
 fn patch_conv(x: &[f32], weight: &[f32], bias: Option<&[f32]>, batch: usize, s: usize, c_out: usize) -> Vec<f32> {
     let plane = s * s;
     let mut out = vec![0.0f32; batch * c_out * plane];
@@ -110,6 +169,7 @@ pub(crate) fn patch_conv_grad_x(
 
 /// Gradient with respect to the input: each input plane collects its output gradients through
 /// the kernels rotated by 180°. [batch, c_out, s, s] → [batch, c_in, s, s].
+#[multiversion(targets = "simd")]
 pub(crate) fn thin_conv_grad_x(
     grad: &[f32],
     weight: &[f32],
@@ -136,6 +196,7 @@ pub(crate) fn thin_conv_grad_x(
 /// `dw[o][i][a][b] = Σ_batch Σ_(y, x) grad[o][y][x] · input[i][y + a − 1][x + b − 1]`. Products are
 /// summed per column into 9 rows of `s` partial sums (elementwise, so they vectorise), then
 /// across the row at the end: the same order whatever the thread count.
+#[multiversion(targets = "simd")]
 pub(crate) fn thin_conv_grad_w(x: &[f32], grad: &[f32], dims: [usize; 4], c_out: usize) -> Vec<f32> {
     let [batch, c_in, s, _] = dims;
     let plane = s * s;
@@ -215,6 +276,7 @@ fn conv_taps(c_out: usize, c_in: usize, w: impl Fn(usize, usize, usize, usize) -
 /// [`conv_taps`]) → [batch, c_out, s, s], plus `bias` [c_out] if given: per image,
 /// `out = bias + Σ_a taps[a] · rows3(x)` shifted down by `a` rows (three GEMMs with an inner
 /// dimension of 3·c_in, written straight into the output image).
+#[multiversion(targets = "simd")]
 fn wide_conv(x: &[f32], taps: &[f32], bias: Option<&[f32]>, [batch, c_in, s, _]: [usize; 4], c_out: usize) -> Vec<f32> {
     let (plane, k, len) = (s * s, 3 * c_in, (s + 2) * s);
     let mut out = vec![0.0f32; batch * c_out * plane];

@@ -4,6 +4,7 @@
 
 use super::for_each_chunk_with;
 use super::gemm::{matmul, shifted_copy};
+use multiversion::multiversion;
 
 /// 3×3 transposed convolution, stride 2, padding 1, output padding 1, of x [batch, c_in, s, s]
 /// with weight [c_in, c_out, 3, 3] and bias → [batch, c_out, 2s, 2s].
@@ -14,6 +15,7 @@ use super::gemm::{matmul, shifted_copy};
 /// that is six GEMMs into four s × s phase planes, over the input's columns shifted by 0 and 1
 /// (`cols2[i][d][y][x] = x[i][y][x + d]`, one zero row below), then one pass that interleaves
 /// the phases and adds the bias. No col2im scatter.
+#[multiversion(targets = "simd")]
 pub(super) fn up_conv_forward(
     x: &[f32],
     weight: &[f32],

@@ -4,9 +4,11 @@
 //! gradient) from one im2col per image ([`layer_grads`]); with the bias gradient ([`bias_grad`]).
 
 use super::for_each_chunk;
+use multiversion::multiversion;
 
 /// Gradient with respect to the bias: `db[o] = Σ_batch Σ_pixels grad[o]`, [batch, c, s, s] → [c]
 /// (per-pixel partial sums first, then across them: a fixed order).
+#[multiversion(targets = "simd")]
 pub(crate) fn bias_grad(grad: &[f32], batch: usize, c: usize, plane: usize) -> Vec<f32> {
     let mut db = vec![0.0f32; c];
     for_each_chunk(&mut db, 1, |o, total| {
@@ -206,6 +208,7 @@ fn map_groups_with<T: Send>(groups: usize, len: usize, f: impl Fn(&mut [f32], us
 ///   → dw [c_in, c_out, 3, 3] (output pixel 2·y + a − 1 takes input pixel y through tap a), and
 ///   dx, which reads the same patches through the same weight.
 #[allow(clippy::too_many_arguments)]
+#[multiversion(targets = "simd")]
 pub(crate) fn layer_grads(
     lhs: &[f32],
     m: usize,
@@ -260,6 +263,13 @@ pub(crate) fn layer_grads(
             dx.extend_from_slice(&part);
         }
     }
-    let dw = (0..m * n).map(|i| dw_t[(i % n) * m + i / n]).collect();
+    // A loop, not `map(..).collect()`: a closure defined here carries this function's target
+    // features, so the library's `collect` could not inline it and would call it per element.
+    let mut dw = Vec::with_capacity(m * n);
+    for mm in 0..m {
+        for nn in 0..n {
+            dw.push(dw_t[nn * m + mm]);
+        }
+    }
     (dw, dx)
 }

@@ -19,6 +19,10 @@ pub(super) use self::conv::{patch_conv_grad_x, thin_conv_grad_w, thin_conv_grad_
 pub(super) use self::gemm::{bias_grad, layer_grads};
 pub(super) use self::pool::max_pool_backward;
 
+// The kernels carry `#[multiversion(targets = "simd")]` (see `super`). A closure written inside
+// one inherits its target features, so a library function it is handed to (`map(..).collect()`,
+// say) cannot inline it and calls it per element: the per-element loops are written as loops.
+// Closures run per image or per chunk (`for_each_chunk`) are fine.
 mod activation;
 mod conv;
 mod conv_transpose;

@@ -3,6 +3,7 @@
 //! by the same two comparisons.
 
 use super::for_each_chunk;
+use multiversion::multiversion;
 
 /// The larger of two values and whether it is the second (`>`: ties and NaNs keep the first).
 #[inline]
@@ -13,6 +14,7 @@ fn pick(top: f32, bottom: f32) -> (f32, bool) {
 /// Each window's maximum: per column the larger of the top and bottom element over whole rows
 /// (contiguous, so it vectorises), then the larger of each column pair. [`max_pool_backward`]
 /// makes the same two comparisons to find the element this value came from.
+#[multiversion(targets = "simd")]
 pub(super) fn max_pool_forward(x: &[f32], [batch, channels, h, w]: [usize; 4]) -> Vec<f32> {
     let (oh, ow) = (h / 2, w / 2);
     let mut out = vec![0.0f32; batch * channels * oh * ow];
@@ -41,6 +43,7 @@ pub(super) fn max_pool_forward(x: &[f32], [batch, channels, h, w]: [usize; 4]) -
 /// Which element wins is a coin toss on real activations, and run as branches (what the browser
 /// engine made of the float selects) the mispredictions made this pass one of the costliest of a
 /// browser train step (docs/benchmarks.md).
+#[multiversion(targets = "simd")]
 pub(crate) fn max_pool_backward(x: &[f32], grad: &[f32], [batch, channels, h, w]: [usize; 4]) -> Vec<f32> {
     let (oh, ow) = (h / 2, w / 2);
     let mut dx = vec![0.0f32; batch * channels * h * w];
