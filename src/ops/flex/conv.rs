@@ -5,7 +5,7 @@
 //! [`thin_conv_grad_w`]); many to many: three GEMMs over shifted rows ([`wide_conv`]).
 
 use super::gemm::{im2col3x3, matmul, shifted_copy};
-use super::{for_each_chunk, for_each_chunk_with};
+use super::{collect_chunks, collect_chunks_with};
 use multiversion::multiversion;
 
 /// `out[i][j] += Σ k[3·a + b] · input[i + a − 1][j + b − 1]` over the taps inside the
@@ -65,9 +65,8 @@ fn block_starts(s: usize, len: usize) -> impl Iterator<Item = usize> {
 pub(super) fn thin_conv_forward(x: &[f32], weight: &[f32], bias: &[f32], dims: [usize; 4], c_out: usize) -> Vec<f32> {
     let [batch, c_in, s, _] = dims;
     let plane = s * s;
-    let mut out = vec![0.0f32; batch * c_out * plane];
     if cfg!(target_arch = "wasm32") || s < THIN_ROWS.max(THIN_COLS) {
-        for_each_chunk(&mut out, c_out * plane, |b, image| {
+        return collect_chunks(batch * c_out * plane, c_out * plane, |b, image| {
             for (o, out_plane) in image.chunks_mut(plane).enumerate() {
                 out_plane.fill(bias[o]);
                 for i in 0..c_in {
@@ -76,11 +75,10 @@ pub(super) fn thin_conv_forward(x: &[f32], weight: &[f32], bias: &[f32], dims: [
                 }
             }
         });
-        return out;
     }
     // The padded copy, [c_in, s + 2, s + 2]: its border is never written, so it stays zero.
     let ps = s + 2;
-    for_each_chunk_with(&mut out, c_out * plane, c_in * ps * ps, |padded, b, image| {
+    collect_chunks_with(batch * c_out * plane, c_out * plane, c_in * ps * ps, |padded, b, image| {
         for (i, src) in x[b * c_in * plane..][..c_in * plane].chunks_exact(plane).enumerate() {
             for (y, row) in src.chunks_exact(s).enumerate() {
                 padded[(i * ps + y + 1) * ps + 1..][..s].copy_from_slice(row);
@@ -111,8 +109,7 @@ pub(super) fn thin_conv_forward(x: &[f32], weight: &[f32], bias: &[f32], dims: [
                 }
             }
         }
-    });
-    out
+    })
 }
 
 /// Fills each `plane`-sized channel of an output `image` with its bias, if there is one, and says
@@ -132,14 +129,12 @@ fn fill_bias(image: &mut [f32], bias: Option<&[f32]>, plane: usize) -> bool {
 #[multiversion(targets = "simd")]
 fn patch_conv(x: &[f32], weight: &[f32], bias: Option<&[f32]>, batch: usize, s: usize, c_out: usize) -> Vec<f32> {
     let plane = s * s;
-    let mut out = vec![0.0f32; batch * c_out * plane];
     // The entries of `cols` outside the image are the same for every image: zero from the start.
-    for_each_chunk_with(&mut out, c_out * plane, 9 * plane, |cols, b, image| {
+    collect_chunks_with(batch * c_out * plane, c_out * plane, 9 * plane, |cols, b, image| {
         im2col3x3(&x[b * plane..][..plane], 1, s, 1, s, cols, plane, 0);
         let biased = fill_bias(image, bias, plane);
         matmul(image, c_out, plane, 9, weight, 9, cols, 1, plane, biased);
-    });
-    out
+    })
 }
 
 /// Forward pass of a 1 → c_out convolution (`enc1`).
@@ -179,8 +174,7 @@ pub(crate) fn thin_conv_grad_x(
     s: usize,
 ) -> Vec<f32> {
     let plane = s * s;
-    let mut out = vec![0.0f32; batch * c_in * plane];
-    for_each_chunk(&mut out, c_in * plane, |b, image| {
+    collect_chunks(batch * c_in * plane, c_in * plane, |b, image| {
         for (i, dx) in image.chunks_mut(plane).enumerate() {
             for o in 0..c_out {
                 let mut k = kernel(weight, c_in, o, i);
@@ -188,8 +182,7 @@ pub(crate) fn thin_conv_grad_x(
                 correlate3x3_add(dx, &grad[(b * c_out + o) * plane..][..plane], s, &k);
             }
         }
-    });
-    out
+    })
 }
 
 /// Gradient with respect to the weight: [c_out, c_in, 3, 3].
@@ -200,8 +193,7 @@ pub(crate) fn thin_conv_grad_x(
 pub(crate) fn thin_conv_grad_w(x: &[f32], grad: &[f32], dims: [usize; 4], c_out: usize) -> Vec<f32> {
     let [batch, c_in, s, _] = dims;
     let plane = s * s;
-    let mut dw = vec![0.0f32; c_out * c_in * 9];
-    for_each_chunk(&mut dw, 9, |pair, taps| {
+    collect_chunks(c_out * c_in * 9, 9, |pair, taps| {
         let (o, i) = (pair / c_in, pair % c_in);
         let mut acc = vec![0.0f32; 9 * s];
         for b in 0..batch {
@@ -234,8 +226,7 @@ pub(crate) fn thin_conv_grad_w(x: &[f32], grad: &[f32], dims: [usize; 4], c_out:
         for (t, row) in taps.iter_mut().zip(acc.chunks(s)) {
             *t = row.iter().sum();
         }
-    });
-    dw
+    })
 }
 
 /// The rows of a [c, s, s] image seen through the three columns of a 3×3 kernel, with a zero
@@ -279,16 +270,14 @@ fn conv_taps(c_out: usize, c_in: usize, w: impl Fn(usize, usize, usize, usize) -
 #[multiversion(targets = "simd")]
 fn wide_conv(x: &[f32], taps: &[f32], bias: Option<&[f32]>, [batch, c_in, s, _]: [usize; 4], c_out: usize) -> Vec<f32> {
     let (plane, k, len) = (s * s, 3 * c_in, (s + 2) * s);
-    let mut out = vec![0.0f32; batch * c_out * plane];
-    for_each_chunk_with(&mut out, c_out * plane, k * len, |rows, b, image| {
+    collect_chunks_with(batch * c_out * plane, c_out * plane, k * len, |rows, b, image| {
         shifted_rows3(&x[b * c_in * plane..][..c_in * plane], c_in, s, rows);
         let biased = fill_bias(image, bias, plane);
         for a in 0..3 {
             // image[o][y·s + x] += Σ_(i, e) taps[a][o][3i + e] · rows[i][e][y + a][x]
             matmul(image, c_out, plane, k, &taps[a * c_out * k..], k, &rows[a * s..], 1, len, biased || a > 0);
         }
-    });
-    out
+    })
 }
 
 /// The forward pass of a wide 3×3 convolution (weight [c_out, c_in, 3, 3]).

@@ -2,7 +2,7 @@
 //! (its gradients come from one im2col of the output gradient,
 //! [`layer_grads`](super::gemm::layer_grads)).
 
-use super::for_each_chunk_with;
+use super::collect_chunks_with;
 use super::gemm::{matmul, shifted_copy};
 use multiversion::multiversion;
 
@@ -32,10 +32,9 @@ pub(super) fn up_conv_forward(
     let odd: Vec<Vec<f32>> = (0..3)
         .map(|a| (0..c_out).flat_map(|o| (0..c_in).flat_map(move |i| [w(i, o, a, 2), w(i, o, a, 0)])).collect())
         .collect();
-    let mut out = vec![0.0f32; batch * c_out * side * side];
     // Work buffers, both written in full for every image: `cols2`, then the four phase planes.
     let scratch = 2 * c_in * len + 4 * c_out * plane;
-    for_each_chunk_with(&mut out, c_out * side * side, scratch, |scratch, b, image| {
+    collect_chunks_with(batch * c_out * side * side, c_out * side * side, scratch, |scratch, b, image| {
         let src = &x[b * c_in * plane..][..c_in * plane];
         let (cols2, phases) = scratch.split_at_mut(2 * c_in * len);
         for i in 0..c_in {
@@ -70,6 +69,5 @@ pub(super) fn up_conv_forward(
                 }
             }
         }
-    });
-    out
+    })
 }

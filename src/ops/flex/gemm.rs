@@ -3,15 +3,14 @@
 //! [`im2col3x3`], and a 3×3 layer's weight gradient (and a transposed convolution's input
 //! gradient) from one im2col per image ([`layer_grads`]); with the bias gradient ([`bias_grad`]).
 
-use super::for_each_chunk;
+use super::collect_chunks;
 use multiversion::multiversion;
 
 /// Gradient with respect to the bias: `db[o] = Σ_batch Σ_pixels grad[o]`, [batch, c, s, s] → [c]
 /// (per-pixel partial sums first, then across them: a fixed order).
 #[multiversion(targets = "simd")]
 pub(crate) fn bias_grad(grad: &[f32], batch: usize, c: usize, plane: usize) -> Vec<f32> {
-    let mut db = vec![0.0f32; c];
-    for_each_chunk(&mut db, 1, |o, total| {
+    collect_chunks(c, 1, |o, total| {
         let mut acc = vec![0.0f32; plane];
         for b in 0..batch {
             for (p, &gv) in acc.iter_mut().zip(&grad[(b * c + o) * plane..][..plane]) {
@@ -19,8 +18,7 @@ pub(crate) fn bias_grad(grad: &[f32], batch: usize, c: usize, plane: usize) -> V
             }
         }
         total[0] = acc.iter().sum();
-    });
-    db
+    })
 }
 
 /// Writes the 3×3 patches of `src` ([c, side, side]) seen from a p × p grid with the given

@@ -2,7 +2,7 @@
 //! rows, which vectorises); the backward pass finds each window's maximum again from the input,
 //! by the same two comparisons.
 
-use super::for_each_chunk;
+use super::collect_chunks;
 use multiversion::multiversion;
 
 /// The larger of two values and whether it is the second (`>`: ties and NaNs keep the first).
@@ -17,8 +17,7 @@ fn pick(top: f32, bottom: f32) -> (f32, bool) {
 #[multiversion(targets = "simd")]
 pub(super) fn max_pool_forward(x: &[f32], [batch, channels, h, w]: [usize; 4]) -> Vec<f32> {
     let (oh, ow) = (h / 2, w / 2);
-    let mut out = vec![0.0f32; batch * channels * oh * ow];
-    for_each_chunk(&mut out, channels * oh * ow, |b, pooled| {
+    collect_chunks(batch * channels * oh * ow, channels * oh * ow, |b, pooled| {
         let mut column = vec![0.0f32; w];
         for (rows, out_row) in
             x[b * channels * h * w..][..channels * h * w].chunks_exact(2 * w).zip(pooled.chunks_exact_mut(ow))
@@ -31,8 +30,7 @@ pub(super) fn max_pool_forward(x: &[f32], [batch, channels, h, w]: [usize; 4]) -
                 *o = pick(pair[0], pair[1]).0;
             }
         }
-    });
-    out
+    })
 }
 
 /// Each output gradient goes to the input element the forward pass took its maximum from (the
@@ -46,8 +44,7 @@ pub(super) fn max_pool_forward(x: &[f32], [batch, channels, h, w]: [usize; 4]) -
 #[multiversion(targets = "simd")]
 pub(crate) fn max_pool_backward(x: &[f32], grad: &[f32], [batch, channels, h, w]: [usize; 4]) -> Vec<f32> {
     let (oh, ow) = (h / 2, w / 2);
-    let mut dx = vec![0.0f32; batch * channels * h * w];
-    for_each_chunk(&mut dx, h * w, |p, dplane| {
+    collect_chunks(batch * channels * h * w, h * w, |p, dplane| {
         let g = &grad[p * oh * ow..][..oh * ow];
         // Per column of a row pair: the larger value, and all ones where it is the bottom one.
         let (mut column, mut bottom_wins) = (vec![0.0f32; w], vec![0u32; w]);
@@ -71,6 +68,5 @@ pub(crate) fn max_pool_backward(x: &[f32], grad: &[f32], [batch, channels, h, w]
                 }
             }
         }
-    });
-    dx
+    })
 }
