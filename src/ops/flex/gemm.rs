@@ -127,6 +127,11 @@ pub(super) fn shifted_copy(dst: &mut [f32], src: &[f32], s: usize, ys: std::ops:
 /// long inner dimension (16 images × 196 pixels in the model) rather than one small GEMM per image.
 const GRAD_GROUPS: usize = 4;
 
+/// Floats of im2col patches per GEMM of a weight gradient (256 KiB): within the L2 cache of the
+/// CPUs this runs on (512 KiB per core or more since Zen 2 and Skylake-SP), with room for the
+/// output gradient's rows beside them.
+const SUB_BATCH_FLOATS: usize = 1 << 16;
+
 /// `dst := (accumulate ? dst : 0) + lhs · rhs` for row-major `dst` [m, n] and `lhs` [m, k]
 /// (row stride `lhs_rs`), and `rhs` [k, n] given by its strides.
 #[allow(clippy::too_many_arguments)]
@@ -220,33 +225,40 @@ pub(crate) fn layer_grads(
 ) -> (Vec<f32>, Option<Vec<f32>>) {
     let (n, plane) = (c * 9, p * p);
     let groups = batch.clamp(1, GRAD_GROUPS);
-    // Work buffers laid out for the largest group, so that every group puts image slot i at the
-    // same columns (and the entries im2col leaves alone stay zero); a smaller group reads only
+    // Each group runs over its images a few at a time, so that their patches ([n, sub·plane])
+    // stay in L2 between im2col writing them and the GEMMs reading them.
+    let sub = (SUB_BATCH_FLOATS / (n * plane)).clamp(1, batch.div_ceil(groups));
+    // Work buffers laid out for the largest sub-batch, so that every one puts image slot i at
+    // the same columns (and the entries im2col leaves alone stay zero); a smaller one reads only
     // its first k columns.
-    let row_len = batch.div_ceil(groups) * plane;
+    let row_len = sub * plane;
     let parts = map_groups_with(groups, (n + m) * row_len, |scratch, g| {
         let images = g * batch / groups..(g + 1) * batch / groups;
-        let k = images.len() * plane;
-        // The group's patches, [n, row_len], and its `lhs` images side by side, [m, row_len].
+        // The sub-batch's patches, [n, row_len], and its `lhs` images side by side, [m, row_len].
         let (cols, lhs_g) = scratch.split_at_mut(n * row_len);
         let mut dx = weight.map(|_| vec![0.0f32; images.len() * m * plane]);
-        for (i, b) in images.clone().enumerate() {
-            im2col3x3(&src[b * c * side * side..][..c * side * side], c, side, stride, p, cols, row_len, i * plane);
-            for mm in 0..m {
-                lhs_g[mm * row_len + i * plane..][..plane].copy_from_slice(&lhs[(b * m + mm) * plane..][..plane]);
-            }
-        }
-        // dw_gᵀ = cols_g · lhs_gᵀ, [n, m]: `cols` is the left side as it lies (rows of k) and only
-        // the m rows of `lhs_g` are read across (element (kk, mm) at lhs_g[mm·row_len + kk]). The
-        // other way round, dw_g = lhs_g · cols_gᵀ, `fma_gemm` copies all n = c·9 rows of `cols`
-        // into panels: 9 times as many strided reads.
         let mut dw_t = vec![0.0f32; n * m];
-        matmul(&mut dw_t, n, m, k, cols, row_len, lhs_g, row_len, 1, false);
-        if let (Some(dx), Some(w)) = (dx.as_mut(), weight) {
-            for i in 0..images.len() {
-                // dx_i = weight · (image i's columns of cols): element (nn, j) at cols[nn·row_len + i·plane + j].
-                let dx_i = &mut dx[i * m * plane..][..m * plane];
-                matmul(dx_i, m, plane, n, w, n, &cols[i * plane..], 1, row_len, false);
+        for (j, first) in images.clone().step_by(sub).enumerate() {
+            let count = sub.min(images.end - first);
+            for i in 0..count {
+                let b = first + i;
+                im2col3x3(&src[b * c * side * side..][..c * side * side], c, side, stride, p, cols, row_len, i * plane);
+                for mm in 0..m {
+                    lhs_g[mm * row_len + i * plane..][..plane].copy_from_slice(&lhs[(b * m + mm) * plane..][..plane]);
+                }
+            }
+            // dw_gᵀ += cols · lhs_gᵀ, [n, m]: `cols` is the left side as it lies (rows of k) and
+            // only the m rows of `lhs_g` are read across (element (kk, mm) at
+            // lhs_g[mm·row_len + kk]). The other way round, dw_g = lhs_g · colsᵀ, `fma_gemm`
+            // copies all n = c·9 rows of `cols` into panels: 9 times as many strided reads.
+            matmul(&mut dw_t, n, m, count * plane, cols, row_len, lhs_g, row_len, 1, j > 0);
+            if let (Some(dx), Some(w)) = (dx.as_mut(), weight) {
+                for i in 0..count {
+                    // dx_b = weight · (image i's columns of cols): element (nn, jj) at
+                    // cols[nn·row_len + i·plane + jj].
+                    let dx_b = &mut dx[(first - images.start + i) * m * plane..][..m * plane];
+                    matmul(dx_b, m, plane, n, w, n, &cols[i * plane..], 1, row_len, false);
+                }
             }
         }
         (dw_t, dx)
