@@ -186,7 +186,7 @@ pub(super) fn matmul(
 
 /// Runs `f(scratch, group)` for `0..groups`, on rayon's threads natively, in order in the
 /// browser; `scratch` is a work buffer of `len` floats per thread, zeroed once and passed from
-/// group to group as the last one left it (see [`super::for_each_chunk_with`]).
+/// group to group as the last one left it (see [`super::collect_chunks_with`]).
 fn map_groups_with<T: Send>(groups: usize, len: usize, f: impl Fn(&mut [f32], usize) -> T + Sync + Send) -> Vec<T> {
     #[cfg(not(target_arch = "wasm32"))]
     {
