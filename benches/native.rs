@@ -1,7 +1,8 @@
 //! Native benchmark: median wall time of `train_step` at batch 64 and of `denoise` at batch 256
 //! on real MNIST digits, on the CPU (flex backend; `npm run bench`, or `cargo bench --bench
-//! native`) or, with `BENCH_BACKEND=vulkan` in a build with `--features vulkan`, on burn-wgpu
-//! over Vulkan (`npm run bench:gpu`: a GPU, or lavapipe). Every step reads its loss back, so a
+//! native`) or, with `BENCH_BACKEND=vulkan` in a build with `--features vulkan` (kernels as
+//! SPIR-V) or `webgpu` (as WGSL, what the browser runs), on burn-wgpu over Vulkan (`npm run
+//! bench:gpu`: a GPU, or lavapipe / SwiftShader on the CPU). Every step reads its loss back, so a
 //! GPU step is timed to its end. Prints one JSON line last for the scripts to collect.
 
 use std::time::Instant;
@@ -44,15 +45,15 @@ fn main() {
     let backend = std::env::var("BENCH_BACKEND").unwrap_or_else(|_| "cpu".into());
     let (device, target, on) = match backend.as_str() {
         "cpu" => (cpu_device(), "native-cpu", format!("flex, {threads} threads, {simd}")),
-        #[cfg(feature = "vulkan")]
+        #[cfg(any(feature = "vulkan", feature = "webgpu"))]
         "vulkan" => {
             let (device, gpu) = mnist_dae::backend::vulkan_device().unwrap_or_else(|e| panic!("{e}"));
             let kind = if gpu.software { "a CPU renderer" } else { "a GPU" };
             (device, "native-vulkan", format!("burn-wgpu on Vulkan, adapter {} ({kind})", gpu.label()))
         }
         other => panic!(
-            "BENCH_BACKEND: expected \"cpu\" or \"vulkan\" (with --features vulkan), got {other:?} in a build {} it",
-            if cfg!(feature = "vulkan") { "with" } else { "without" }
+            "BENCH_BACKEND: expected \"cpu\" or \"vulkan\" (with --features vulkan or webgpu), got {other:?} in a build {} it",
+            if cfg!(any(feature = "vulkan", feature = "webgpu")) { "with" } else { "without" }
         ),
     };
     let mut t = Trainer::new(TrainerConfig::tutorial(Activation::LeakyRelu), &device).unwrap();

@@ -1,6 +1,8 @@
-//! Per-op profile of one train step (flex, native, batch 64): median milliseconds of each layer's
-//! forward pass and of its forward + backward (burn autodiff), so that speed work starts from
-//! where the time goes. `cargo bench --bench ops`; `BENCH_RUNS` (default 20) sets the runs.
+//! Per-op profile of one train step (batch 64): median milliseconds of each layer's forward pass
+//! and of its forward + backward (burn autodiff), so that speed work starts from where the time
+//! goes. `cargo bench --bench ops` on the CPU (flex); with `BENCH_BACKEND=vulkan` in a build with
+//! `--features webgpu` or `vulkan`, on burn-wgpu over Vulkan. `BENCH_RUNS` (default 20) sets the
+//! runs; every call ends by waiting for the device to finish.
 //! The rows add up to roughly one train step; the rest is Adam and the loss. Rows in parentheses
 //! time burn's own op where the model now runs `mnist_dae::ops` (not summed).
 
@@ -54,6 +56,13 @@ fn time(runs: usize, mut f: impl FnMut()) -> f64 {
     )
 }
 
+/// Reads one value of `t` back: on a GPU, waits for the work that made it.
+/// Waits for the device to finish the work that made `t` (and everything queued before).
+fn wait(t: Tensor<4>) {
+    t.device().sync().expect("the device finishes its work");
+    std::hint::black_box(t);
+}
+
 fn random(shape: [usize; 4], device: &Device) -> Tensor<4> {
     Tensor::random(shape, burn::tensor::Distribution::Uniform(-0.5, 0.5), device)
 }
@@ -93,6 +102,10 @@ enum Op {
     BurnLrelu {
         side: usize,
     },
+    /// Nothing: what the timing itself costs (the sum, its backward pass, the wait).
+    Identity {
+        side: usize,
+    },
 }
 
 impl Op {
@@ -104,7 +117,8 @@ impl Op {
             | Op::Pool { side }
             | Op::BurnPool { side }
             | Op::Lrelu { side }
-            | Op::BurnLrelu { side } => [BATCH, 32, side, side],
+            | Op::BurnLrelu { side }
+            | Op::Identity { side } => [BATCH, 32, side, side],
         }
     }
 
@@ -152,6 +166,7 @@ impl Op {
             Op::BurnPool { .. } => max_pool2d(x, MaxPoolOptions::new([2, 2])),
             Op::Lrelu { .. } => ops::leaky_relu(x, 0.1),
             Op::BurnLrelu { .. } => leaky_relu(x, 0.1),
+            Op::Identity { .. } => x,
         }
     }
 }
@@ -159,9 +174,20 @@ impl Op {
 fn main() {
     mnist_dae::backend::keep_freed_memory();
     let runs: usize = std::env::var("BENCH_RUNS").ok().and_then(|s| s.parse().ok()).unwrap_or(20);
-    let plain = cpu_device();
+    let plain = match std::env::var("BENCH_BACKEND").as_deref() {
+        Ok("cpu") | Err(_) => cpu_device(),
+        #[cfg(any(feature = "vulkan", feature = "webgpu"))]
+        Ok("vulkan") => {
+            let (device, gpu) = mnist_dae::backend::vulkan_device().unwrap_or_else(|e| panic!("{e}"));
+            eprintln!("burn-wgpu on Vulkan, adapter {}", gpu.label());
+            device
+        }
+        Ok(other) => {
+            panic!("BENCH_BACKEND: expected \"cpu\" or \"vulkan\" (with --features vulkan or webgpu), got {other:?}")
+        }
+    };
     let grad = plain.clone().autodiff();
-    let layers: [(&str, Op, bool); 16] = [
+    let layers: [(&str, Op, bool); 18] = [
         ("enc1 conv 1→32 @28", Op::Conv { cin: 1, cout: 32, side: 28 }, false),
         ("lrelu @28×32", Op::Lrelu { side: 28 }, true),
         ("pool 28→14", Op::Pool { side: 28 }, true),
@@ -179,6 +205,9 @@ fn main() {
         ("(burn's conv2d 1→32 @28)", Op::BurnConv { cin: 1, cout: 32, side: 28 }, false),
         ("(burn's conv2d 32→1 @28)", Op::BurnConv { cin: 32, cout: 1, side: 28 }, true),
         ("(burn's conv_transpose2d 14→28)", Op::BurnConvT { side: 14 }, true),
+        // What every row above pays for being timed this way, at two sizes (not summed).
+        ("(nothing @28×32: sum, its backward, the wait)", Op::Identity { side: 28 }, true),
+        ("(nothing @14×32)", Op::Identity { side: 14 }, true),
     ];
     println!("| layer (batch {BATCH}) | forward ms | forward + backward ms | backward ms |");
     println!("|---|---|---|---|");
@@ -196,15 +225,22 @@ fn main() {
             (x, w, b)
         };
         let (x, w, b) = params(&plain, false);
-        let forward = time(runs, || {
-            std::hint::black_box(op.apply(x.clone(), w.clone(), b.clone()));
-        });
+        let forward = time(runs, || wait(op.apply(x.clone(), w.clone(), b.clone())));
         let (x, w, b) = params(&grad, true);
         let both = time(runs, || {
             let y = op.apply(x.clone(), w.clone(), b.clone());
-            std::hint::black_box(y.sum().backward());
+            let grads = y.sum().backward();
+            wait(x.grad(&grads).unwrap_or_else(|| x.clone().inner()));
         });
-        if !matches!(op, Op::BurnLrelu { .. } | Op::BurnPool { .. } | Op::BurnConv { .. } | Op::BurnConvT { .. }) {
+        let reference = matches!(
+            op,
+            Op::BurnLrelu { .. }
+                | Op::BurnPool { .. }
+                | Op::BurnConv { .. }
+                | Op::BurnConvT { .. }
+                | Op::Identity { .. }
+        );
+        if !reference {
             total_f += forward;
             total_fb += both;
         }

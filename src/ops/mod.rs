@@ -37,16 +37,23 @@
 //! crate picks its micro-kernel; no fused multiply-adds are introduced that way, so every level
 //! computes the same values.
 //!
-//! Only `flex` devices take these paths ([`on_flex`]); WebGPU and Vulkan keep burn's own ops.
-//! Values agree with burn's to float rounding (max-pooling exactly). Work is split over images,
-//! over channel pairs or over a fixed number of batch groups, and every sum runs in a fixed order,
-//! so results do not depend on the number of threads.
+//! The same operations have CubeCL kernels for burn's cubecl backend (`cube/`: WebGPU in the
+//! browser, Vulkan natively), in builds with the feature `webgpu` or `vulkan`: burn-cubecl without
+//! `autotune` runs every convolution and its gradients as a direct convolution with one output
+//! per shader invocation, 3–6× below what a software adapter can do on these shapes
+//! (`docs/benchmarks.md`); these are implicit GEMMs with tiles in workgroup memory and a register
+//! tile per invocation ([`set_software_adapter`] sizes them).
 //!
-//! Layout: this module holds the extension trait ([`DaeKernels`]), the functions the model calls
-//! (each picks the kernel on flex and burn's op elsewhere) and the composed leaky ReLU
-//! ([`leaky`]); `flex/` the kernels on plain slices, one file per op family, and
-//! `impl DaeKernels for Flex`; `autodiff.rs` the backward nodes and
-//! `impl<C> DaeKernels for Autodiff<Flex, C>`.
+//! Values agree with burn's to float rounding (max-pooling exactly). On the CPU work is split over
+//! images, over channel pairs or over a fixed number of batch groups, and every sum runs in a
+//! fixed order, so results do not depend on the number of threads; on a GPU each sum's order is
+//! fixed by its kernel.
+//!
+//! Layout: this module holds the extension trait ([`DaeKernels`]) and the backward passes
+//! backends give it ([`DaeGrads`]), the functions the model calls (each picks the kernel where
+//! there is one and burn's op elsewhere) and the composed leaky ReLU ([`leaky`]); `flex/` the CPU
+//! kernels on plain slices, one file per op family, and their `impl`s for `Flex`; `cube/` the
+//! same for `Cube`; `autodiff.rs` the backward nodes and `impl<B, C> DaeKernels for Autodiff<B, C>`.
 
 use burn::backend::tensor::FloatTensor;
 use burn::backend::{Dispatch, DispatchDevice, backend_extension};
@@ -57,7 +64,12 @@ use burn::tensor::activation::relu;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 mod autodiff;
+#[cfg(any(feature = "webgpu", feature = "vulkan"))]
+mod cube;
 mod flex;
+
+#[cfg(any(feature = "webgpu", feature = "vulkan"))]
+pub use cube::set_software_adapter;
 
 /// The vector instructions the CPU kernels (the `gemm` crate's and this module's) run with in
 /// this build on this machine: "AVX-512", "AVX2 + FMA" or "SSE2" on x86-64 (both pick their
@@ -93,8 +105,9 @@ pub fn simd_level() -> &'static str {
     }
 }
 
-/// Operations of this model that the CPU backend runs with the kernels in `flex`.
-#[backend_extension(Flex, Autodiff)]
+/// Operations of this model that the CPU backend runs with the kernels in `flex` and the cubecl
+/// backend (WebGPU, Vulkan) with those in `cube`.
+#[backend_extension(Flex, Cube: cfg(any(feature = "webgpu", feature = "vulkan")), Autodiff)]
 pub trait DaeKernels: burn::backend::Backend {
     /// 3×3 convolution, stride 1, zero padding 1. `x`: [batch, c_in, side, side], `weight`:
     /// [c_out, c_in, 3, 3], `bias`: [c_out] → [batch, c_out, side, side].
@@ -114,9 +127,53 @@ pub trait DaeKernels: burn::backend::Backend {
     fn max_pool2x2(x: FloatTensor<Self>) -> FloatTensor<Self>;
 }
 
+/// The gradients of a 3×3 layer ([`DaeKernels::conv3x3`], [`DaeKernels::up_conv3x3`]) for an
+/// output gradient: the input's and the weight's where asked for, and the bias'.
+pub(crate) struct LayerGrads<B: burn::backend::Backend> {
+    pub x: Option<FloatTensor<B>>,
+    pub weight: Option<FloatTensor<B>>,
+    pub bias: FloatTensor<B>,
+}
+
+/// The backward passes of [`DaeKernels`]' operations on a backend, which the autodiff nodes
+/// (`autodiff.rs`) run: `x`, `weight` are the forward pass's inputs, `grad` the output gradient.
+pub(crate) trait DaeGrads: DaeKernels {
+    fn conv3x3_grads(
+        x: FloatTensor<Self>,
+        weight: FloatTensor<Self>,
+        grad: FloatTensor<Self>,
+        x_grad: bool,
+        w_grad: bool,
+    ) -> LayerGrads<Self>;
+
+    fn up_conv3x3_grads(
+        x: FloatTensor<Self>,
+        weight: FloatTensor<Self>,
+        grad: FloatTensor<Self>,
+        x_grad: bool,
+        w_grad: bool,
+    ) -> LayerGrads<Self>;
+
+    fn leaky_relu_grad(x: FloatTensor<Self>, grad: FloatTensor<Self>, slope: f32) -> FloatTensor<Self>;
+
+    fn max_pool2x2_grad(x: FloatTensor<Self>, grad: FloatTensor<Self>) -> FloatTensor<Self>;
+}
+
 /// Whether `tensor` lives on the flex backend (with or without autodiff).
 pub fn on_flex<const D: usize>(tensor: &Tensor<D>) -> bool {
     matches!(tensor.device().without_autodiff().as_dispatch(), DispatchDevice::Flex(_))
+}
+
+/// Whether this module's kernels run `tensor`'s operations: on flex, and on the cubecl backend
+/// in a build with WebGPU or Vulkan.
+pub fn has_kernels<const D: usize>(tensor: &Tensor<D>) -> bool {
+    match tensor.device().without_autodiff().as_dispatch() {
+        DispatchDevice::Flex(_) => true,
+        #[cfg(any(feature = "webgpu", feature = "vulkan"))]
+        DispatchDevice::Cube(_) => true,
+        #[allow(unreachable_patterns)]
+        _ => false,
+    }
 }
 
 /// A fault to inject, for the tests of the self-check ([`crate::check`]): while set, [`conv3x3`]
@@ -137,15 +194,16 @@ pub fn conv3x3(layer: &Conv2d, x: Tensor<4>) -> Tensor<4> {
         && layer.dilation == [1, 1]
         && layer.groups == 1
         && layer.padding == PaddingConfig2d::Explicit(1, 1, 1, 1);
-    match &layer.bias {
-        Some(bias) if fits && on_flex(&x) => Tensor::from_dispatch(Dispatch::conv3x3(
+    let fault = CONV_FAULT.load(Ordering::Relaxed) && !on_flex(&x);
+    let y = match &layer.bias {
+        Some(bias) if fits && has_kernels(&x) => Tensor::from_dispatch(Dispatch::conv3x3(
             x.into_dispatch(),
             layer.weight.val().into_dispatch(),
             bias.val().into_dispatch(),
         )),
-        _ if CONV_FAULT.load(Ordering::Relaxed) && !on_flex(&x) => layer.forward(x).add_scalar(0.01),
         _ => layer.forward(x),
-    }
+    };
+    if fault { y.add_scalar(0.01) } else { y }
 }
 
 /// `layer` applied to `x` ([batch, c_in, side, side] → [batch, c_out, 2·side, 2·side]): this
@@ -159,7 +217,7 @@ pub fn up_conv3x3(layer: &ConvTranspose2d, x: Tensor<4>) -> Tensor<4> {
         && layer.dilation == [1, 1]
         && layer.groups == 1;
     match &layer.bias {
-        Some(bias) if fits && on_flex(&x) => Tensor::from_dispatch(Dispatch::up_conv3x3(
+        Some(bias) if fits && has_kernels(&x) => Tensor::from_dispatch(Dispatch::up_conv3x3(
             x.into_dispatch(),
             layer.weight.val().into_dispatch(),
             bias.val().into_dispatch(),
@@ -171,7 +229,7 @@ pub fn up_conv3x3(layer: &ConvTranspose2d, x: Tensor<4>) -> Tensor<4> {
 /// Leaky ReLU of `x` with negative `slope`: one fused pass on flex, [`leaky`]
 /// elsewhere; the same values bit for bit either way.
 pub fn leaky_relu(x: Tensor<4>, slope: f64) -> Tensor<4> {
-    if on_flex(&x) {
+    if has_kernels(&x) {
         Tensor::from_dispatch(Dispatch::leaky_relu(x.into_dispatch(), slope as f32))
     } else {
         leaky(x, slope)
@@ -196,7 +254,7 @@ pub fn leaky(x: Tensor<4>, slope: f64) -> Tensor<4> {
 /// on flex when the side is even, burn's `max_pool2d` otherwise.
 pub fn max_pool2x2(x: Tensor<4>) -> Tensor<4> {
     let [_, _, h, w] = x.dims();
-    if h % 2 == 0 && w % 2 == 0 && on_flex(&x) {
+    if h % 2 == 0 && w % 2 == 0 && has_kernels(&x) {
         Tensor::from_dispatch(Dispatch::max_pool2x2(x.into_dispatch()))
     } else {
         burn::tensor::module::max_pool2d(x, burn::tensor::ops::MaxPoolOptions::new([2, 2]))

@@ -111,6 +111,8 @@ pub async fn place(choice: BackendChoice) -> Result<(Placement, Target), DaeErro
     }
     let placement = placement?;
     let Placement::WebGpu { gpu: info, .. } = &placement else { return Ok((placement, Target::Cpu)) };
+    #[cfg(feature = "webgpu")]
+    crate::ops::set_software_adapter(info.software);
     match trusted().await {
         Ok(gpu) => Ok((placement, Target::WebGpu(gpu))),
         Err(Refusal::Failed(why)) => Ok((Placement::untrusted(info, &why), Target::Cpu)),
@@ -239,6 +241,9 @@ async fn acquire() -> Result<Gpu, DaeError> {
 /// The shared WebGPU device, self-checked, for the kernel probe (`webgpu-probe` builds only).
 #[cfg(feature = "webgpu-probe")]
 pub async fn webgpu_device() -> Result<Device, DaeError> {
+    if let GpuProbe::Adapter(info) = probe().await {
+        crate::ops::set_software_adapter(info.software);
+    }
     match trusted().await {
         Ok(gpu) => Ok(gpu.device.clone()),
         Err(Refusal::Unavailable(e)) => Err(e),

@@ -143,8 +143,19 @@ pub fn inject_conv_fault(on: bool) {
     crate::ops::inject_conv_fault(on);
 }
 
+// The constructors the linker collects (cubecl's IR registers its operations with `inventory`).
+unsafe extern "C" {
+    fn __wasm_call_ctors();
+}
+
 #[wasm_bindgen(start)]
 fn start() {
+    // Constructors run here, once. A module whose exports never call `__wasm_call_ctors` is linked
+    // "command-style": wasm-ld wraps every export, wasm-bindgen's glue included, in a call of all
+    // constructors, which in the WebGPU module made each kernel launch ≈ 6 ms of page time
+    // (docs/benchmarks.md; the `inventory` crate's documentation describes the rule).
+    // SAFETY: the start function runs once, at instantiation, before any other export.
+    unsafe { __wasm_call_ctors() };
     // Panics become readable console errors instead of a bare "unreachable".
     console_error_panic_hook::set_once();
     // Warnings and errors only: the WebGPU backend reports shader compile errors this way.

@@ -7,17 +7,15 @@ use burn::backend::flex::FlexTensor;
 use burn::prelude::*;
 use burn::tensor::DType;
 
+use self::activation::leaky_relu_backward;
 use self::activation::leaky_relu_forward;
 use self::conv::{patch_conv_forward, thin_conv_forward, wide_conv_forward};
+use self::conv::{patch_conv_grad_x, thin_conv_grad_w, thin_conv_grad_x, wide_conv_grad_x};
 use self::conv_transpose::up_conv_forward;
+use self::gemm::{bias_grad, layer_grads};
+use self::pool::max_pool_backward;
 use self::pool::max_pool_forward;
-use super::DaeKernels;
-
-// What the autodiff nodes (`super::autodiff`) run in their backward passes.
-pub(super) use self::activation::leaky_relu_backward;
-pub(super) use self::conv::{patch_conv_grad_x, thin_conv_grad_w, thin_conv_grad_x, wide_conv_grad_x};
-pub(super) use self::gemm::{bias_grad, layer_grads};
-pub(super) use self::pool::max_pool_backward;
+use super::{DaeGrads, DaeKernels, LayerGrads};
 
 // The kernels carry `#[multiversion(targets = "simd")]` (see `super`). A closure written inside
 // one inherits its target features, so a library function it is handed to (`map(..).collect()`,
@@ -32,20 +30,20 @@ mod fma_gemm;
 mod gemm;
 mod pool;
 
-pub(super) fn contiguous_f32(t: &FlexTensor) -> FlexTensor {
+fn contiguous_f32(t: &FlexTensor) -> FlexTensor {
     assert_eq!(t.dtype(), DType::F32, "the model's CPU kernels are written for f32 tensors");
     t.to_contiguous()
 }
 
-pub(super) fn slice(t: &FlexTensor) -> &[f32] {
+fn slice(t: &FlexTensor) -> &[f32] {
     t.as_slice::<f32>().expect("a contiguous f32 tensor")
 }
 
-pub(super) fn tensor(values: Vec<f32>, shape: [usize; 4]) -> FlexTensor {
+fn tensor(values: Vec<f32>, shape: [usize; 4]) -> FlexTensor {
     FlexTensor::from_data(TensorData::new(values, shape))
 }
 
-pub(super) fn dims4(t: &FlexTensor) -> [usize; 4] {
+fn dims4(t: &FlexTensor) -> [usize; 4] {
     let shape = burn::backend::TensorMetadata::shape(t);
     assert_eq!(shape.num_dims(), 4, "expected a rank-4 tensor, got shape {shape:?}");
     [shape[0], shape[1], shape[2], shape[3]]
@@ -143,4 +141,77 @@ impl DaeKernels for Flex {
         assert!(h % 2 == 0 && w % 2 == 0, "max_pool2x2: even sides expected, got {h} × {w}");
         tensor(max_pool_forward(slice(&x), [b, c, h, w]), [b, c, h / 2, w / 2])
     }
+}
+
+impl DaeGrads for Flex {
+    fn conv3x3_grads(
+        x: FlexTensor,
+        weight: FlexTensor,
+        grad: FlexTensor,
+        x_grad: bool,
+        w_grad: bool,
+    ) -> LayerGrads<Self> {
+        let (x, w, grad) = (contiguous_f32(&x), contiguous_f32(&weight), contiguous_f32(&grad));
+        let dims = dims4(&x);
+        let [batch, _, s, _] = dims;
+        let [c_out, c_in, ..] = dims4(&w);
+        let dx = x_grad.then(|| {
+            let grad_x = match (c_in, c_out) {
+                (_, 1) => patch_conv_grad_x,
+                (1, _) => thin_conv_grad_x,
+                _ => wide_conv_grad_x,
+            };
+            tensor(grad_x(slice(&grad), slice(&w), batch, c_in, c_out, s), dims)
+        });
+        let dw = w_grad.then(|| {
+            let dw = if c_out == 1 {
+                thin_conv_grad_w(slice(&x), slice(&grad), dims, c_out)
+            } else {
+                layer_grads(slice(&grad), c_out, slice(&x), c_in, s, 1, s, batch, None).0
+            };
+            tensor(dw, [c_out, c_in, 3, 3])
+        });
+        LayerGrads { x: dx, weight: dw, bias: bias_of(&grad, batch, c_out) }
+    }
+
+    fn up_conv3x3_grads(
+        x: FlexTensor,
+        weight: FlexTensor,
+        grad: FlexTensor,
+        x_grad: bool,
+        w_grad: bool,
+    ) -> LayerGrads<Self> {
+        let (x, w, grad) = (contiguous_f32(&x), contiguous_f32(&weight), contiguous_f32(&grad));
+        let dims = dims4(&x);
+        let [batch, _, s, _] = dims;
+        let [c_in, c_out, ..] = dims4(&w);
+        let (mut dx, mut dw) = (None, None);
+        if x_grad || w_grad {
+            // Both from one im2col of the output gradient (see `layer_grads`).
+            let weight = x_grad.then(|| slice(&w));
+            let (w_grad, x_grad) = layer_grads(slice(&x), c_in, slice(&grad), c_out, 2 * s, 2, s, batch, weight);
+            dx = x_grad.map(|v| tensor(v, dims));
+            dw = Some(tensor(w_grad, [c_in, c_out, 3, 3]));
+        }
+        LayerGrads { x: dx, weight: dw, bias: bias_of(&grad, batch, c_out) }
+    }
+
+    fn leaky_relu_grad(x: FlexTensor, grad: FlexTensor, slope: f32) -> FlexTensor {
+        let (x, grad) = (contiguous_f32(&x), contiguous_f32(&grad));
+        let dx = leaky_relu_backward(slice(&x), slice(&grad), slope);
+        let shape = burn::backend::TensorMetadata::shape(&x);
+        FlexTensor::from_data(TensorData::new(dx, shape))
+    }
+
+    fn max_pool2x2_grad(x: FlexTensor, grad: FlexTensor) -> FlexTensor {
+        let (x, grad) = (contiguous_f32(&x), contiguous_f32(&grad));
+        let dims = dims4(&x);
+        tensor(max_pool_backward(slice(&x), slice(&grad), dims), dims)
+    }
+}
+
+/// The bias gradient of a layer from its output gradient ([batch, c_out, h, w]).
+fn bias_of(grad: &FlexTensor, batch: usize, c_out: usize) -> FlexTensor {
+    let [.., gh, gw] = dims4(grad);
+    FlexTensor::from_data(TensorData::new(bias_grad(slice(grad), batch, c_out, gh * gw), [c_out]))
 }

@@ -1,0 +1,229 @@
+//! The model's own kernels (`src/ops/`) against burn's ops for the same layers, in values and
+//! gradients: on the CPU (flex) always, and on burn-wgpu natively in a build with `webgpu` or
+//! `vulkan` where the machine has a Vulkan adapter (a GPU, or Mesa's lavapipe / SwiftShader on the
+//! CPU; `npm run test:gpu`). Without an adapter the GPU half prints "skipped" and checks nothing.
+
+use burn::prelude::*;
+use burn::tensor::Distribution;
+use burn::tensor::module::max_pool2d;
+use burn::tensor::ops::MaxPoolOptions;
+use mnist_dae::{cpu_device, ops};
+
+/// The devices to check: the CPU, and the native GPU device where the build and machine have one,
+/// once with each tile profile (`ops::set_software_adapter`): the one for a software adapter and
+/// the one for a GPU, whatever adapter this machine has.
+fn devices() -> Vec<(&'static str, Device)> {
+    #[cfg_attr(not(any(feature = "webgpu", feature = "vulkan")), allow(unused_mut))]
+    let mut out = vec![("cpu", cpu_device())];
+    #[cfg(any(feature = "webgpu", feature = "vulkan"))]
+    match mnist_dae::backend::vulkan_device() {
+        Ok((device, gpu)) => {
+            eprintln!("kernels: also on burn-wgpu, adapter {}", gpu.label());
+            out.push(("wgpu, software tiles", device.clone()));
+            out.push(("wgpu, GPU tiles", device));
+        }
+        Err(e) => eprintln!("kernels on burn-wgpu: skipped ({e})"),
+    }
+    out
+}
+
+/// Runs `check` on every device of [`devices`], one test at a time on the GPU (the tile profile
+/// is process-wide).
+fn on_devices(check: impl Fn(&str, Device)) {
+    static GPU: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    for (name, device) in devices() {
+        let _turn = GPU.lock().unwrap_or_else(|e| e.into_inner());
+        #[cfg(any(feature = "webgpu", feature = "vulkan"))]
+        ops::set_software_adapter(name.contains("software"));
+        check(name, device);
+    }
+}
+
+fn values(t: &Tensor<4>) -> Vec<f32> {
+    t.to_data().try_to_vec::<f32>().unwrap()
+}
+
+#[test]
+fn leaky_is_burns_leaky_relu_bit_for_bit_and_has_its_gradient() {
+    on_devices(|name, device| {
+        // Both forms the model uses: `ops::leaky` (composed ops) and the one-pass kernel.
+        for fused in [false, true] {
+            check_leaky(name, &device.clone().autodiff(), fused);
+        }
+    });
+}
+
+fn check_leaky(name: &str, device: &Device, fused: bool) {
+    use burn::tensor::activation::leaky_relu;
+    use mnist_dae::ops::leaky;
+    // Both signs, zero, tiny and large magnitudes.
+    let mut values: Vec<f32> = (0..4000).map(|i| ((i as f32) * 0.7311).sin() * 10f32.powi(i % 7 - 3)).collect();
+    values.extend([0.0, -0.0, 1e-30, -1e-30, 3.0e38, -3.0e38]);
+    let n = values.len();
+    let input = || Tensor::<1>::from_floats(values.as_slice(), device).reshape([1, 1, 1, n]).require_grad();
+    let (a, b) = (input(), input());
+    let ours = if fused { ops::leaky_relu(a.clone(), 0.1) } else { leaky(a.clone(), 0.1) };
+    let burns = leaky_relu(b.clone(), 0.1);
+    let (yo, yb) = (self::values(&ours), self::values(&burns));
+    // Subnormal products may flush to zero on a GPU: compare those as zeros.
+    let same = |p: f32, q: f32| p.to_bits() == q.to_bits() || (p.abs() < 1e-37 && q.abs() < 1e-37);
+    assert!(yo.iter().zip(&yb).all(|(p, q)| same(*p, *q)), "{name}: forward values differ (fused {fused})");
+    // d/dx of Σ w·f(x) with varied w: 1·w for x > 0, 0.1·w for x < 0, to rounding. At exactly 0
+    // ours takes the slope, as TensorFlow's LeakyReluGrad does (features > 0 ? 1 : alpha); burn's
+    // mask takes 1.
+    let w =
+        Tensor::<1>::from_floats(values.iter().map(|v| 1.0 + v.abs().min(2.0)).collect::<Vec<_>>().as_slice(), device)
+            .reshape([1, 1, 1, n]);
+    let (go, gb) = ((ours * w.clone()).sum().backward(), (burns * w).sum().backward());
+    let (go, gb) = (self::values(&a.grad(&go).unwrap()), self::values(&b.grad(&gb).unwrap()));
+    for (i, (p, q)) in go.iter().zip(&gb).enumerate() {
+        let q = &if values[i] == 0.0 { q * 0.1 } else { *q };
+        assert!((p - q).abs() <= 1e-6 * q.abs().max(1e-3), "{name}: gradient at {i} (x = {}): {p} vs {q}", values[i]);
+    }
+}
+
+/// Largest |a − b| relative to the largest |b| (1 when both are all zeros).
+fn rel_diff(a: &Tensor<4>, b: &Tensor<4>) -> f32 {
+    let (a, b) = (values(a), values(b));
+    assert_eq!(a.len(), b.len());
+    let scale = b.iter().fold(0f32, |m, v| m.max(v.abs())).max(1e-12);
+    a.iter().zip(&b).fold(0f32, |m, (p, q)| m.max((p - q).abs())) / scale
+}
+
+/// `ours` and `burns` are the same layer applied to `x` (with `weight` and `bias` as its
+/// parameters): their values, and the gradients of x, weight and bias of a weighted sum of them,
+/// agree within 1e-5 (relative to the largest magnitude).
+fn assert_same_layer(
+    case: &str,
+    x: &Tensor<4>,
+    weight: &Tensor<4>,
+    bias: &Tensor<1>,
+    ours: Tensor<4>,
+    burns: Tensor<4>,
+) {
+    assert_eq!(ours.dims(), burns.dims(), "output shape {case}");
+    assert!(rel_diff(&ours, &burns) < 1e-5, "forward {case}: {}", rel_diff(&ours, &burns));
+    let weights = Tensor::<4>::random(ours.dims(), Distribution::Uniform(0.5, 1.5), &ours.device());
+    let (go, gb) = ((ours * weights.clone()).sum().backward(), (burns * weights).sum().backward());
+    let n = bias.dims()[0];
+    let grad = |g: &burn::tensor::Gradients| {
+        (x.grad(g).unwrap(), weight.grad(g).unwrap(), bias.grad(g).unwrap().reshape([1, 1, 1, n]))
+    };
+    let (o, b) = (grad(&go), grad(&gb));
+    assert!(rel_diff(&o.0, &b.0) < 1e-5, "dx {case}: {}", rel_diff(&o.0, &b.0));
+    assert!(rel_diff(&o.1, &b.1) < 1e-5, "dw {case}: {}", rel_diff(&o.1, &b.1));
+    assert!(rel_diff(&o.2, &b.2) < 1e-5, "db {case}: {}", rel_diff(&o.2, &b.2));
+}
+
+#[test]
+fn conv_kernels_match_burns_conv2d_in_values_and_gradients() {
+    use burn::nn::PaddingConfig2d;
+    use burn::nn::conv::Conv2dConfig;
+    // The model's layers (thin: one channel on a side; wide: 32 → 32), plus odd and tiny sides,
+    // channel counts no tile divides evenly, and a 1 → 1 layer.
+    let layers = [
+        (1, 32, 28, 4),
+        (32, 1, 28, 3),
+        (32, 32, 14, 3),
+        (32, 32, 7, 5),
+        (32, 32, 28, 2),
+        (5, 4, 9, 2),
+        (1, 5, 5, 2),
+        (7, 1, 3, 2),
+        (1, 1, 1, 1),
+        (1, 3, 2, 2),
+        (3, 2, 1, 2),
+        (12, 9, 10, 2),
+    ];
+    on_devices(|name, device| {
+        let device = device.autodiff();
+        for (c_in, c_out, side, batch) in layers {
+            let mut layer = Conv2dConfig::new([c_in, c_out], [3, 3])
+                .with_padding(PaddingConfig2d::Explicit(1, 1, 1, 1))
+                .init(&device);
+            // Non-zero biases, so their gradient and their place in the sum are checked too.
+            let bias = Tensor::<1>::random([c_out], Distribution::Uniform(-1.0, 1.0), &device);
+            layer.bias = Some(burn::module::Param::from_tensor(bias));
+            let x = Tensor::<4>::random([batch, c_in, side, side], Distribution::Uniform(-1.0, 1.0), &device)
+                .require_grad();
+            let ours = ops::conv3x3(&layer, x.clone());
+            let burns = layer.forward(x.clone());
+            let case = format!("{name}: {c_in} → {c_out} at {side}, batch {batch}");
+            assert_same_layer(&case, &x, &layer.weight.val(), &layer.bias.as_ref().unwrap().val(), ours, burns);
+        }
+    });
+}
+
+#[test]
+fn conv_transpose_kernels_match_burns_conv_transpose2d_in_values_and_gradients() {
+    use burn::nn::conv::ConvTranspose2dConfig;
+    on_devices(|name, device| {
+        let device = device.autodiff();
+        // up1 and up2 of the model, small odd ones, and a 1 × 1 input.
+        for (c_in, c_out, side, batch) in [(32, 32, 7, 4), (32, 32, 14, 3), (3, 5, 5, 2), (2, 3, 1, 2), (12, 9, 10, 2)]
+        {
+            let mut layer = ConvTranspose2dConfig::new([c_in, c_out], [3, 3])
+                .with_stride([2, 2])
+                .with_padding([1, 1])
+                .with_padding_out([1, 1])
+                .init(&device);
+            let bias = Tensor::<1>::random([c_out], Distribution::Uniform(-1.0, 1.0), &device);
+            layer.bias = Some(burn::module::Param::from_tensor(bias));
+            let x = Tensor::<4>::random([batch, c_in, side, side], Distribution::Uniform(-1.0, 1.0), &device)
+                .require_grad();
+            let ours = ops::up_conv3x3(&layer, x.clone());
+            let burns = layer.forward(x.clone());
+            let case = format!("{name}: {c_in} → {c_out} at {side} → {}, batch {batch}", 2 * side);
+            assert_eq!(ours.dims(), [batch, c_out, 2 * side, 2 * side]);
+            assert_same_layer(&case, &x, &layer.weight.val(), &layer.bias.as_ref().unwrap().val(), ours, burns);
+        }
+    });
+}
+
+#[test]
+fn max_pool_kernel_matches_burns_max_pool2d_exactly() {
+    on_devices(|name, device| {
+        let device = device.autodiff();
+        for (shape, ties) in
+            [([4, 32, 28, 28], false), ([2, 3, 14, 14], false), ([1, 2, 2, 2], false), ([2, 4, 6, 8], true)]
+        {
+            let values = Tensor::<4>::random(shape, Distribution::Uniform(-1.0, 1.0), &device);
+            // With ties: values rounded to a coarse grid (and many zeros, as after a ReLU).
+            let values = if ties { values.mul_scalar(2.0).round().clamp_min(0.0) } else { values };
+            let x = values.detach().require_grad();
+            let ours = ops::max_pool2x2(x.clone());
+            let burns = max_pool2d(x.clone(), MaxPoolOptions::new([2, 2]));
+            assert_eq!(ours.dims(), burns.dims());
+            assert_eq!(self::values(&ours), self::values(&burns), "{name}: forward {shape:?}");
+            let weights = Tensor::<4>::random(ours.dims(), Distribution::Uniform(0.5, 1.5), &device);
+            let go = (ours * weights.clone()).sum().backward();
+            let gb = (burns * weights).sum().backward();
+            let (o, b) = (x.grad(&go).unwrap(), x.grad(&gb).unwrap());
+            if ties {
+                // Where a window holds equal maxima, which one gets the gradient is a convention:
+                // compare the gradient per window instead.
+                let sum =
+                    |t: Tensor<4>| burn::tensor::module::avg_pool2d(t, burn::tensor::ops::AvgPoolOptions::new([2, 2]));
+                assert!(rel_diff(&sum(o), &sum(b)) < 1e-6, "{name}: gradient per window {shape:?}");
+            } else {
+                assert_eq!(self::values(&o), self::values(&b), "{name}: gradient {shape:?}");
+            }
+        }
+    });
+}
+
+/// The whole model on the GPU device against the CPU: the self-check a browser's device passes
+/// before a model goes there (forward pass, two training steps, the reconstruction after them).
+#[cfg(any(feature = "webgpu", feature = "vulkan"))]
+#[test]
+fn the_model_on_the_gpu_device_agrees_with_the_cpu() {
+    on_devices(|name, device| {
+        if name != "cpu" {
+            let agreement = futures_lite::future::block_on(mnist_dae::check::self_check(&device)).unwrap();
+            eprintln!(
+                "self-check on {name}: max difference {:.1e} in {:.1} s",
+                agreement.max_difference, agreement.seconds
+            );
+        }
+    });
+}
