@@ -15,6 +15,7 @@ pub mod metrics;
 pub mod model;
 pub mod noise;
 pub mod ops;
+pub mod optim;
 pub mod session;
 pub mod train;
 pub mod weights;

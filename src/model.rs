@@ -213,10 +213,11 @@ impl Dae {
         self.activation = activation;
     }
 
-    fn act(&self, x: Tensor<4>) -> Tensor<4> {
+    /// `layer` then the activation: one fused op for leaky ReLU.
+    fn conv_act(&self, layer: &Conv2d, x: Tensor<4>) -> Tensor<4> {
         match self.activation {
-            Activation::LeakyRelu => ops::leaky_relu(x, self.leaky_slope),
-            Activation::Relu => relu(x),
+            Activation::LeakyRelu => ops::conv3x3_leaky(layer, x, self.leaky_slope),
+            Activation::Relu => relu(ops::conv3x3(layer, x)),
         }
     }
 
@@ -232,11 +233,11 @@ impl Dae {
 
     /// [`Dae::encode`], handing each of its [`stages`]' maps to `tap`, in order.
     fn encode_tapped(&self, images: Tensor<4>, tap: &mut impl FnMut(&Tensor<4>)) -> Tensor<4> {
-        let x = self.act(ops::conv3x3(&self.enc1, images)); // [batch, 32, 28, 28]
+        let x = self.conv_act(&self.enc1, images); // [batch, 32, 28, 28]
         tap(&x);
         let x = ops::max_pool2x2(x); // [batch, 32, 14, 14]
         tap(&x);
-        let x = self.act(ops::conv3x3(&self.enc2, x)); // [batch, 32, 14, 14]
+        let x = self.conv_act(&self.enc2, x); // [batch, 32, 14, 14]
         tap(&x);
         let x = ops::max_pool2x2(x); // [batch, 32, 7, 7]
         tap(&x);
@@ -245,7 +246,7 @@ impl Dae {
 
     /// [`Dae::decode`], handing each of its [`stages`]' maps to `tap`, in order.
     fn decode_tapped(&self, latent: Tensor<4>, tap: &mut impl FnMut(&Tensor<4>)) -> Tensor<4> {
-        let x = self.act(ops::conv3x3(&self.dec1, latent)); // [batch, 32, 7, 7]
+        let x = self.conv_act(&self.dec1, latent); // [batch, 32, 7, 7]
         tap(&x);
         let x = ops::up_conv3x3(&self.up1, x); // [batch, 32, 14, 14]
         tap(&x);

@@ -1,7 +1,7 @@
 //! Training, evaluation and inference on one device: the state a `Denoiser` owns.
 
 use burn::module::Module;
-use burn::optim::{AdamConfig, GradientsParams, ModuleOptimizer};
+use burn::optim::{GradientsParams, ModuleOptimizer};
 use burn::prelude::*;
 use burn::tensor::activation::sigmoid;
 
@@ -14,6 +14,7 @@ use crate::inspect::{self, Named};
 use crate::latent::{self, LatentMap};
 use crate::metrics::{Evaluation, bce_with_logits, mean_psnr};
 use crate::model::{Activation, Dae, DaeConfig, PIXELS, SIDE};
+use crate::optim::FusedAdam;
 use crate::weights;
 
 /// Largest batch pushed through the network at once by `evaluate` and `denoise`; bigger inputs
@@ -86,7 +87,7 @@ async fn read_f32s(tensor: Tensor<4>, what: &str) -> Result<Vec<f32>, DaeError> 
 }
 
 fn adam(config: &TrainerConfig) -> ModuleOptimizer {
-    AdamConfig::new().with_beta_1(config.beta_1).with_beta_2(config.beta_2).with_epsilon(config.epsilon).init()
+    FusedAdam::new(config.beta_1, config.beta_2, config.epsilon).init()
 }
 
 fn backend_error<E: std::fmt::Debug>(what: &str) -> impl Fn(E) -> DaeError + '_ {

@@ -155,6 +155,35 @@ fn conv_kernels_match_burns_conv2d_in_values_and_gradients() {
 }
 
 #[test]
+fn conv_leaky_kernel_matches_burns_conv2d_then_leaky_relu_in_values_and_gradients() {
+    use burn::nn::PaddingConfig2d;
+    use burn::nn::conv::Conv2dConfig;
+    use burn::tensor::activation::leaky_relu;
+    // The model's three (enc1, enc2, dec1), an odd one, and a layer with one output channel.
+    let layers = [(1, 32, 28, 3), (32, 32, 14, 3), (32, 32, 7, 4), (5, 4, 9, 2), (7, 1, 3, 2)];
+    on_devices(|name, device| {
+        let device = device.autodiff();
+        let mut negative = 0;
+        for (c_in, c_out, side, batch) in layers {
+            let mut layer = Conv2dConfig::new([c_in, c_out], [3, 3])
+                .with_padding(PaddingConfig2d::Explicit(1, 1, 1, 1))
+                .init(&device);
+            // Biases of both signs shift many sums across zero.
+            let bias = Tensor::<1>::random([c_out], Distribution::Uniform(-0.5, 0.5), &device);
+            layer.bias = Some(burn::module::Param::from_tensor(bias));
+            let x = Tensor::<4>::random([batch, c_in, side, side], Distribution::Uniform(-1.0, 1.0), &device)
+                .require_grad();
+            let ours = ops::conv3x3_leaky(&layer, x.clone(), 0.1);
+            let burns = leaky_relu(layer.forward(x.clone()), 0.1);
+            negative += values(&burns).iter().filter(|v| **v < 0.0).count();
+            let case = format!("{name}: leaky ReLU of {c_in} → {c_out} at {side}, batch {batch}");
+            assert_same_layer(&case, &x, &layer.weight.val(), &layer.bias.as_ref().unwrap().val(), ours, burns);
+        }
+        assert!(negative > 1000, "{name}: expected sums of both signs, {negative} negative");
+    });
+}
+
+#[test]
 fn conv_transpose_kernels_match_burns_conv_transpose2d_in_values_and_gradients() {
     use burn::nn::conv::ConvTranspose2dConfig;
     on_devices(|name, device| {
@@ -225,5 +254,68 @@ fn the_model_on_the_gpu_device_agrees_with_the_cpu() {
                 agreement.max_difference, agreement.seconds
             );
         }
+    });
+}
+
+#[test]
+fn adam_step_is_burns_adam_step() {
+    use burn::optim::{AdamConfig, Optimizer};
+    use mnist_dae::ops::AdamStep;
+    // A large learning rate makes the step big against the parameter's own rounding (an f32 near
+    // 0.5 rounds at 3e-8), so a step off by 1e-5 of itself shows.
+    let (b1, b2, eps, lr) = (0.9, 0.999, 1e-8, 0.05);
+    let adam = AdamConfig::new().with_beta_1(b1).with_beta_2(b2).with_epsilon(eps).build();
+    on_devices(|name, device| {
+        // A 32 → 32 layer's weight (a multiple of 4 floats) and `out`'s bias (one float).
+        for shape in [[32, 32, 3, 3], [1, 1, 1, 1]] {
+            let mut param = Tensor::<4>::random(shape, Distribution::Uniform(-0.5, 0.5), &device);
+            let (mut state, mut m, mut v) = (None, param.zeros_like(), param.zeros_like());
+            for time in 1..=3 {
+                // Gradients of mixed signs and magnitudes, some exactly zero.
+                let grad = Tensor::<4>::random(shape, Distribution::Uniform(-1.0, 1.0), &device)
+                    .mul_scalar(10f64.powi(time - 2))
+                    .clamp_min(-0.5);
+                let (ours, next_m, next_v) =
+                    ops::adam_step(param.clone(), grad.clone(), m, v, AdamStep::new(b1, b2, eps, lr, time as usize));
+                let (next, next_state) = adam.step(lr, param.clone(), grad, state);
+                let burns = &next_state.as_ref().expect("Adam keeps a state").momentum;
+                let case = format!("{name}: {shape:?}, step {time}");
+                let (our_step, burns_step) = (ours - param.clone(), next.clone() - param);
+                let off = rel_diff(&our_step, &burns_step);
+                assert!(off < 1e-5, "parameter step {case}: off by {off} of burn's");
+                assert!(rel_diff(&next_m, &burns.moment_1) < 1e-6, "first moment {case}");
+                assert!(rel_diff(&next_v, &burns.moment_2) < 1e-6, "second moment {case}");
+                (param, state, m, v) = (next, next_state, next_m, next_v);
+            }
+        }
+    });
+}
+
+/// The trainer's optimiser state from the GPU device (moments updated by `ops::adam_step`) is
+/// burn's: a checkpoint taken there continues on the CPU with the same next step.
+#[cfg(any(feature = "webgpu", feature = "vulkan"))]
+#[test]
+fn a_checkpoint_from_the_gpu_device_continues_on_the_cpu() {
+    use futures_lite::future::block_on;
+    use mnist_dae::{Activation, Trainer, TrainerConfig};
+    on_devices(|name, device| {
+        if name == "cpu" {
+            return;
+        }
+        let images: Vec<f32> = (0..8 * 784).map(|i| ((i * 7919) % 1000) as f32 / 1000.0).collect();
+        let noisy: Vec<f32> = images.iter().map(|v| (v * 0.8 + 0.1).min(1.0)).collect();
+        let config = TrainerConfig::tutorial(Activation::LeakyRelu);
+        let mut gpu = Trainer::new(config.clone(), &device).unwrap();
+        for _ in 0..3 {
+            block_on(gpu.train_step(&noisy, &images)).unwrap();
+        }
+        let mut cpu = Trainer::new(config, &cpu_device()).unwrap();
+        cpu.restore(&gpu.checkpoint().unwrap()).unwrap();
+        let (a, b) =
+            (block_on(gpu.train_step(&noisy, &images)).unwrap(), block_on(cpu.train_step(&noisy, &images)).unwrap());
+        assert!((a - b).abs() < 1e-5, "{name}: step 4's loss {a} on the GPU device, {b} on the CPU");
+        let (a, b) = (block_on(gpu.denoise(&noisy)).unwrap(), block_on(cpu.denoise(&noisy)).unwrap());
+        let worst = a.iter().zip(&b).fold(0f32, |m, (p, q)| m.max((p - q).abs()));
+        assert!(worst < 1e-4, "{name}: reconstructions after step 4 differ by {worst}");
     });
 }

@@ -8,7 +8,9 @@ use burn::backend::autodiff::ops::{Backward, Ops, OpsKind};
 use burn::backend::autodiff::{Autodiff, NodeId};
 use burn::backend::tensor::FloatTensor;
 
-use super::{DaeGrads, DaeKernels, LayerGrads};
+use burn::backend::AutodiffBackend;
+
+use super::{AdamStep, DaeGrads, DaeKernels, LayerGrads};
 
 /// The backward pass of a 3×3 layer node: a convolution ([`DaeKernels::conv3x3`]) or a
 /// transposed one ([`DaeKernels::up_conv3x3`]).
@@ -33,6 +35,37 @@ impl<B: DaeGrads> Backward<B, 3> for LayerBackward {
             LayerBackward::Up => B::up_conv3x3_grads,
         };
         let LayerGrads { x: dx, weight: dw, bias: db } = grads_of(x, w, grad, node_x.is_some(), node_w.is_some());
+        if let (Some(node), Some(dx)) = (node_x, dx) {
+            grads.register::<B>(node.id, dx);
+        }
+        if let (Some(node), Some(dw)) = (node_w, dw) {
+            grads.register::<B>(node.id, dw);
+        }
+        if let Some(node) = node_b {
+            grads.register::<B>(node.id, db);
+        }
+    }
+}
+
+/// The backward pass of [`DaeKernels::conv3x3_leaky`]: the activation's gradient, then the
+/// convolution's.
+#[derive(Debug)]
+struct ConvLeakyBackward;
+
+impl<B: DaeGrads> Backward<B, 3> for ConvLeakyBackward {
+    /// The checkpointed input and weight, the output and the slope: with a positive slope the
+    /// output is positive exactly where the sum was, so it stands in for the sum.
+    type State = (NodeId, NodeId, FloatTensor<B>, f32);
+
+    fn backward(self, ops: Ops<Self::State, 3>, grads: &mut Gradients, checkpointer: &mut Checkpointer) {
+        let [node_x, node_w, node_b] = ops.parents;
+        let grad = grads.consume::<B>(&ops.node);
+        let (x_id, w_id, output, slope) = ops.state;
+        let x = checkpointer.retrieve_node_output::<FloatTensor<B>>(x_id);
+        let w = checkpointer.retrieve_node_output::<FloatTensor<B>>(w_id);
+        let grad = B::leaky_relu_grad(output, grad, slope);
+        let LayerGrads { x: dx, weight: dw, bias: db } =
+            B::conv3x3_grads(x, w, grad, node_x.is_some(), node_w.is_some());
         if let (Some(node), Some(dx)) = (node_x, dx) {
             grads.register::<B>(node.id, dx);
         }
@@ -102,6 +135,25 @@ impl<B: DaeGrads, C: CheckpointStrategy> DaeKernels for Autodiff<B, C> {
         layer_node::<B, C>(LayerBackward::Conv, x, weight, bias, B::conv3x3)
     }
 
+    fn conv3x3_leaky(
+        x: FloatTensor<Self>,
+        weight: FloatTensor<Self>,
+        bias: FloatTensor<Self>,
+        slope: f32,
+    ) -> FloatTensor<Self> {
+        match ConvLeakyBackward.prepare::<C>([x.node(), weight.node(), bias.node()]).compute_bound().stateful() {
+            OpsKind::Tracked(mut prep) => {
+                let (x_id, w_id) = (prep.checkpoint(&x), prep.checkpoint(&weight));
+                let output =
+                    B::conv3x3_leaky(x.into_primitive(), weight.into_primitive(), bias.into_primitive(), slope);
+                prep.finish((x_id, w_id, output.clone(), slope), output)
+            }
+            OpsKind::UnTracked(prep) => {
+                prep.finish(B::conv3x3_leaky(x.into_primitive(), weight.into_primitive(), bias.into_primitive(), slope))
+            }
+        }
+    }
+
     fn up_conv3x3(x: FloatTensor<Self>, weight: FloatTensor<Self>, bias: FloatTensor<Self>) -> FloatTensor<Self> {
         layer_node::<B, C>(LayerBackward::Up, x, weight, bias, B::up_conv3x3)
     }
@@ -114,6 +166,24 @@ impl<B: DaeGrads, C: CheckpointStrategy> DaeKernels for Autodiff<B, C> {
             }
             OpsKind::UnTracked(prep) => prep.finish(<B as DaeKernels>::leaky_relu(x.into_primitive(), slope)),
         }
+    }
+
+    /// Not differentiated: an optimizer's update of values it owns.
+    fn adam_step(
+        param: FloatTensor<Self>,
+        grad: FloatTensor<Self>,
+        moment_1: FloatTensor<Self>,
+        moment_2: FloatTensor<Self>,
+        step: AdamStep,
+    ) -> (FloatTensor<Self>, FloatTensor<Self>, FloatTensor<Self>) {
+        let (p, m, v) = B::adam_step(
+            param.into_primitive(),
+            grad.into_primitive(),
+            moment_1.into_primitive(),
+            moment_2.into_primitive(),
+            step,
+        );
+        (Self::from_inner(p), Self::from_inner(m), Self::from_inner(v))
     }
 
     fn max_pool2x2(x: FloatTensor<Self>) -> FloatTensor<Self> {

@@ -113,6 +113,17 @@ pub trait DaeKernels: burn::backend::Backend {
     /// [c_out, c_in, 3, 3], `bias`: [c_out] → [batch, c_out, side, side].
     fn conv3x3(x: FloatTensor<Self>, weight: FloatTensor<Self>, bias: FloatTensor<Self>) -> FloatTensor<Self>;
 
+    /// [`DaeKernels::conv3x3`] followed by [`DaeKernels::leaky_relu`] of negative `slope`, one
+    /// pass where the backend fuses them (its values are the two ops', bit for bit): `x`: [batch,
+    /// c_in, side, side], `weight`: [c_out, c_in, 3, 3], `bias`: [c_out] → [batch, c_out, side,
+    /// side]. The backward pass reads the activation's sign from the output (slope > 0).
+    fn conv3x3_leaky(
+        x: FloatTensor<Self>,
+        weight: FloatTensor<Self>,
+        bias: FloatTensor<Self>,
+        slope: f32,
+    ) -> FloatTensor<Self>;
+
     /// 3×3 transposed convolution, stride 2, padding 1, output padding 1 (Keras'
     /// `Conv2DTranspose(padding="same")`). `x`: [batch, c_in, side, side], `weight`:
     /// [c_in, c_out, 3, 3], `bias`: [c_out] → [batch, c_out, 2·side, 2·side].
@@ -125,6 +136,49 @@ pub trait DaeKernels: burn::backend::Backend {
     /// 2 × 2 max-pooling with stride 2 of an even-sided input:
     /// [batch, channels, side, side] → [batch, channels, side / 2, side / 2].
     fn max_pool2x2(x: FloatTensor<Self>) -> FloatTensor<Self>;
+
+    /// One Adam update of a parameter tensor in a single pass, as burn's `Adam` computes it:
+    /// `(param', moment_1', moment_2')`, all of `param`'s shape (see [`AdamStep`]).
+    fn adam_step(
+        param: FloatTensor<Self>,
+        grad: FloatTensor<Self>,
+        moment_1: FloatTensor<Self>,
+        moment_2: FloatTensor<Self>,
+        step: AdamStep,
+    ) -> (FloatTensor<Self>, FloatTensor<Self>, FloatTensor<Self>);
+}
+
+/// The scalars of one Adam update ([`DaeKernels::adam_step`]), derived once on the host as burn's
+/// `Adam` derives them: `m' = β1·m + (1 − β1)·g`, `v' = β2·v + (1 − β2)·g²`, and
+/// `param' = param − lr · (m' · correction) / (√v' + ε')`, where `correction = √(1 − β2^t) /
+/// (1 − β1^t)` and `ε' = ε·√(1 − β2^t)` for the step's number t (ε added to √v̂, the paper's
+/// form).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct AdamStep {
+    pub beta_1: f32,
+    pub beta_2: f32,
+    pub one_minus_beta_1: f32,
+    pub one_minus_beta_2: f32,
+    pub correction: f32,
+    pub epsilon: f32,
+    pub learning_rate: f32,
+}
+
+impl AdamStep {
+    /// The scalars of step `time` (1 for the first).
+    pub fn new(beta_1: f32, beta_2: f32, epsilon: f32, learning_rate: f64, time: usize) -> Self {
+        let t = time as i32;
+        let bias_correction2_sqrt = (1.0 - beta_2.powi(t)).sqrt();
+        Self {
+            beta_1,
+            beta_2,
+            one_minus_beta_1: 1.0 - beta_1,
+            one_minus_beta_2: 1.0 - beta_2,
+            correction: bias_correction2_sqrt / (1.0 - beta_1.powi(t)),
+            epsilon: epsilon * bias_correction2_sqrt,
+            learning_rate: learning_rate as f32,
+        }
+    }
 }
 
 /// The gradients of a 3×3 layer ([`DaeKernels::conv3x3`], [`DaeKernels::up_conv3x3`]) for an
@@ -177,7 +231,7 @@ pub fn has_kernels<const D: usize>(tensor: &Tensor<D>) -> bool {
 }
 
 /// A fault to inject, for the tests of the self-check ([`crate::check`]): while set, [`conv3x3`]
-/// off the CPU adds 0.01 to every output, as a kernel would that runs but computes wrong. Off
+/// (and [`conv3x3_leaky`], through it) off the CPU adds 0.01 to every output, as a kernel would that runs but computes wrong. Off
 /// unless a test turns it on (`inject_conv_fault` in the JavaScript API).
 static CONV_FAULT: AtomicBool = AtomicBool::new(false);
 
@@ -186,14 +240,19 @@ pub fn inject_conv_fault(on: bool) {
     CONV_FAULT.store(on, Ordering::Relaxed);
 }
 
-/// `layer` applied to `x` ([batch, c_in, side, side]): this module's kernels on flex when the
-/// layer is what they compute (3×3, stride 1, padding 1, with a bias), burn's `Conv2d` otherwise.
-pub fn conv3x3(layer: &Conv2d, x: Tensor<4>) -> Tensor<4> {
-    let fits = layer.kernel_size == [3, 3]
+/// Whether `layer` is what [`DaeKernels::conv3x3`] computes (its bias aside).
+fn is_conv3x3(layer: &Conv2d) -> bool {
+    layer.kernel_size == [3, 3]
         && layer.stride == [1, 1]
         && layer.dilation == [1, 1]
         && layer.groups == 1
-        && layer.padding == PaddingConfig2d::Explicit(1, 1, 1, 1);
+        && layer.padding == PaddingConfig2d::Explicit(1, 1, 1, 1)
+}
+
+/// `layer` applied to `x` ([batch, c_in, side, side]): this module's kernels on flex when the
+/// layer is what they compute (3×3, stride 1, padding 1, with a bias), burn's `Conv2d` otherwise.
+pub fn conv3x3(layer: &Conv2d, x: Tensor<4>) -> Tensor<4> {
+    let fits = is_conv3x3(layer);
     let fault = CONV_FAULT.load(Ordering::Relaxed) && !on_flex(&x);
     let y = match &layer.bias {
         Some(bias) if fits && has_kernels(&x) => Tensor::from_dispatch(Dispatch::conv3x3(
@@ -204,6 +263,24 @@ pub fn conv3x3(layer: &Conv2d, x: Tensor<4>) -> Tensor<4> {
         _ => layer.forward(x),
     };
     if fault { y.add_scalar(0.01) } else { y }
+}
+
+/// Leaky ReLU (negative `slope` > 0) of `layer` applied to `x` ([batch, c_in, side, side] →
+/// [batch, c_out, side, side]): one node whose forward pass is one kernel where the layer is
+/// what [`conv3x3`]'s kernels compute, the two ops otherwise.
+pub fn conv3x3_leaky(layer: &Conv2d, x: Tensor<4>, slope: f64) -> Tensor<4> {
+    let fault = CONV_FAULT.load(Ordering::Relaxed) && !on_flex(&x);
+    match &layer.bias {
+        Some(bias) if is_conv3x3(layer) && has_kernels(&x) && slope > 0.0 && !fault => {
+            Tensor::from_dispatch(Dispatch::conv3x3_leaky(
+                x.into_dispatch(),
+                layer.weight.val().into_dispatch(),
+                bias.val().into_dispatch(),
+                slope as f32,
+            ))
+        }
+        _ => leaky_relu(conv3x3(layer, x), slope),
+    }
 }
 
 /// `layer` applied to `x` ([batch, c_in, side, side] → [batch, c_out, 2·side, 2·side]): this
@@ -224,6 +301,24 @@ pub fn up_conv3x3(layer: &ConvTranspose2d, x: Tensor<4>) -> Tensor<4> {
         )),
         _ => layer.forward(x),
     }
+}
+
+/// One Adam update of `param` ([`DaeKernels::adam_step`]): `(param', moment_1', moment_2')`.
+pub fn adam_step<const D: usize>(
+    param: Tensor<D>,
+    grad: Tensor<D>,
+    moment_1: Tensor<D>,
+    moment_2: Tensor<D>,
+    step: AdamStep,
+) -> (Tensor<D>, Tensor<D>, Tensor<D>) {
+    let (p, m, v) = Dispatch::adam_step(
+        param.into_dispatch(),
+        grad.into_dispatch(),
+        moment_1.into_dispatch(),
+        moment_2.into_dispatch(),
+        step,
+    );
+    (Tensor::from_dispatch(p), Tensor::from_dispatch(m), Tensor::from_dispatch(v))
 }
 
 /// Leaky ReLU of `x` with negative `slope`: one fused pass on flex, [`leaky`]

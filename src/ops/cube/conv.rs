@@ -102,7 +102,11 @@ impl ConvShape {
 /// `weight`: [c_out, c_in, 3, 3], `output`: [batch, c_out, side_out, side_out]. A convolution's
 /// forward pass, its input gradient (the output gradient through [`flip_kernel`]'s weight, no
 /// bias: the same shader as the forward pass where the layer is square), and a transposed
-/// convolution's input gradient (its weight as it is, stride 2).
+/// convolution's input gradient (its weight as it is, stride 2). Each sum `v` is written as
+/// `v > 0 ? v : slope·v`: leaky ReLU for a slope below 1, the sum itself (bit for bit, NaN
+/// included) for 1. A runtime slope rather than a compile-time variant: a layer's forward pass
+/// and its input gradient stay one shader, and on a software adapter each shader takes seconds
+/// to compile (`docs/benchmarks.md`).
 // `let mut` makes a CubeCL variable a register that can be assigned, though Rust sees no mutation.
 #[allow(unused_mut)]
 #[cube(launch_unchecked)]
@@ -111,6 +115,7 @@ pub fn conv3x3_kernel(
     weight: &[f32],
     bias: &[f32],
     output: &mut [f32],
+    slope: f32,
     #[comptime] shape: ConvShape,
     #[comptime] tile: ConvTile,
 ) {
@@ -232,7 +237,8 @@ pub fn conv3x3_kernel(
             let at = ((n * c_out + o0 + o) * side_out + row0 + ry + l) * side_out + x0;
             #[unroll]
             for p in 0..run {
-                output[at + p] = acc[comptime!((o * lines + l) * run + p)] + b;
+                let v = acc[comptime!((o * lines + l) * run + p)] + b;
+                output[at + p] = select(v > 0.0, v, v * slope);
             }
         }
     }

@@ -18,13 +18,15 @@ use burn_cubecl::tensor::CubeTensor;
 use cubecl::prelude::*;
 
 use self::activation::{leaky_backward_kernel, leaky_kernel};
+use self::adam::{AdamScalarsLaunch, adam_kernel};
 use self::conv::{ConvShape, conv3x3_kernel, flip_kernel};
 use self::conv_transpose::{UpShape, up_conv3x3_kernel};
 use self::pool::{max_pool_backward_kernel, max_pool_kernel};
 use self::weight_grad::{GradShape, SUM_UNITS, channel_sum_kernel, sum_images_kernel, weight_grad_kernel};
-use super::{DaeGrads, DaeKernels, LayerGrads};
+use super::{AdamStep, DaeGrads, DaeKernels, LayerGrads};
 
 mod activation;
+mod adam;
 mod conv;
 mod conv_transpose;
 mod pool;
@@ -97,8 +99,14 @@ fn arg(t: &CubeTensor) -> BufferArg {
 }
 
 /// The gathering convolution ([`conv3x3_kernel`]) of `x` with `weight` ([c_out, c_in, 3, 3]) and
-/// `bias`, zeros without one.
-fn gather_conv(x: &CubeTensor, weight: &CubeTensor, bias: Option<&CubeTensor>, shape: ConvShape) -> CubeTensor {
+/// `bias` (zeros without one), with leaky ReLU of slope `leaky` applied to the sums if given.
+fn gather_conv(
+    x: &CubeTensor,
+    weight: &CubeTensor,
+    bias: Option<&CubeTensor>,
+    shape: ConvShape,
+    leaky: Option<f32>,
+) -> CubeTensor {
     let batch = dims4(x)[0];
     let out = empty(x, &[batch, shape.c_out, shape.side_out, shape.side_out]);
     let zeros;
@@ -121,11 +129,23 @@ fn gather_conv(x: &CubeTensor, weight: &CubeTensor, bias: Option<&CubeTensor>, s
             arg(weight),
             arg(bias),
             arg(&out),
+            leaky.unwrap_or(1.0),
             shape,
             tile,
         )
     };
     out
+}
+
+/// A 3 × 3, stride-1 convolution with zero padding 1 of `x` ([batch, c_in, side, side]), with
+/// leaky ReLU of slope `leaky` if given.
+fn same_conv(x: CubeTensor, weight: CubeTensor, bias: CubeTensor, leaky: Option<f32>) -> CubeTensor {
+    let (x, weight, bias) = (contiguous_f32(x), contiguous_f32(weight), contiguous_f32(bias));
+    let [_, c_in, s, s2] = dims4(&x);
+    let [c_out, wc_in, kh, kw] = dims4(&weight);
+    assert!(c_in == wc_in && [kh, kw] == [3, 3] && s == s2, "conv3x3: x {:?}, weight {:?}", dims4(&x), dims4(&weight));
+    let shape = ConvShape { c_in, c_out, side_in: s, side_out: s, stride: 1 };
+    gather_conv(&x, &weight, Some(&bias), shape, leaky)
 }
 
 /// A convolution's weight [c_out, c_in, 3, 3] as its input gradient reads it: [c_in, c_out, 3, 3],
@@ -212,17 +232,11 @@ fn elementwise(client: &cubecl::client::Client, len: usize) -> (CubeCount, CubeD
 
 impl DaeKernels for Cube {
     fn conv3x3(x: CubeTensor, weight: CubeTensor, bias: CubeTensor) -> CubeTensor {
-        let (x, weight, bias) = (contiguous_f32(x), contiguous_f32(weight), contiguous_f32(bias));
-        let [_, c_in, s, s2] = dims4(&x);
-        let [c_out, wc_in, kh, kw] = dims4(&weight);
-        assert!(
-            c_in == wc_in && [kh, kw] == [3, 3] && s == s2,
-            "conv3x3: x {:?}, weight {:?}",
-            dims4(&x),
-            dims4(&weight)
-        );
-        let shape = ConvShape { c_in, c_out, side_in: s, side_out: s, stride: 1 };
-        gather_conv(&x, &weight, Some(&bias), shape)
+        same_conv(x, weight, bias, None)
+    }
+
+    fn conv3x3_leaky(x: CubeTensor, weight: CubeTensor, bias: CubeTensor, slope: f32) -> CubeTensor {
+        same_conv(x, weight, bias, Some(slope))
     }
 
     fn up_conv3x3(x: CubeTensor, weight: CubeTensor, bias: CubeTensor) -> CubeTensor {
@@ -265,6 +279,54 @@ impl DaeKernels for Cube {
         out
     }
 
+    fn adam_step(
+        param: CubeTensor,
+        grad: CubeTensor,
+        moment_1: CubeTensor,
+        moment_2: CubeTensor,
+        s: AdamStep,
+    ) -> (CubeTensor, CubeTensor, CubeTensor) {
+        let [param, grad, moment_1, moment_2] = [param, grad, moment_1, moment_2].map(contiguous_f32);
+        let shape = param.meta.shape().clone();
+        let len = shape.num_elements();
+        assert!(
+            [&grad, &moment_1, &moment_2].iter().all(|t| t.meta.shape().num_elements() == len),
+            "adam_step: parameter, gradient and moments of one length expected"
+        );
+        let [p, m, v] = [(); 3].map(|_| empty(&param, &shape));
+        let (vector, vectors) = vectors(&param);
+        let (count, dim) = elementwise(&param.client, vectors);
+        let scalars = AdamScalarsLaunch::new(
+            s.beta_1,
+            s.beta_2,
+            s.one_minus_beta_1,
+            s.one_minus_beta_2,
+            s.correction,
+            s.epsilon,
+            s.learning_rate,
+        );
+        // SAFETY: the kernel checks its position against `vectors`; all seven buffers have
+        // `param`'s length.
+        unsafe {
+            adam_kernel::launch_unchecked(
+                &param.client,
+                count,
+                dim,
+                vector,
+                arg(&param),
+                arg(&grad),
+                arg(&moment_1),
+                arg(&moment_2),
+                arg(&p),
+                arg(&m),
+                arg(&v),
+                scalars,
+                vectors as u32,
+            )
+        };
+        (p, m, v)
+    }
+
     fn max_pool2x2(x: CubeTensor) -> CubeTensor {
         let x = contiguous_f32(x);
         let [b, c, h, w] = dims4(&x);
@@ -291,7 +353,7 @@ impl DaeGrads for Cube {
         let c_out = dims4(&weight)[0];
         let dx = x_grad.then(|| {
             let shape = ConvShape { c_in: c_out, c_out: c_in, side_in: s, side_out: s, stride: 1 };
-            gather_conv(&grad, &flipped(&weight), None, shape)
+            gather_conv(&grad, &flipped(&weight), None, shape, None)
         });
         let dw = w_grad.then(|| {
             if c_out == 1 && c_in > 1 {
@@ -320,7 +382,7 @@ impl DaeGrads for Cube {
         let c_out = dims4(&weight)[1];
         let dx = x_grad.then(|| {
             let shape = ConvShape { c_in: c_out, c_out: c_in, side_in: 2 * s, side_out: s, stride: 2 };
-            gather_conv(&grad, &weight, None, shape)
+            gather_conv(&grad, &weight, None, shape, None)
         });
         let dw = w_grad.then(|| {
             let shape = GradShape { a_channels: c_in, b_channels: c_out, side: s, stride: 2 };

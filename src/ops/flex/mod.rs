@@ -15,13 +15,14 @@ use self::conv_transpose::up_conv_forward;
 use self::gemm::{bias_grad, layer_grads};
 use self::pool::max_pool_backward;
 use self::pool::max_pool_forward;
-use super::{DaeGrads, DaeKernels, LayerGrads};
+use super::{AdamStep, DaeGrads, DaeKernels, LayerGrads};
 
 // The kernels carry `#[multiversion(targets = "simd")]` (see `super`). A closure written inside
 // one inherits its target features, so a library function it is handed to (`map(..).collect()`,
 // say) cannot inline it and calls it per element: the per-element loops are written as loops.
 // Closures run per image or per chunk (`collect_chunks`) are fine.
 mod activation;
+mod adam;
 mod conv;
 mod conv_transpose;
 // Natively only for its tests (`lanes` stands in for wasm's `v128` there).
@@ -133,6 +134,26 @@ impl DaeKernels for Flex {
         let shape = burn::backend::TensorMetadata::shape(&x);
         let out = leaky_relu_forward(slice(&x), slope);
         FlexTensor::from_data(TensorData::new(out, shape))
+    }
+
+    /// The two passes: on a CPU the activation over a map in cache costs little next to the
+    /// convolution, and `conv3x3`'s own epilogue stays one shape.
+    fn conv3x3_leaky(x: FlexTensor, weight: FlexTensor, bias: FlexTensor, slope: f32) -> FlexTensor {
+        Self::leaky_relu(Self::conv3x3(x, weight, bias), slope)
+    }
+
+    fn adam_step(
+        param: FlexTensor,
+        grad: FlexTensor,
+        moment_1: FlexTensor,
+        moment_2: FlexTensor,
+        step: AdamStep,
+    ) -> (FlexTensor, FlexTensor, FlexTensor) {
+        let shape = burn::backend::TensorMetadata::shape(&param);
+        let [param, grad, moment_1, moment_2] = [&param, &grad, &moment_1, &moment_2].map(contiguous_f32);
+        let (p, m, v) = adam::adam_update(slice(&param), slice(&grad), slice(&moment_1), slice(&moment_2), step);
+        let back = |values| FlexTensor::from_data(TensorData::new(values, shape.clone()));
+        (back(p), back(m), back(v))
     }
 
     fn max_pool2x2(x: FlexTensor) -> FlexTensor {
