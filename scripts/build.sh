@@ -55,8 +55,8 @@ pkg() {
 }
 
 # The CPU-only module the widget loads first (≈ 0.9 MB gzipped) and the full one with burn-wgpu
-# for WebGPU (≈ 4.1 MB gzipped), fetched only when a model goes there; both with the LTO profile
-# of Cargo.toml.
+# for WebGPU (≈ 2.9 MB gzipped), fetched only when a model goes there; with the LTO profiles of
+# Cargo.toml (the WebGPU one also optimised for size).
 pkg pkg-cpu --profile wasm
 # The CPU-only module again with relaxed SIMD: its GEMM fuses multiply and add
 # (src/ops/flex/fma_gemm.rs). The package loads it where WebAssembly.validate accepts relaxed SIMD
@@ -69,5 +69,5 @@ if ! cmp -s www/pkg-cpu/mnist_dae.js www/pkg-cpu-relaxed/mnist_dae.js; then
   diff www/pkg-cpu/mnist_dae.js www/pkg-cpu-relaxed/mnist_dae.js | head -20 >&2
   exit 1
 fi
-pkg pkg --profile wasm -- --features webgpu
+pkg pkg --profile wasm-gpu -- --features webgpu
 site
