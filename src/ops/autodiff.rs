@@ -34,16 +34,23 @@ impl<B: DaeGrads> Backward<B, 3> for LayerBackward {
             LayerBackward::Conv => B::conv3x3_grads,
             LayerBackward::Up => B::up_conv3x3_grads,
         };
-        let LayerGrads { x: dx, weight: dw, bias: db } = grads_of(x, w, grad, node_x.is_some(), node_w.is_some());
-        if let (Some(node), Some(dx)) = (node_x, dx) {
-            grads.register::<B>(node.id, dx);
-        }
-        if let (Some(node), Some(dw)) = (node_w, dw) {
-            grads.register::<B>(node.id, dw);
-        }
-        if let Some(node) = node_b {
-            grads.register::<B>(node.id, db);
-        }
+        let layer = grads_of(x, w, grad, node_x.is_some(), node_w.is_some());
+        register_layer_grads::<B>(grads, [node_x, node_w, node_b].map(|n| n.map(|n| n.id)), layer);
+    }
+}
+
+/// Hands a 3×3 layer's gradients to the parents that track one: input, weight, bias.
+fn register_layer_grads<B: DaeGrads>(grads: &mut Gradients, parents: [Option<NodeId>; 3], layer: LayerGrads<B>) {
+    let [node_x, node_w, node_b] = parents;
+    let LayerGrads { x, weight, bias } = layer;
+    if let (Some(node), Some(dx)) = (node_x, x) {
+        grads.register::<B>(node, dx);
+    }
+    if let (Some(node), Some(dw)) = (node_w, weight) {
+        grads.register::<B>(node, dw);
+    }
+    if let Some(node) = node_b {
+        grads.register::<B>(node, bias);
     }
 }
 
@@ -64,17 +71,8 @@ impl<B: DaeGrads> Backward<B, 3> for ConvLeakyBackward {
         let x = checkpointer.retrieve_node_output::<FloatTensor<B>>(x_id);
         let w = checkpointer.retrieve_node_output::<FloatTensor<B>>(w_id);
         let grad = B::leaky_relu_grad(output, grad, slope);
-        let LayerGrads { x: dx, weight: dw, bias: db } =
-            B::conv3x3_grads(x, w, grad, node_x.is_some(), node_w.is_some());
-        if let (Some(node), Some(dx)) = (node_x, dx) {
-            grads.register::<B>(node.id, dx);
-        }
-        if let (Some(node), Some(dw)) = (node_w, dw) {
-            grads.register::<B>(node.id, dw);
-        }
-        if let Some(node) = node_b {
-            grads.register::<B>(node.id, db);
-        }
+        let layer = B::conv3x3_grads(x, w, grad, node_x.is_some(), node_w.is_some());
+        register_layer_grads::<B>(grads, [node_x, node_w, node_b].map(|n| n.map(|n| n.id)), layer);
     }
 }
 
