@@ -65,6 +65,14 @@ fn check_leaky(name: &str, device: &Device, fused: bool) {
     let ours = if fused { ops::leaky_relu(a.clone(), 0.1) } else { leaky(a.clone(), 0.1) };
     let burns = leaky_relu(b.clone(), 0.1);
     let (yo, yb) = (self::values(&ours), self::values(&burns));
+    // The tensor given to the op and its copies keep their values (the CPU kernel works in
+    // place where it holds its storage alone; here the storage is shared with `a`).
+    let bits = |v: Vec<f32>| v.into_iter().map(f32::to_bits).collect::<Vec<_>>();
+    let kept = bits(values.clone());
+    assert_eq!(bits(self::values(&a)), kept, "{name}: leaky ReLU changed its input (fused {fused})");
+    let plain = Tensor::<1>::from_floats(values.as_slice(), device).reshape([1, 1, 1, n]);
+    let _ = ops::leaky_relu(plain.clone(), 0.1);
+    assert_eq!(bits(self::values(&plain)), kept, "{name}: leaky ReLU changed a copy of its input");
     // Subnormal products may flush to zero on a GPU: compare those as zeros.
     let same = |p: f32, q: f32| p.to_bits() == q.to_bits() || (p.abs() < 1e-37 && q.abs() < 1e-37);
     assert!(yo.iter().zip(&yb).all(|(p, q)| same(*p, *q)), "{name}: forward values differ (fused {fused})");

@@ -36,6 +36,19 @@ fn contiguous_f32(t: &FlexTensor) -> FlexTensor {
     t.to_contiguous()
 }
 
+/// [`contiguous_f32`] of a tensor the op consumes: it keeps `t`'s storage where `t` was already
+/// contiguous, so an op's fresh output stays the sole owner of its floats ([`values_mut`]).
+fn into_contiguous_f32(t: FlexTensor) -> FlexTensor {
+    contiguous_f32(&t)
+}
+
+/// The floats of a contiguous tensor to overwrite: in place where it holds its storage alone,
+/// after a copy where it shares it (burn-flex's copy-on-write).
+fn values_mut(t: &mut FlexTensor) -> &mut [f32] {
+    let (start, end) = t.layout().contiguous_offsets().expect("a contiguous tensor");
+    &mut t.storage_mut::<f32>()[start..end]
+}
+
 fn slice(t: &FlexTensor) -> &[f32] {
     t.as_slice::<f32>().expect("a contiguous f32 tensor")
 }
@@ -130,14 +143,14 @@ impl DaeKernels for Flex {
     }
 
     fn leaky_relu(x: FlexTensor, slope: f32) -> FlexTensor {
-        let x = contiguous_f32(&x);
-        let shape = burn::backend::TensorMetadata::shape(&x);
-        let out = leaky_relu_forward(slice(&x), slope);
-        FlexTensor::from_data(TensorData::new(out, shape))
+        let mut x = into_contiguous_f32(x);
+        leaky_relu_forward(values_mut(&mut x), slope);
+        x
     }
 
-    /// The two passes: on a CPU the activation over a map in cache costs little next to the
-    /// convolution, and `conv3x3`'s own epilogue stays one shape.
+    /// The two passes, the activation in place over the convolution's fresh output: it costs
+    /// little next to the convolution, and `conv3x3`'s own epilogue stays one shape (an epilogue
+    /// measured slower in the browser, docs/benchmarks.md).
     fn conv3x3_leaky(x: FlexTensor, weight: FlexTensor, bias: FlexTensor, slope: f32) -> FlexTensor {
         Self::leaky_relu(Self::conv3x3(x, weight, bias), slope)
     }
@@ -218,10 +231,9 @@ impl DaeGrads for Flex {
     }
 
     fn leaky_relu_grad(x: FlexTensor, grad: FlexTensor, slope: f32) -> FlexTensor {
-        let (x, grad) = (contiguous_f32(&x), contiguous_f32(&grad));
-        let dx = leaky_relu_backward(slice(&x), slice(&grad), slope);
-        let shape = burn::backend::TensorMetadata::shape(&x);
-        FlexTensor::from_data(TensorData::new(dx, shape))
+        let (x, mut grad) = (contiguous_f32(&x), into_contiguous_f32(grad));
+        leaky_relu_backward(slice(&x), values_mut(&mut grad), slope);
+        grad
     }
 
     fn max_pool2x2_grad(x: FlexTensor, grad: FlexTensor) -> FlexTensor {
