@@ -5,17 +5,7 @@
 
 use cubecl::prelude::*;
 
-/// The scalars of [`AdamStep`](crate::ops::AdamStep), as the kernel takes them.
-#[derive(CubeLaunch, CubeType, Clone, Copy)]
-pub struct AdamScalars {
-    pub beta_1: f32,
-    pub beta_2: f32,
-    pub one_minus_beta_1: f32,
-    pub one_minus_beta_2: f32,
-    pub correction: f32,
-    pub epsilon: f32,
-    pub learning_rate: f32,
-}
+use crate::ops::AdamStep;
 
 /// `m' = β1·m + (1 − β1)·g`, `v' = β2·v + (1 − β2)·g²`, `p' = p − (m' · correction / (√v' + ε')) · lr`.
 #[cube(launch_unchecked)]
@@ -27,7 +17,7 @@ pub fn adam_kernel<N: Size>(
     param_out: &mut [Vector<f32, N>],
     moment_1_out: &mut [Vector<f32, N>],
     moment_2_out: &mut [Vector<f32, N>],
-    s: AdamScalars,
+    s: AdamStep,
     len: u32,
 ) {
     let e = ABSOLUTE_POS;

@@ -18,11 +18,12 @@ use burn_cubecl::tensor::CubeTensor;
 use cubecl::prelude::*;
 
 use self::activation::{leaky_backward_kernel, leaky_kernel};
-use self::adam::{AdamScalarsLaunch, adam_kernel};
+use self::adam::adam_kernel;
 use self::conv::{ConvShape, conv3x3_kernel, flip_kernel};
 use self::conv_transpose::{UpShape, up_conv3x3_kernel};
 use self::pool::{max_pool_backward_kernel, max_pool_kernel};
 use self::weight_grad::{GradShape, SUM_UNITS, channel_sum_kernel, sum_images_kernel, weight_grad_kernel};
+use super::adam::AdamStepLaunch;
 use super::{AdamStep, DaeGrads, DaeKernels, LayerGrads};
 
 mod activation;
@@ -296,7 +297,7 @@ impl DaeKernels for Cube {
         let [p, m, v] = [(); 3].map(|_| empty(&param, &shape));
         let (vector, vectors) = vectors(&param);
         let (count, dim) = elementwise(&param.client, vectors);
-        let scalars = AdamScalarsLaunch::new(
+        let scalars = AdamStepLaunch::new(
             s.beta_1,
             s.beta_2,
             s.one_minus_beta_1,
