@@ -1,7 +1,7 @@
 //! Native benchmark: median wall time of `train_step` at batch 64 and of `denoise` at batch 256
 //! on real MNIST digits, on the CPU (flex backend; `npm run bench`, or `cargo bench --bench
-//! native`) or, with `BENCH_BACKEND=vulkan` in a build with `--features vulkan` (kernels as
-//! SPIR-V) or `webgpu` (as WGSL, what the browser runs), on burn-wgpu over Vulkan (`npm run
+//! native`) or, with `BENCH_BACKEND=vulkan` in a build with `--features webgpu` (or `vulkan`,
+//! the same: kernels as WGSL, what the browser runs), on burn-wgpu over Vulkan (`npm run
 //! bench:gpu`: a GPU, or lavapipe / SwiftShader on the CPU). Every step reads its loss back, so a
 //! GPU step is timed to its end. Prints one JSON line last for the scripts to collect.
 

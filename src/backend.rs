@@ -16,8 +16,8 @@ pub fn cpu_device() -> Device {
 /// burn-wgpu on Vulkan, natively (a GPU, or Mesa's lavapipe on the CPU), and its adapter: for
 /// the trainer's `--backend vulkan`, the GPU benchmark (`npm run bench:gpu`) and the kernel
 /// tests. The same runtime settings as the browser's WebGPU build (no `fusion`, no `autotune`:
-/// Cargo.toml); with the feature `vulkan` cubecl compiles its kernels to SPIR-V, with `webgpu`
-/// alone to WGSL, as in the browser. The model's kernels are sized for the adapter found.
+/// Cargo.toml); cubecl compiles the kernels to WGSL, as in the browser, with either feature
+/// (`vulkan` turns on `webgpu`). The model's kernels are sized for the adapter found.
 #[cfg(all(any(feature = "vulkan", feature = "webgpu"), not(target_arch = "wasm32")))]
 pub fn vulkan_device() -> Result<(Device, GpuInfo), DaeError> {
     use burn::tensor::wgpu::{WgpuBackend, wgpu};
