@@ -45,7 +45,7 @@ fn main() {
     let backend = std::env::var("BENCH_BACKEND").unwrap_or_else(|_| "cpu".into());
     let (device, target, on) = match backend.as_str() {
         "cpu" => (cpu_device(), "native-cpu", format!("flex, {threads} threads, {simd}")),
-        #[cfg(any(feature = "vulkan", feature = "webgpu"))]
+        #[cfg(feature = "webgpu")]
         "vulkan" => {
             let (device, gpu) = mnist_dae::backend::vulkan_device().unwrap_or_else(|e| panic!("{e}"));
             let kind = if gpu.software { "a CPU renderer" } else { "a GPU" };
@@ -53,7 +53,7 @@ fn main() {
         }
         other => panic!(
             "BENCH_BACKEND: expected \"cpu\" or \"vulkan\" (with --features vulkan or webgpu), got {other:?} in a build {} it",
-            if cfg!(any(feature = "vulkan", feature = "webgpu")) { "with" } else { "without" }
+            if cfg!(feature = "webgpu") { "with" } else { "without" }
         ),
     };
     let mut t = Trainer::new(TrainerConfig::tutorial(Activation::LeakyRelu), &device).unwrap();

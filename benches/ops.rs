@@ -176,7 +176,7 @@ fn main() {
     let runs: usize = std::env::var("BENCH_RUNS").ok().and_then(|s| s.parse().ok()).unwrap_or(20);
     let plain = match std::env::var("BENCH_BACKEND").as_deref() {
         Ok("cpu") | Err(_) => cpu_device(),
-        #[cfg(any(feature = "vulkan", feature = "webgpu"))]
+        #[cfg(feature = "webgpu")]
         Ok("vulkan") => {
             let (device, gpu) = mnist_dae::backend::vulkan_device().unwrap_or_else(|e| panic!("{e}"));
             eprintln!("burn-wgpu on Vulkan, adapter {}", gpu.label());

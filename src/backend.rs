@@ -18,7 +18,7 @@ pub fn cpu_device() -> Device {
 /// tests. The same runtime settings as the browser's WebGPU build (no `fusion`, no `autotune`:
 /// Cargo.toml); cubecl compiles the kernels to WGSL, as in the browser, with either feature
 /// (`vulkan` turns on `webgpu`). The model's kernels are sized for the adapter found.
-#[cfg(all(any(feature = "vulkan", feature = "webgpu"), not(target_arch = "wasm32")))]
+#[cfg(all(feature = "webgpu", not(target_arch = "wasm32")))]
 pub fn vulkan_device() -> Result<(Device, GpuInfo), DaeError> {
     use burn::tensor::wgpu::{WgpuBackend, wgpu};
     use std::sync::OnceLock;

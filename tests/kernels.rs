@@ -13,9 +13,9 @@ use mnist_dae::{cpu_device, ops};
 /// once with each tile profile (`ops::set_software_adapter`): the one for a software adapter and
 /// the one for a GPU, whatever adapter this machine has.
 fn devices() -> Vec<(&'static str, Device)> {
-    #[cfg_attr(not(any(feature = "webgpu", feature = "vulkan")), allow(unused_mut))]
+    #[cfg_attr(not(feature = "webgpu"), allow(unused_mut))]
     let mut out = vec![("cpu", cpu_device())];
-    #[cfg(any(feature = "webgpu", feature = "vulkan"))]
+    #[cfg(feature = "webgpu")]
     match mnist_dae::backend::vulkan_device() {
         Ok((device, gpu)) => {
             eprintln!("kernels: also on burn-wgpu, adapter {}", gpu.label());
@@ -33,7 +33,7 @@ fn on_devices(check: impl Fn(&str, Device)) {
     static GPU: std::sync::Mutex<()> = std::sync::Mutex::new(());
     for (name, device) in devices() {
         let _turn = GPU.lock().unwrap_or_else(|e| e.into_inner());
-        #[cfg(any(feature = "webgpu", feature = "vulkan"))]
+        #[cfg(feature = "webgpu")]
         ops::set_software_adapter(name.contains("software"));
         check(name, device);
     }
@@ -251,7 +251,7 @@ fn max_pool_kernel_matches_burns_max_pool2d_exactly() {
 
 /// The whole model on the GPU device against the CPU: the self-check a browser's device passes
 /// before a model goes there (forward pass, two training steps, the reconstruction after them).
-#[cfg(any(feature = "webgpu", feature = "vulkan"))]
+#[cfg(feature = "webgpu")]
 #[test]
 fn the_model_on_the_gpu_device_agrees_with_the_cpu() {
     on_devices(|name, device| {
@@ -301,7 +301,7 @@ fn adam_step_is_burns_adam_step() {
 
 /// The trainer's optimiser state from the GPU device (moments updated by `ops::adam_step`) is
 /// burn's: a checkpoint taken there continues on the CPU with the same next step.
-#[cfg(any(feature = "webgpu", feature = "vulkan"))]
+#[cfg(feature = "webgpu")]
 #[test]
 fn a_checkpoint_from_the_gpu_device_continues_on_the_cpu() {
     use futures_lite::future::block_on;

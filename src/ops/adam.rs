@@ -1,6 +1,6 @@
 //! The scalars of one Adam step, shared by the CPU and GPU kernels.
 
-#[cfg(any(feature = "webgpu", feature = "vulkan"))]
+#[cfg(feature = "webgpu")]
 use cubecl::prelude::*;
 
 /// The scalars of one Adam update ([`DaeKernels::adam_step`]), derived once on the host as
@@ -12,7 +12,7 @@ use cubecl::prelude::*;
 /// [`DaeKernels::adam_step`]: super::DaeKernels::adam_step
 #[derive(Debug, Clone, Copy, PartialEq)]
 // The GPU kernel takes the struct as it is (`cube/adam.rs`).
-#[cfg_attr(any(feature = "webgpu", feature = "vulkan"), derive(CubeLaunch, CubeType))]
+#[cfg_attr(feature = "webgpu", derive(CubeLaunch, CubeType))]
 pub struct AdamStep {
     pub beta_1: f32,
     pub beta_2: f32,

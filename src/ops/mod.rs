@@ -65,12 +65,12 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 mod adam;
 mod autodiff;
-#[cfg(any(feature = "webgpu", feature = "vulkan"))]
+#[cfg(feature = "webgpu")]
 mod cube;
 mod flex;
 
 pub use adam::AdamStep;
-#[cfg(any(feature = "webgpu", feature = "vulkan"))]
+#[cfg(feature = "webgpu")]
 pub use cube::set_software_adapter;
 
 /// The vector instructions the CPU kernels (the `gemm` crate's and this module's) run with in
@@ -109,7 +109,7 @@ pub fn simd_level() -> &'static str {
 
 /// Operations of this model that the CPU backend runs with the kernels in `flex` and the cubecl
 /// backend (WebGPU, Vulkan) with those in `cube`.
-#[backend_extension(Flex, Cube: cfg(any(feature = "webgpu", feature = "vulkan")), Autodiff)]
+#[backend_extension(Flex, Cube: cfg(feature = "webgpu"), Autodiff)]
 pub trait DaeKernels: burn::backend::Backend {
     /// 3×3 convolution, stride 1, zero padding 1. `x`: [batch, c_in, side, side], `weight`:
     /// [c_out, c_in, 3, 3], `bias`: [c_out] → [batch, c_out, side, side].
@@ -192,7 +192,7 @@ pub fn on_flex<const D: usize>(tensor: &Tensor<D>) -> bool {
 pub fn has_kernels<const D: usize>(tensor: &Tensor<D>) -> bool {
     match tensor.device().without_autodiff().as_dispatch() {
         DispatchDevice::Flex(_) => true,
-        #[cfg(any(feature = "webgpu", feature = "vulkan"))]
+        #[cfg(feature = "webgpu")]
         DispatchDevice::Cube(_) => true,
         #[allow(unreachable_patterns)]
         _ => false,

@@ -8,29 +8,19 @@
 //!
 //! [`DaeKernels::leaky_relu`]: crate::ops::DaeKernels::leaky_relu
 
+use super::for_chunks;
 use multiversion::multiversion;
 
 /// Elements per chunk (64 KiB): a few hundred chunks for the model's largest activation, so the
 /// threads share the work evenly.
 const CHUNK: usize = 1 << 14;
 
-/// `f(index, chunk)` over `values` in chunks of [`CHUNK`], on rayon's threads natively.
-fn for_chunks(values: &mut [f32], f: impl Fn(usize, &mut [f32]) + Sync + Send) {
-    #[cfg(not(target_arch = "wasm32"))]
-    {
-        use rayon::prelude::*;
-        values.par_chunks_mut(CHUNK).enumerate().for_each(|(i, c)| f(i, c));
-    }
-    #[cfg(target_arch = "wasm32")]
-    values.chunks_mut(CHUNK).enumerate().for_each(|(i, c)| f(i, c));
-}
-
 /// `x > 0 ? x : slope·x`: what burn's leaky_relu and `ops::leaky` compute, value for value.
 #[multiversion(targets = "simd")]
 pub(super) fn leaky_relu_forward(x: &mut [f32], slope: f32) {
     // `move`: the slope is copied into the closure, not read through a reference that LLVM must
     // assume a store to the chunk may change, which kept this loop scalar and branching.
-    for_chunks(x, move |_, chunk| {
+    for_chunks(x, CHUNK, move |_, chunk| {
         for v in chunk {
             *v = if *v > 0.0 { *v } else { *v * slope };
         }
@@ -42,7 +32,7 @@ pub(super) fn leaky_relu_forward(x: &mut [f32], slope: f32) {
 #[multiversion(targets = "simd")]
 pub(crate) fn leaky_relu_backward(x: &[f32], grad: &mut [f32], slope: f32) {
     assert_eq!(x.len(), grad.len(), "leaky_relu_backward: input and gradient lengths");
-    for_chunks(grad, move |i, chunk| {
+    for_chunks(grad, CHUNK, move |i, chunk| {
         for (g, &v) in chunk.iter_mut().zip(&x[i * CHUNK..]) {
             *g = if v > 0.0 { *g } else { *g * slope };
         }

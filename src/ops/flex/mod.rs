@@ -71,6 +71,18 @@ fn collect_chunks(total: usize, chunk: usize, f: impl Fn(usize, &mut [f32]) + Sy
     collect_chunks_with(total, chunk, 0, |_, i, c| f(i, c))
 }
 
+/// `f(index, chunk)` over `values` in place, in chunks of `chunk` floats: on rayon's threads
+/// natively, in order in the browser, as [`collect_chunks`] does for a new vector.
+fn for_chunks(values: &mut [f32], chunk: usize, f: impl Fn(usize, &mut [f32]) + Sync + Send) {
+    #[cfg(not(target_arch = "wasm32"))]
+    {
+        use rayon::prelude::*;
+        values.par_chunks_mut(chunk).enumerate().for_each(|(i, c)| f(i, c));
+    }
+    #[cfg(target_arch = "wasm32")]
+    values.chunks_mut(chunk).enumerate().for_each(|(i, c)| f(i, c));
+}
+
 /// [`collect_chunks`] with a work buffer of `len` floats per thread, `f(scratch, index, chunk)`:
 /// zeroed once, then passed from chunk to chunk as the last one left it, instead of a buffer
 /// allocated and zeroed per image. So that the result does not depend on the scheduling, each
