@@ -185,46 +185,61 @@ pub(crate) fn thin_conv_grad_x(
     })
 }
 
+/// Lanes of [`thin_conv_grad_w`]'s partial sums.
+const GRAD_LANES: usize = 8;
+
+/// `Σ_j a[j] · b[j]` over the common length, added to GRAD_LANES partial sums (`acc`) and, for
+/// the columns short of a whole block, to `rest`.
+#[inline(always)]
+fn dot_into(acc: &mut [f32; GRAD_LANES], rest: &mut f32, a: &[f32], b: &[f32]) {
+    let n = a.len().min(b.len());
+    let (a, b) = (&a[..n], &b[..n]);
+    let (mut ab, mut bb) = (a.chunks_exact(GRAD_LANES), b.chunks_exact(GRAD_LANES));
+    for (x, y) in (&mut ab).zip(&mut bb) {
+        for l in 0..GRAD_LANES {
+            acc[l] += x[l] * y[l];
+        }
+    }
+    for (x, y) in ab.remainder().iter().zip(bb.remainder()) {
+        *rest += x * y;
+    }
+}
+
 /// Gradient with respect to the weight: [c_out, c_in, 3, 3].
-/// `dw[o][i][a][b] = Σ_batch Σ_(y, x) grad[o][y][x] · input[i][y + a − 1][x + b − 1]`. Products are
-/// summed per column into 9 rows of `s` partial sums (elementwise, so they vectorise), then
-/// across the row at the end: the same order whatever the thread count.
+/// `dw[o][i][a][e] = Σ_batch Σ_(y, x) grad[o][y][x] · input[i][y + a − 1][x + e − 1]`: per
+/// (o, i) pair and tap, a dot product of each gradient row with the input row it meets, kept
+/// as GRAD_LANES partial sums (two loads per multiply-add, the sums in registers), added across
+/// at the end: the same order whatever the thread count.
 #[multiversion(targets = "simd")]
 pub(crate) fn thin_conv_grad_w(x: &[f32], grad: &[f32], dims: [usize; 4], c_out: usize) -> Vec<f32> {
     let [batch, c_in, s, _] = dims;
     let plane = s * s;
     collect_chunks(c_out * c_in * 9, 9, |pair, taps| {
         let (o, i) = (pair / c_in, pair % c_in);
-        let mut acc = vec![0.0f32; 9 * s];
+        let mut acc = [[0.0f32; GRAD_LANES]; 9];
+        let mut rest = [0.0f32; 9];
         for b in 0..batch {
             let g = &grad[(b * c_out + o) * plane..][..plane];
             let xin = &x[(b * c_in + i) * plane..][..plane];
             for y in 0..s {
-                let g_row = &g[y * s..(y + 1) * s];
+                let g_row = &g[y * s..][..s];
                 for a in 0..3 {
-                    let r = y + a;
-                    if r == 0 || r > s {
+                    // Input row y + a − 1, where it is inside the plane.
+                    if y + a == 0 || y + a > s {
                         continue;
                     }
-                    let src = &xin[(r - 1) * s..r * s];
-                    let rows = &mut acc[3 * a * s..(3 * a + 3) * s];
-                    let (left, rest) = rows.split_at_mut(s);
-                    let (mid, right) = rest.split_at_mut(s);
-                    // tap b = 0 reads column x − 1, b = 1 column x, b = 2 column x + 1
-                    for ((p, &gv), &xv) in left[1..].iter_mut().zip(&g_row[1..]).zip(&src[..s - 1]) {
-                        *p += gv * xv;
-                    }
-                    for ((p, &gv), &xv) in mid.iter_mut().zip(g_row).zip(src) {
-                        *p += gv * xv;
-                    }
-                    for ((p, &gv), &xv) in right[..s - 1].iter_mut().zip(&g_row[..s - 1]).zip(&src[1..]) {
-                        *p += gv * xv;
-                    }
+                    let src = &xin[(y + a - 1) * s..][..s];
+                    // Tap e reads column x + e − 1: gradient columns 1‥s against input 0‥s − 1
+                    // (e = 0), both 0‥s (e = 1), 0‥s − 1 against 1‥s (e = 2).
+                    let t = 3 * a;
+                    dot_into(&mut acc[t], &mut rest[t], &g_row[1..], src);
+                    dot_into(&mut acc[t + 1], &mut rest[t + 1], g_row, src);
+                    dot_into(&mut acc[t + 2], &mut rest[t + 2], g_row, &src[1..]);
                 }
             }
         }
-        for (t, row) in taps.iter_mut().zip(acc.chunks(s)) {
-            *t = row.iter().sum();
+        for ((t, lanes), r) in taps.iter_mut().zip(&acc).zip(rest) {
+            *t = lanes.iter().sum::<f32>() + r;
         }
     })
 }
