@@ -4,8 +4,8 @@
 //! ([`patch_conv`]); one output channel: sums of shifted planes ([`correlate3x3_add`],
 //! [`thin_conv_grad_w`]); many to many: three GEMMs over shifted rows ([`wide_conv`]).
 
-use super::gemm::{im2col3x3, matmul, shifted_copy};
-use super::{collect_chunks, collect_chunks_with};
+use super::gemm::{im2col3x3, matmul, matmul_into, shifted_copy};
+use super::{assume_written, collect_chunks, collect_chunks_with, copied, filled_planes, zeroed};
 use multiversion::multiversion;
 
 /// `out[i][j] += Σ k[3·a + b] · input[i + a − 1][j + b − 1]` over the taps inside the
@@ -67,13 +67,14 @@ pub(super) fn thin_conv_forward(x: &[f32], weight: &[f32], bias: &[f32], dims: [
     let plane = s * s;
     if cfg!(target_arch = "wasm32") || s < THIN_ROWS.max(THIN_COLS) {
         return collect_chunks(batch * c_out * plane, c_out * plane, |b, image| {
+            let image = filled_planes(image, &bias[..c_out], plane);
             for (o, out_plane) in image.chunks_mut(plane).enumerate() {
-                out_plane.fill(bias[o]);
                 for i in 0..c_in {
                     let x_plane = &x[(b * c_in + i) * plane..][..plane];
                     correlate3x3_add(out_plane, x_plane, s, &kernel(weight, c_in, o, i));
                 }
             }
+            image
         });
     }
     // The padded copy, [c_in, s + 2, s + 2]: its border is never written, so it stays zero.
@@ -104,23 +105,17 @@ pub(super) fn thin_conv_forward(x: &[f32], weight: &[f32], bias: &[f32], dims: [
                         }
                     }
                     for (r, sums) in acc.iter().enumerate() {
-                        out_plane[(y0 + r) * s + x0..][..THIN_COLS].copy_from_slice(sums);
+                        for (d, &v) in out_plane[(y0 + r) * s + x0..][..THIN_COLS].iter_mut().zip(sums) {
+                            d.write(v);
+                        }
                     }
                 }
             }
         }
+        // SAFETY: the blocks cover every row and column of every plane (`block_starts` reaches
+        // the end of a side of at least one block), and each block wrote its outputs.
+        unsafe { assume_written(image) }
     })
-}
-
-/// Fills each `plane`-sized channel of an output `image` with its bias, if there is one, and says
-/// whether it did: the GEMMs then add onto the output instead of overwriting it.
-fn fill_bias(image: &mut [f32], bias: Option<&[f32]>, plane: usize) -> bool {
-    if let Some(bias) = bias {
-        for (p, &b) in image.chunks_exact_mut(plane).zip(bias) {
-            p.fill(b);
-        }
-    }
-    bias.is_some()
 }
 
 /// A convolution with one input channel as one GEMM per image over its 3×3 patches
@@ -132,8 +127,14 @@ fn patch_conv(x: &[f32], weight: &[f32], bias: Option<&[f32]>, batch: usize, s: 
     // The entries of `cols` outside the image are the same for every image: zero from the start.
     collect_chunks_with(batch * c_out * plane, c_out * plane, 9 * plane, |cols, b, image| {
         im2col3x3(&x[b * plane..][..plane], 1, s, 1, s, cols, plane, 0);
-        let biased = fill_bias(image, bias, plane);
-        matmul(image, c_out, plane, 9, weight, 9, cols, 1, plane, biased);
+        match bias {
+            Some(bias) => {
+                let image = filled_planes(image, bias, plane);
+                matmul(image, c_out, plane, 9, weight, 9, cols, 1, plane, true);
+                image
+            }
+            None => matmul_into(image, c_out, plane, 9, weight, 9, cols, 1, plane),
+        }
     })
 }
 
@@ -175,6 +176,7 @@ pub(crate) fn thin_conv_grad_x(
 ) -> Vec<f32> {
     let plane = s * s;
     collect_chunks(batch * c_in * plane, c_in * plane, |b, image| {
+        let image = zeroed(image);
         for (i, dx) in image.chunks_mut(plane).enumerate() {
             for o in 0..c_out {
                 let mut k = kernel(weight, c_in, o, i);
@@ -182,6 +184,7 @@ pub(crate) fn thin_conv_grad_x(
                 correlate3x3_add(dx, &grad[(b * c_out + o) * plane..][..plane], s, &k);
             }
         }
+        image
     })
 }
 
@@ -238,9 +241,11 @@ pub(crate) fn thin_conv_grad_w(x: &[f32], grad: &[f32], dims: [usize; 4], c_out:
                 }
             }
         }
-        for ((t, lanes), r) in taps.iter_mut().zip(&acc).zip(rest) {
+        let mut sums = [0.0f32; 9];
+        for ((t, lanes), r) in sums.iter_mut().zip(&acc).zip(rest) {
             *t = lanes.iter().sum::<f32>() + r;
         }
+        copied(taps, &sums)
     })
 }
 
@@ -287,11 +292,20 @@ fn wide_conv(x: &[f32], taps: &[f32], bias: Option<&[f32]>, [batch, c_in, s, _]:
     let (plane, k, len) = (s * s, 3 * c_in, (s + 2) * s);
     collect_chunks_with(batch * c_out * plane, c_out * plane, k * len, |rows, b, image| {
         shifted_rows3(&x[b * c_in * plane..][..c_in * plane], c_in, s, rows);
-        let biased = fill_bias(image, bias, plane);
-        for a in 0..3 {
-            // image[o][y·s + x] += Σ_(i, e) taps[a][o][3i + e] · rows[i][e][y + a][x]
-            matmul(image, c_out, plane, k, &taps[a * c_out * k..], k, &rows[a * s..], 1, len, biased || a > 0);
+        // image[o][y·s + x] = bias[o] + Σ_a Σ_(i, e) taps[a][o][3i + e] · rows[i][e][y + a][x]
+        let product = |a: usize| (&taps[a * c_out * k..], &rows[a * s..]);
+        let (image, first) = match bias {
+            Some(bias) => (filled_planes(image, bias, plane), 0),
+            None => {
+                let (lhs, rhs) = product(0);
+                (matmul_into(image, c_out, plane, k, lhs, k, rhs, 1, len), 1)
+            }
+        };
+        for a in first..3 {
+            let (lhs, rhs) = product(a);
+            matmul(image, c_out, plane, k, lhs, k, rhs, 1, len, true);
         }
+        image
     })
 }
 

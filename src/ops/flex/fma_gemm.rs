@@ -79,17 +79,20 @@ const MR: usize = 4;
 const NV: usize = 2;
 const NR: usize = 4 * NV;
 
-/// `dst := (accumulate ? dst : 0) + lhs · rhs`; the caller has checked every index in bounds.
+/// `dst := (accumulate ? dst : 0) + lhs · rhs`, [m, n] row-major at `dst`; the caller has checked
+/// the inputs' indices in bounds.
 ///
 /// Only this function and what it inlines are compiled with relaxed SIMD (not the whole crate
 /// graph: macerator 0.5.2, under flex, does not compile with `+relaxed-simd` on wasm32).
 ///
 /// # Safety
-/// In the browser module, the engine must run relaxed SIMD (it refuses the module otherwise).
+/// `dst` must be valid for writes of m·n floats and overlap neither input; with `accumulate` it
+/// must hold m·n initialised floats (without, it is only written). In the browser module, the
+/// engine must run relaxed SIMD (it refuses the module otherwise).
 #[allow(clippy::too_many_arguments)]
 #[cfg_attr(all(target_arch = "wasm32", feature = "relaxed-simd"), target_feature(enable = "relaxed-simd"))]
 pub(super) unsafe fn matmul(
-    dst: &mut [f32],
+    dst: *mut f32,
     m: usize,
     n: usize,
     k: usize,
@@ -136,27 +139,26 @@ pub(super) unsafe fn matmul(
             // `a` and `b`.
             let acc = unsafe { tile(k, a.as_ptr(), a_rs, b.as_ptr(), b_rs) };
             for r in 0..h {
-                let out = &mut dst[(i0 + r) * n + j0..][..w];
                 let row = &acc[NV * r..NV * (r + 1)];
-                if w == NR {
-                    // SAFETY: `out` is NR floats: NV unaligned 4-float loads and stores.
-                    unsafe {
-                        let at = out.as_mut_ptr();
+                // SAFETY: row i0 + r < m, columns j0‥j0 + w ≤ n: inside the caller's m·n floats,
+                // read only with `accumulate`.
+                unsafe {
+                    let at = dst.add((i0 + r) * n + j0);
+                    if w == NR {
+                        // NV unaligned 4-float loads and stores.
                         for (v, &x) in row.iter().enumerate() {
                             let x = if accumulate { add(load(at.add(4 * v)), x) } else { x };
                             store(at.add(4 * v), x);
                         }
-                    }
-                } else {
-                    let mut t = [0.0f32; NR];
-                    // SAFETY: `t` is NR floats.
-                    unsafe {
+                    } else {
+                        let mut t = [0.0f32; NR];
                         for (v, &x) in row.iter().enumerate() {
                             store(t.as_mut_ptr().add(4 * v), x);
                         }
-                    }
-                    for (o, v) in out.iter_mut().zip(t) {
-                        *o = if accumulate { *o + v } else { v };
+                        for (j, &v) in t[..w].iter().enumerate() {
+                            let o = at.add(j);
+                            *o = if accumulate { *o + v } else { v };
+                        }
                     }
                 }
             }
@@ -211,8 +213,8 @@ mod tests {
                     let rhs: Vec<f32> = (0..(k - 1) * rhs_rs + (n - 1) * rhs_cs + 1).map(|i| value(i + 5)).collect();
                     let start: Vec<f32> = (0..m * n).map(|i| value(i + 11)).collect();
                     let (mut got, mut want) = (start.clone(), start);
-                    // SAFETY: natively there is no target feature to have.
-                    unsafe { matmul(&mut got, m, n, k, &lhs, lhs_rs, &rhs, rhs_cs, rhs_rs, accumulate) };
+                    // SAFETY: `got` holds m·n floats; natively there is no target feature to have.
+                    unsafe { matmul(got.as_mut_ptr(), m, n, k, &lhs, lhs_rs, &rhs, rhs_cs, rhs_rs, accumulate) };
                     // What the plain builds run for the same call.
                     super::super::gemm::matmul(&mut want, m, n, k, &lhs, lhs_rs, &rhs, rhs_cs, rhs_rs, accumulate);
                     for (i, (g, w)) in got.iter().zip(&want).enumerate() {

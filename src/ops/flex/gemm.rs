@@ -3,8 +3,9 @@
 //! [`im2col3x3`], and a 3×3 layer's weight gradient (and a transposed convolution's input
 //! gradient) from one im2col per image ([`layer_grads`]); with the bias gradient ([`bias_grad`]).
 
-use super::collect_chunks;
+use super::{assume_written, collect_chunks, copied};
 use multiversion::multiversion;
+use std::mem::MaybeUninit;
 
 /// Partial sums of [`bias_grad`]: two 256-bit vectors natively, four 128-bit ones in the
 /// browser, so that consecutive additions do not wait on each other.
@@ -29,7 +30,7 @@ pub(crate) fn bias_grad(grad: &[f32], batch: usize, c: usize, plane: usize) -> V
                 rest += v;
             }
         }
-        total[0] = acc.iter().sum::<f32>() + rest;
+        copied(total, &[acc.iter().sum::<f32>() + rest])
     })
 }
 
@@ -144,8 +145,9 @@ const GRAD_GROUPS: usize = 4;
 /// output gradient's rows beside them.
 const SUB_BATCH_FLOATS: usize = 1 << 16;
 
-/// `dst := (accumulate ? dst : 0) + lhs · rhs` for row-major `dst` [m, n] and `lhs` [m, k]
-/// (row stride `lhs_rs`), and `rhs` [k, n] given by its strides.
+/// `dst += lhs · rhs` for row-major `dst` [m, n] and `lhs` [m, k] (row stride `lhs_rs`), and `rhs`
+/// [k, n] given by its strides; with `accumulate` false, `dst := lhs · rhs` (see [`matmul_into`]
+/// for a `dst` not written yet).
 #[allow(clippy::too_many_arguments)]
 pub(super) fn matmul(
     dst: &mut [f32],
@@ -159,24 +161,70 @@ pub(super) fn matmul(
     rhs_rs: usize,
     accumulate: bool,
 ) {
-    assert!(dst.len() >= m * n && lhs.len() >= (m - 1) * lhs_rs + k);
+    assert!(dst.len() >= m * n, "matmul: dst of {} floats for [{m}, {n}]", dst.len());
+    // SAFETY: `dst` holds m·n initialised floats, and is borrowed mutably, so it overlaps neither
+    // input.
+    unsafe { product(dst.as_mut_ptr(), m, n, k, lhs, lhs_rs, rhs, rhs_cs, rhs_rs, accumulate) };
+}
+
+/// `dst := lhs · rhs` into the first m·n elements of `dst`, not written yet, given back as the
+/// floats now there (every one is written, none read).
+#[allow(clippy::too_many_arguments)]
+pub(super) fn matmul_into<'a>(
+    dst: &'a mut [MaybeUninit<f32>],
+    m: usize,
+    n: usize,
+    k: usize,
+    lhs: &[f32],
+    lhs_rs: usize,
+    rhs: &[f32],
+    rhs_cs: usize,
+    rhs_rs: usize,
+) -> &'a mut [f32] {
+    let dst = &mut dst[..m * n];
+    // SAFETY: `dst` is m·n floats, borrowed mutably; without `accumulate` nothing reads it.
+    unsafe { product(dst.as_mut_ptr().cast(), m, n, k, lhs, lhs_rs, rhs, rhs_cs, rhs_rs, false) };
+    // SAFETY: the product wrote all m·n elements.
+    unsafe { assume_written(dst) }
+}
+
+/// `dst := (accumulate ? dst : 0) + lhs · rhs`, [m, n] row-major at `dst`.
+///
+/// # Safety
+/// `dst` must be valid for writes of m·n floats, overlap neither input, and, with `accumulate`,
+/// hold m·n initialised floats; without it, it is only written.
+#[allow(clippy::too_many_arguments)]
+unsafe fn product(
+    dst: *mut f32,
+    m: usize,
+    n: usize,
+    k: usize,
+    lhs: &[f32],
+    lhs_rs: usize,
+    rhs: &[f32],
+    rhs_cs: usize,
+    rhs_rs: usize,
+    accumulate: bool,
+) {
+    assert!(lhs.len() >= (m - 1) * lhs_rs + k);
     assert!(rhs.len() > (k - 1) * rhs_rs + (n - 1) * rhs_cs);
     // The relaxed-SIMD browser module has its own fused multiply-add kernel.
     #[cfg(all(target_arch = "wasm32", feature = "relaxed-simd"))]
-    // SAFETY: this build is loaded only where the engine validated relaxed SIMD (a module with an
-    // instruction the engine lacks does not compile at all), so the target feature is there.
+    // SAFETY: `dst` is the caller's. This build is loaded only where the engine validated relaxed
+    // SIMD (a module with an instruction the engine lacks does not compile at all), so the target
+    // feature is there.
     unsafe {
         super::fma_gemm::matmul(dst, m, n, k, lhs, lhs_rs, rhs, rhs_cs, rhs_rs, accumulate)
     };
     #[cfg(not(all(target_arch = "wasm32", feature = "relaxed-simd")))]
-    // SAFETY: the asserts above keep every index the strides reach inside the three slices,
-    // and `dst` is borrowed mutably, so it overlaps neither input.
+    // SAFETY: `dst` is the caller's; the asserts above keep every index the strides reach inside
+    // the two input slices. With `read_dst` false the crate only writes `dst`.
     unsafe {
         gemm::gemm(
             m,
             n,
             k,
-            dst.as_mut_ptr(),
+            dst,
             1,
             n as isize,
             accumulate,
@@ -248,7 +296,7 @@ pub(crate) fn layer_grads(
         let images = g * batch / groups..(g + 1) * batch / groups;
         // The sub-batch's patches, [n, row_len], and its `lhs` images side by side, [m, row_len].
         let (cols, lhs_g) = scratch.split_at_mut(n * row_len);
-        let mut dx = weight.map(|_| vec![0.0f32; images.len() * m * plane]);
+        let mut dx = weight.map(|_| Vec::with_capacity(images.len() * m * plane));
         let mut dw_t = vec![0.0f32; n * m];
         for (j, first) in images.clone().step_by(sub).enumerate() {
             let count = sub.min(images.end - first);
@@ -267,9 +315,11 @@ pub(crate) fn layer_grads(
             if let (Some(dx), Some(w)) = (dx.as_mut(), weight) {
                 for i in 0..count {
                     // dx_b = weight · (image i's columns of cols): element (nn, jj) at
-                    // cols[nn·row_len + i·plane + jj].
-                    let dx_b = &mut dx[(first - images.start + i) * m * plane..][..m * plane];
-                    matmul(dx_b, m, plane, n, w, n, &cols[i * plane..], 1, row_len, false);
+                    // cols[nn·row_len + i·plane + jj], appended (images in order).
+                    let dx_b = &mut dx.spare_capacity_mut()[..m * plane];
+                    matmul_into(dx_b, m, plane, n, w, n, &cols[i * plane..], 1, row_len);
+                    // SAFETY: `matmul_into` wrote those m·plane floats, right after the others.
+                    unsafe { dx.set_len(dx.len() + m * plane) };
                 }
             }
         }

@@ -6,6 +6,7 @@ use burn::backend::Flex;
 use burn::backend::flex::FlexTensor;
 use burn::prelude::*;
 use burn::tensor::DType;
+use std::mem::MaybeUninit;
 
 use self::activation::leaky_relu_backward;
 use self::activation::leaky_relu_forward;
@@ -66,8 +67,19 @@ fn dims4(t: &FlexTensor) -> [usize; 4] {
 /// A vector of `total` floats built by `f(index, chunk)` over its chunks of `chunk` floats: on
 /// rayon's threads natively, in order in the browser (single-threaded without cross-origin
 /// isolation). Each chunk is written by one call, so the result does not depend on the
-/// scheduling; it starts as zeros.
-fn collect_chunks(total: usize, chunk: usize, f: impl Fn(usize, &mut [f32]) + Sync + Send) -> Vec<f32> {
+/// scheduling.
+///
+/// `f` gets its chunk unwritten and gives it back written in full, as floats: safe code can make
+/// that slice only through the helpers that write every element ([`zeroed`], [`filled_planes`],
+/// [`copied`], [`gemm::matmul_into`]) or, after loops that write every element,
+/// [`assume_written`]. No pass zeroes the output first: the kernels' own writes are the first
+/// (what a zeroing pass over each fresh output cost, on memory the cache no longer holds:
+/// docs/benchmarks.md).
+fn collect_chunks(
+    total: usize,
+    chunk: usize,
+    f: impl for<'a> Fn(usize, &'a mut [MaybeUninit<f32>]) -> &'a mut [f32] + Sync + Send,
+) -> Vec<f32> {
     collect_chunks_with(total, chunk, 0, |_, i, c| f(i, c))
 }
 
@@ -87,24 +99,22 @@ fn for_chunks(values: &mut [f32], chunk: usize, f: impl Fn(usize, &mut [f32]) + 
 /// zeroed once, then passed from chunk to chunk as the last one left it, instead of a buffer
 /// allocated and zeroed per image. So that the result does not depend on the scheduling, each
 /// `f` must write every entry of `scratch` it reads, or leave alone the same entries every time.
-///
-/// Each chunk is zeroed by the thread that then fills it, just before `f`: not one pass over the
-/// whole output on one thread first (`vec![0.0; total]`, a serial memset of up to 25 MB that was
-/// ≈ 5 % of a native train step), and the chunk is in cache when `f` writes it.
 fn collect_chunks_with(
     total: usize,
     chunk: usize,
     len: usize,
-    f: impl Fn(&mut [f32], usize, &mut [f32]) + Sync + Send,
+    f: impl for<'a> Fn(&mut [f32], usize, &'a mut [MaybeUninit<f32>]) -> &'a mut [f32] + Sync + Send,
 ) -> Vec<f32> {
-    use std::mem::MaybeUninit;
     let mut out = Vec::with_capacity(total);
     let fill = |scratch: &mut Vec<f32>, (i, c): (usize, &mut [MaybeUninit<f32>])| {
-        c.fill(MaybeUninit::new(0.0));
-        // SAFETY: every element of `c` was initialised on the line above, and `MaybeUninit<f32>`
-        // has the layout of `f32`.
-        let c = unsafe { &mut *(c as *mut [MaybeUninit<f32>] as *mut [f32]) };
-        f(scratch, i, c)
+        let (at, n) = (c.as_ptr(), c.len());
+        let written = f(scratch, i, c);
+        // What makes the `set_len` below sound: each chunk came back as floats, whole.
+        assert!(
+            std::ptr::eq(written.as_ptr(), at.cast()) && written.len() == n,
+            "collect_chunks: expected chunk {i} written in full ({n} floats), got {} floats at another place or length",
+            written.len()
+        );
     };
     let spare = &mut out.spare_capacity_mut()[..total];
     #[cfg(not(target_arch = "wasm32"))]
@@ -117,9 +127,46 @@ fn collect_chunks_with(
         let mut scratch = vec![0.0f32; len];
         spare.chunks_mut(chunk).enumerate().for_each(|item| fill(&mut scratch, item));
     }
-    // SAFETY: the chunks cover `..total`, and each was initialised before `f` ran on it.
+    // SAFETY: the chunks cover `..total`, and each was handed back as initialised floats (the
+    // assert above; a panic there leaves `out` empty).
     unsafe { out.set_len(total) };
     out
+}
+
+/// `c` as the floats it now holds.
+///
+/// # Safety
+/// Every element of `c` must have been written.
+unsafe fn assume_written(c: &mut [MaybeUninit<f32>]) -> &mut [f32] {
+    // SAFETY: the caller's; `MaybeUninit<f32>` has the layout of `f32`.
+    unsafe { &mut *(c as *mut [MaybeUninit<f32>] as *mut [f32]) }
+}
+
+/// `c` written with zeros.
+fn zeroed(c: &mut [MaybeUninit<f32>]) -> &mut [f32] {
+    c.fill(MaybeUninit::new(0.0));
+    // SAFETY: every element was written on the line above.
+    unsafe { assume_written(c) }
+}
+
+/// `c`, planes of `plane` floats, each written with its value from `values` (a layer's bias).
+fn filled_planes<'a>(c: &'a mut [MaybeUninit<f32>], values: &[f32], plane: usize) -> &'a mut [f32] {
+    assert_eq!(c.len(), values.len() * plane, "filled_planes: {} planes of {plane} floats", values.len());
+    for (p, &v) in c.chunks_exact_mut(plane).zip(values) {
+        p.fill(MaybeUninit::new(v));
+    }
+    // SAFETY: the planes tile `c` (the assert above), and each was filled.
+    unsafe { assume_written(c) }
+}
+
+/// `c` written with `values`, of the same length.
+fn copied<'a>(c: &'a mut [MaybeUninit<f32>], values: &[f32]) -> &'a mut [f32] {
+    assert_eq!(c.len(), values.len(), "copied: lengths");
+    for (d, &v) in c.iter_mut().zip(values) {
+        d.write(v);
+    }
+    // SAFETY: every element was written (equal lengths).
+    unsafe { assume_written(c) }
 }
 
 impl DaeKernels for Flex {

@@ -2,7 +2,7 @@
 //! rows, which vectorises); the backward pass finds each window's maximum again from the input,
 //! by the same two comparisons.
 
-use super::collect_chunks;
+use super::{assume_written, collect_chunks};
 use multiversion::multiversion;
 
 /// The larger of two values and whether it is the second (`>`: ties and NaNs keep the first).
@@ -16,6 +16,7 @@ fn pick(top: f32, bottom: f32) -> (f32, bool) {
 /// makes the same two comparisons to find the element this value came from.
 #[multiversion(targets = "simd")]
 pub(super) fn max_pool_forward(x: &[f32], [batch, channels, h, w]: [usize; 4]) -> Vec<f32> {
+    assert!(h % 2 == 0 && w % 2 == 0, "max_pool_forward: even sides expected, got {h} × {w}");
     let (oh, ow) = (h / 2, w / 2);
     collect_chunks(batch * channels * oh * ow, channels * oh * ow, |b, pooled| {
         let mut column = vec![0.0f32; w];
@@ -27,9 +28,12 @@ pub(super) fn max_pool_forward(x: &[f32], [batch, channels, h, w]: [usize; 4]) -
                 *m = pick(t, u).0;
             }
             for (o, pair) in out_row.iter_mut().zip(column.chunks_exact(2)) {
-                *o = pick(pair[0], pair[1]).0;
+                o.write(pick(pair[0], pair[1]).0);
             }
         }
+        // SAFETY: `channels · oh` rows of `ow` outputs, each row paired with two of the input's
+        // (h = 2·oh, w = 2·ow, both even, asserted above), each output written.
+        unsafe { assume_written(pooled) }
     })
 }
 
@@ -43,6 +47,7 @@ pub(super) fn max_pool_forward(x: &[f32], [batch, channels, h, w]: [usize; 4]) -
 /// browser train step (docs/benchmarks.md).
 #[multiversion(targets = "simd")]
 pub(crate) fn max_pool_backward(x: &[f32], grad: &[f32], [batch, channels, h, w]: [usize; 4]) -> Vec<f32> {
+    assert!(h % 2 == 0 && w % 2 == 0, "max_pool_backward: even sides expected, got {h} × {w}");
     let (oh, ow) = (h / 2, w / 2);
     collect_chunks(batch * channels * h * w, h * w, |p, dplane| {
         let g = &grad[p * oh * ow..][..oh * ow];
@@ -63,10 +68,13 @@ pub(crate) fn max_pool_backward(x: &[f32], grad: &[f32], [batch, channels, h, w]
                 let right = u32::from(m[1] > m[0]).wrapping_neg();
                 let g_bits = gv.to_bits();
                 for (j, won) in [(0, !right), (1, right)] {
-                    dt[j] = f32::from_bits(g_bits & won & !b[j]);
-                    db[j] = f32::from_bits(g_bits & won & b[j]);
+                    dt[j].write(f32::from_bits(g_bits & won & !b[j]));
+                    db[j].write(f32::from_bits(g_bits & won & b[j]));
                 }
             }
         }
+        // SAFETY: h / 2 row pairs of w / 2 windows tile the plane (h and w even, asserted above),
+        // and each window wrote its four elements.
+        unsafe { assume_written(dplane) }
     })
 }
