@@ -8,10 +8,13 @@ cd "$(dirname "$0")/.."
 bash scripts/setup.sh --browser
 bash scripts/build.sh
 
-echo "== style: cargo fmt, clippy (native, the wasm module with WebGPU, the relaxed-SIMD one), eslint =="
+echo "== style: cargo fmt, clippy (native, the wasm module with WebGPU, the relaxed-SIMD one), rustdoc links, eslint =="
 cargo fmt --check
 cargo clippy --release --all-targets -- -D warnings
 cargo clippy --release --lib --target wasm32-unknown-unknown --features webgpu-probe,relaxed-simd -- -D warnings
+# Every intra-doc link resolves (private items included); --release reuses clippy's dependency
+# metadata instead of checking the dependencies again.
+RUSTDOCFLAGS="-D warnings" cargo doc --release --no-deps --document-private-items
 npx eslint .
 
 echo "== native: engine, session and trainer (cargo test --release, CPU backend) =="

@@ -1,5 +1,5 @@
 //! The backend policy, written once: what `"auto"`, `"webgpu"` and `"cpu"` mean, for the npm API
-//! and the widget alike. Acquiring a WebGPU device is the browser module's job ([`crate::wasm`]);
+//! and the widget alike. Acquiring a WebGPU device is the browser module's job (`crate::wasm`);
 //! deciding whether to use it is this module's.
 
 use burn::prelude::Device;

@@ -2,7 +2,7 @@
 //! autoencoders using TensorFlow", trained and run with burn on the CPU (flex) or on WebGPU.
 //!
 //! Everything here is plain burn code that takes a [`Device`](burn::prelude::Device) and is
-//! tested natively; only [`wasm`] (compiled for `wasm32` alone) knows about JavaScript.
+//! tested natively; only `wasm` (compiled for `wasm32` alone) knows about JavaScript.
 
 pub mod backend;
 pub mod check;

@@ -7,7 +7,7 @@
 //!   through more convolutions; with a single channel on one side they took ≈ 40 % of a train
 //!   step's convolution time for 5 % of its multiply-adds. Here the 1 → n shapes (`enc1`'s
 //!   forward pass and weight gradient, `out`'s input gradient) are GEMMs over nine patch rows
-//!   per image ([`patch_conv`](flex::conv::patch_conv), [`layer_grads`](flex::gemm::layer_grads));
+//!   per image (`flex::conv::patch_conv`, `flex::gemm::layer_grads`);
 //!   the n → 1 shapes (`out`'s forward pass and weight gradient) sums of shifted planes whose
 //!   inner loops run along image rows and vectorise.
 //! - **the 32 → 32 convolutions and transposed convolutions** (`enc2`, `dec1`, `up1`, `up2`).
@@ -16,7 +16,7 @@
 //!   col2im, a scalar scatter-add that took ≈ 14 % of a single-threaded train step. Here:
 //!   - forward and input gradient of a convolution: three GEMMs per image, one per kernel row,
 //!     over the input's rows shifted by one column each way
-//!     ([`shifted_rows3`](flex::conv::shifted_rows3), three copies instead of nine), straight
+//!     (`flex::conv::shifted_rows3`, three copies instead of nine), straight
 //!     into the output image;
 //!   - forward of a transposed convolution: its four output phases (even/odd rows × columns) are
 //!     small convolutions of the input, six GEMMs per image, then one interleaving pass;
@@ -42,7 +42,7 @@
 //! `autotune` runs every convolution and its gradients as a direct convolution with one output
 //! per shader invocation, 3–6× below what a software adapter can do on these shapes
 //! (`docs/benchmarks.md`); these are implicit GEMMs with tiles in workgroup memory and a register
-//! tile per invocation ([`set_software_adapter`] sizes them).
+//! tile per invocation (`set_software_adapter` sizes them).
 //!
 //! Values agree with burn's to float rounding (max-pooling exactly). On the CPU work is split over
 //! images, over channel pairs or over a fixed number of batch groups, and every sum runs in a
@@ -50,7 +50,7 @@
 //! fixed by its kernel.
 //!
 //! Layout: this module holds the extension trait ([`DaeKernels`]) and the backward passes
-//! backends give it ([`DaeGrads`]), the functions the model calls (each picks the kernel where
+//! backends give it (`DaeGrads`), the functions the model calls (each picks the kernel where
 //! there is one and burn's op elsewhere) and the composed leaky ReLU ([`leaky`]); `flex/` the CPU
 //! kernels on plain slices, one file per op family, and their `impl`s for `Flex`; `cube/` the
 //! same for `Cube`; `autodiff.rs` the backward nodes and `impl<B, C> DaeKernels for Autodiff<B, C>`.
@@ -112,12 +112,12 @@ pub fn simd_level() -> &'static str {
 #[backend_extension(Flex, Cube: cfg(feature = "webgpu"), Autodiff)]
 pub trait DaeKernels: burn::backend::Backend {
     /// 3×3 convolution, stride 1, zero padding 1. `x`: [batch, c_in, side, side], `weight`:
-    /// [c_out, c_in, 3, 3], `bias`: [c_out] → [batch, c_out, side, side].
+    /// [c_out, c_in, 3, 3], `bias`: \[c_out] → [batch, c_out, side, side].
     fn conv3x3(x: FloatTensor<Self>, weight: FloatTensor<Self>, bias: FloatTensor<Self>) -> FloatTensor<Self>;
 
     /// [`DaeKernels::conv3x3`] followed by [`DaeKernels::leaky_relu`] of negative `slope`, one
     /// pass where the backend fuses them (its values are the two ops', bit for bit): `x`: [batch,
-    /// c_in, side, side], `weight`: [c_out, c_in, 3, 3], `bias`: [c_out] → [batch, c_out, side,
+    /// c_in, side, side], `weight`: [c_out, c_in, 3, 3], `bias`: \[c_out] → [batch, c_out, side,
     /// side]. The backward pass reads the activation's sign from the output (slope > 0).
     fn conv3x3_leaky(
         x: FloatTensor<Self>,
@@ -128,7 +128,7 @@ pub trait DaeKernels: burn::backend::Backend {
 
     /// 3×3 transposed convolution, stride 2, padding 1, output padding 1 (Keras'
     /// `Conv2DTranspose(padding="same")`). `x`: [batch, c_in, side, side], `weight`:
-    /// [c_in, c_out, 3, 3], `bias`: [c_out] → [batch, c_out, 2·side, 2·side].
+    /// [c_in, c_out, 3, 3], `bias`: \[c_out] → [batch, c_out, 2·side, 2·side].
     fn up_conv3x3(x: FloatTensor<Self>, weight: FloatTensor<Self>, bias: FloatTensor<Self>) -> FloatTensor<Self>;
 
     /// Leaky ReLU, `x` for x > 0 and `slope · x` otherwise, any shape; one pass forward and one
@@ -204,7 +204,7 @@ pub fn has_kernels<const D: usize>(tensor: &Tensor<D>) -> bool {
 /// unless a test turns it on (`inject_conv_fault` in the JavaScript API).
 static CONV_FAULT: AtomicBool = AtomicBool::new(false);
 
-/// Turns the injected convolution fault on or off (see [`CONV_FAULT`]).
+/// Turns the injected convolution fault on or off (see `CONV_FAULT`).
 pub fn inject_conv_fault(on: bool) {
     CONV_FAULT.store(on, Ordering::Relaxed);
 }

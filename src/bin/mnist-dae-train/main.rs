@@ -72,7 +72,7 @@ struct Args {
     /// A run to compare, as LABEL=DIR (DIR holding its history.csv); give it once per run
     #[arg(long)]
     run: Vec<String>,
-    /// Continue the run saved in <out>/checkpoint (its settings are kept; --epochs may extend it)
+    /// Continue the run saved in the checkpoint file under --out (its settings are kept; --epochs may extend it)
     #[arg(long)]
     resume: bool,
     /// Epochs [default: 25]

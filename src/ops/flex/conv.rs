@@ -284,7 +284,7 @@ fn conv_taps(c_out: usize, c_in: usize, w: impl Fn(usize, usize, usize, usize) -
 }
 
 /// 3×3 convolution, stride 1, zero padding 1, of x [batch, c_in, s, s] with `taps` (from
-/// [`conv_taps`]) → [batch, c_out, s, s], plus `bias` [c_out] if given: per image,
+/// [`conv_taps`]) → [batch, c_out, s, s], plus `bias` \[c_out] if given: per image,
 /// `out = bias + Σ_a taps[a] · rows3(x)` shifted down by `a` rows (three GEMMs with an inner
 /// dimension of 3·c_in, written straight into the output image).
 #[multiversion(targets = "simd")]

@@ -11,7 +11,7 @@ use std::mem::MaybeUninit;
 /// browser, so that consecutive additions do not wait on each other.
 const BIAS_LANES: usize = 16;
 
-/// Gradient with respect to the bias: `db[o] = Σ_batch Σ_pixels grad[o]`, [batch, c, s, s] → [c]
+/// Gradient with respect to the bias: `db[o] = Σ_batch Σ_pixels grad[o]`, [batch, c, s, s] → \[c]
 /// (BIAS_LANES partial sums over each plane, then across them: a fixed order).
 #[multiversion(targets = "simd")]
 pub(crate) fn bias_grad(grad: &[f32], batch: usize, c: usize, plane: usize) -> Vec<f32> {
