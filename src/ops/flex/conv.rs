@@ -188,31 +188,40 @@ pub(crate) fn thin_conv_grad_x(
     })
 }
 
-/// Lanes of [`thin_conv_grad_w`]'s partial sums.
-const GRAD_LANES: usize = 8;
+/// Lanes of [`thin_conv_grad_w`]'s partial sums: two 256-bit vectors natively, four 128-bit
+/// ones in the browser, so that consecutive additions do not wait on each other.
+const GRAD_LANES: usize = 16;
 
-/// `Σ_j a[j] · b[j]` over the common length, added to GRAD_LANES partial sums (`acc`) and, for
-/// the columns short of a whole block, to `rest`.
+/// `Σ_j a[j] · b[j]` over slices of one length, added to GRAD_LANES partial sums (`acc`) and,
+/// for the elements short of a whole block, to `rest`.
 #[inline(always)]
 fn dot_into(acc: &mut [f32; GRAD_LANES], rest: &mut f32, a: &[f32], b: &[f32]) {
-    let n = a.len().min(b.len());
-    let (a, b) = (&a[..n], &b[..n]);
+    assert_eq!(a.len(), b.len());
+    // A local copy, which stays in registers across the loop (through `acc`, a runtime-indexed
+    // array element, LLVM stored and reloaded the sums every step).
+    let mut sums = *acc;
     let (mut ab, mut bb) = (a.chunks_exact(GRAD_LANES), b.chunks_exact(GRAD_LANES));
     for (x, y) in (&mut ab).zip(&mut bb) {
         for l in 0..GRAD_LANES {
-            acc[l] += x[l] * y[l];
+            sums[l] += x[l] * y[l];
         }
     }
+    *acc = sums;
     for (x, y) in ab.remainder().iter().zip(bb.remainder()) {
         *rest += x * y;
     }
 }
 
 /// Gradient with respect to the weight: [c_out, c_in, 3, 3].
-/// `dw[o][i][a][e] = Σ_batch Σ_(y, x) grad[o][y][x] · input[i][y + a − 1][x + e − 1]`: per
-/// (o, i) pair and tap, a dot product of each gradient row with the input row it meets, kept
-/// as GRAD_LANES partial sums (two loads per multiply-add, the sums in registers), added across
-/// at the end: the same order whatever the thread count.
+/// `dw[o][i][a][e] = Σ_batch Σ_(y, x) grad[o][y][x] · input[i][y + a − 1][x + e − 1]`.
+///
+/// Per (o, i) pair, image and tap, one dot product over the whole plane: the gradient against
+/// the input plane shifted by the tap's offset in the flattened plane, `(a − 1)·s + e − 1`, where
+/// both are inside it (that bounds the rows), kept as GRAD_LANES partial sums. Flattened, the
+/// taps that read across the side also pair column 0 with the row above's last element (e = 0)
+/// and column s − 1 with the next row's first (e = 2): those `s` products per tap are taken off
+/// again. One long loop per tap instead of a short one per row (whose remainders cost as much as
+/// the rows in the browser); the same order whatever the thread count.
 #[multiversion(targets = "simd")]
 pub(crate) fn thin_conv_grad_w(x: &[f32], grad: &[f32], dims: [usize; 4], c_out: usize) -> Vec<f32> {
     let [batch, c_in, s, _] = dims;
@@ -224,20 +233,28 @@ pub(crate) fn thin_conv_grad_w(x: &[f32], grad: &[f32], dims: [usize; 4], c_out:
         for b in 0..batch {
             let g = &grad[(b * c_out + o) * plane..][..plane];
             let xin = &x[(b * c_in + i) * plane..][..plane];
-            for y in 0..s {
-                let g_row = &g[y * s..][..s];
-                for a in 0..3 {
-                    // Input row y + a − 1, where it is inside the plane.
-                    if y + a == 0 || y + a > s {
-                        continue;
+            for a in 0..3 {
+                for e in 0..3 {
+                    let t = 3 * a + e;
+                    // Output p reads input p + off, both in 0‥plane.
+                    let off = (a * s + e) as isize - (s + 1) as isize;
+                    let n = plane.saturating_sub(off.unsigned_abs());
+                    if n == 0 {
+                        continue; // a tap wholly outside a 1 × 1 plane
                     }
-                    let src = &xin[(y + a - 1) * s..][..s];
-                    // Tap e reads column x + e − 1: gradient columns 1‥s against input 0‥s − 1
-                    // (e = 0), both 0‥s (e = 1), 0‥s − 1 against 1‥s (e = 2).
-                    let t = 3 * a;
-                    dot_into(&mut acc[t], &mut rest[t], &g_row[1..], src);
-                    dot_into(&mut acc[t + 1], &mut rest[t + 1], g_row, src);
-                    dot_into(&mut acc[t + 2], &mut rest[t + 2], g_row, &src[1..]);
+                    let (g_at, x_at) = if off >= 0 { (0, off as usize) } else { (off.unsigned_abs(), 0) };
+                    dot_into(&mut acc[t], &mut rest[t], &g[g_at..][..n], &xin[x_at..][..n]);
+                }
+                // The products that wrapped around a row: inside the range above exactly when
+                // the row they read is row 1‥s (e = 0, flat index (y + a − 1)·s − 1) or row
+                // 0‥s − 2 counted from y + a (e = 2, flat index (y + a)·s).
+                for y in 0..s {
+                    if (2..=s + 1).contains(&(y + a)) {
+                        rest[3 * a] -= g[y * s] * xin[(y + a - 1) * s - 1];
+                    }
+                    if y + a < s {
+                        rest[3 * a + 2] -= g[y * s + s - 1] * xin[(y + a) * s];
+                    }
                 }
             }
         }
