@@ -59,7 +59,7 @@ pkg() {
 # Cargo.toml (the WebGPU one also optimised for size).
 pkg pkg-cpu --profile wasm
 # The CPU-only module again with relaxed SIMD: its GEMM fuses multiply and add
-# (src/ops/flex/fma_gemm.rs). The package loads it where WebAssembly.validate accepts relaxed SIMD
+# (src/ops/flex/wasm_gemm.rs). The package loads it where WebAssembly.validate accepts relaxed SIMD
 # (Chrome 114+, Firefox 145+; Safari refuses a module that contains it) and pkg-cpu elsewhere
 # (www/lib/cpu-wasm.js). Only its .wasm ships: it runs under pkg-cpu's glue, which must
 # therefore come out the same.

@@ -1,5 +1,5 @@
 //! The GEMM machinery the convolutions and the transposed convolution share: [`matmul`] (the
-//! `gemm` crate flex itself uses; `fma_gemm.rs` in the relaxed-SIMD browser module),
+//! `gemm` crate flex itself uses natively; `wasm_gemm.rs` in the browser modules),
 //! [`im2col3x3`], and a 3×3 layer's weight gradient (and a transposed convolution's input
 //! gradient) from one im2col per image ([`layer_grads`]); with the bias gradient ([`bias_grad`]).
 
@@ -208,15 +208,15 @@ unsafe fn product(
 ) {
     assert!(lhs.len() >= (m - 1) * lhs_rs + k);
     assert!(rhs.len() > (k - 1) * rhs_rs + (n - 1) * rhs_cs);
-    // The relaxed-SIMD browser module has its own fused multiply-add kernel.
-    #[cfg(all(target_arch = "wasm32", feature = "relaxed-simd"))]
-    // SAFETY: `dst` is the caller's. This build is loaded only where the engine validated relaxed
-    // SIMD (a module with an instruction the engine lacks does not compile at all), so the target
-    // feature is there.
+    // The browser modules have their own register-tile kernel.
+    #[cfg(target_arch = "wasm32")]
+    // SAFETY: `dst` is the caller's. A relaxed-SIMD build is loaded only where the engine
+    // validated relaxed SIMD (a module with an instruction the engine lacks does not compile at
+    // all), so the target feature is there.
     unsafe {
-        super::fma_gemm::matmul(dst, m, n, k, lhs, lhs_rs, rhs, rhs_cs, rhs_rs, accumulate)
+        super::wasm_gemm::matmul(dst, m, n, k, lhs, lhs_rs, rhs, rhs_cs, rhs_rs, accumulate)
     };
-    #[cfg(not(all(target_arch = "wasm32", feature = "relaxed-simd")))]
+    #[cfg(not(target_arch = "wasm32"))]
     // SAFETY: `dst` is the caller's; the asserts above keep every index the strides reach inside
     // the two input slices. With `read_dst` false the crate only writes `dst`.
     unsafe {
@@ -309,7 +309,7 @@ pub(crate) fn layer_grads(
             }
             // dw_gᵀ += cols · lhs_gᵀ, [n, m]: `cols` is the left side as it lies (rows of k) and
             // only the m rows of `lhs_g` are read across (element (kk, mm) at
-            // lhs_g[mm·row_len + kk]). The other way round, dw_g = lhs_g · colsᵀ, `fma_gemm`
+            // lhs_g[mm·row_len + kk]). The other way round, dw_g = lhs_g · colsᵀ, `wasm_gemm`
             // copies all n = c·9 rows of `cols` into panels: 9 times as many strided reads.
             matmul(&mut dw_t, n, m, count * plane, cols, row_len, lhs_g, row_len, 1, j > 0);
             if let (Some(dx), Some(w)) = (dx.as_mut(), weight) {

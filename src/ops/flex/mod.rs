@@ -26,11 +26,11 @@ mod activation;
 mod adam;
 mod conv;
 mod conv_transpose;
-// Natively only for its tests (`lanes` stands in for wasm's `v128` there).
-#[cfg(any(test, all(target_arch = "wasm32", feature = "relaxed-simd")))]
-mod fma_gemm;
 mod gemm;
 mod pool;
+// Natively only for its tests (`lanes` stands in for wasm's `v128` there).
+#[cfg(any(test, target_arch = "wasm32"))]
+mod wasm_gemm;
 
 fn contiguous_f32(t: &FlexTensor) -> FlexTensor {
     assert_eq!(t.dtype(), DType::F32, "the model's CPU kernels are written for f32 tensors");

@@ -1,7 +1,8 @@
-//! The matrix product of the relaxed-SIMD browser module (`www/pkg-cpu-relaxed/`, the CPU-only
-//! module built with the `relaxed-simd` feature): a 4 × 8 register tile of fused multiply-adds
-//! (`f32x4.relaxed_madd`, one instruction on a CPU with FMA), where the `gemm` crate's wasm
-//! micro-kernel issues `f32x4.mul` then `f32x4.add`. Same contract as [`super::gemm::matmul`].
+//! The matrix product of the browser modules: a 4 × 8 register tile of multiply-adds, fused
+//! (`f32x4.relaxed_madd`, one instruction on a CPU with FMA) in the relaxed-SIMD module
+//! (`www/pkg-cpu-relaxed/`, built with the `relaxed-simd` feature), `f32x4.mul` then `f32x4.add`
+//! in the others. Same contract as [`super::gemm::matmul`]. Without relaxed SIMD this tile also
+//! runs a train step faster than the `gemm` crate's wasm micro-kernel (docs/benchmarks.md).
 //!
 //! The products here are small (32 rows; 9 to 3,136 deep; up to 784 columns, see `conv.rs`,
 //! `conv_transpose.rs`, `gemm.rs`), so there is no cache blocking: a panel of 8 columns of the
@@ -9,21 +10,27 @@
 
 use self::lanes::{V, add, load, madd, splat, store};
 
-/// Four f32 lanes: wasm's `v128` in the relaxed-SIMD module; natively (for this file's tests
-/// only) an array whose fused multiply-add rounds once, as `f32x4.relaxed_madd` does on FMA
-/// hardware.
-#[cfg(all(target_arch = "wasm32", feature = "relaxed-simd"))]
+/// Four f32 lanes: wasm's `v128` in the browser modules, whose multiply-add is fused with relaxed
+/// SIMD and a multiply then an add without; natively (for this file's tests only) an array whose
+/// fused multiply-add rounds once, as `f32x4.relaxed_madd` does on FMA hardware.
+#[cfg(target_arch = "wasm32")]
 mod lanes {
-    use core::arch::wasm32::{f32x4_add, f32x4_relaxed_madd, f32x4_splat, v128, v128_load, v128_store};
+    use core::arch::wasm32::{f32x4_add, f32x4_splat, v128, v128_load, v128_store};
     pub type V = v128;
     #[inline(always)]
     pub fn splat(x: f32) -> V {
         f32x4_splat(x)
     }
+    #[cfg(feature = "relaxed-simd")]
     #[inline]
     #[target_feature(enable = "relaxed-simd")]
     pub fn madd(a: V, b: V, c: V) -> V {
-        f32x4_relaxed_madd(a, b, c)
+        core::arch::wasm32::f32x4_relaxed_madd(a, b, c)
+    }
+    #[cfg(not(feature = "relaxed-simd"))]
+    #[inline(always)]
+    pub fn madd(a: V, b: V, c: V) -> V {
+        f32x4_add(core::arch::wasm32::f32x4_mul(a, b), c)
     }
     #[inline(always)]
     pub fn add(a: V, b: V) -> V {
@@ -45,7 +52,7 @@ mod lanes {
     }
 }
 
-#[cfg(not(all(target_arch = "wasm32", feature = "relaxed-simd")))]
+#[cfg(not(target_arch = "wasm32"))]
 mod lanes {
     pub type V = [f32; 4];
     pub fn splat(x: f32) -> V {
@@ -82,13 +89,14 @@ const NR: usize = 4 * NV;
 /// `dst := (accumulate ? dst : 0) + lhs · rhs`, [m, n] row-major at `dst`; the caller has checked
 /// the inputs' indices in bounds.
 ///
-/// Only this function and what it inlines are compiled with relaxed SIMD (not the whole crate
-/// graph: macerator 0.5.2, under flex, does not compile with `+relaxed-simd` on wasm32).
+/// In the relaxed-SIMD module only this function and what it inlines are compiled with relaxed
+/// SIMD (not the whole crate graph: macerator 0.5.2, under flex, does not compile with
+/// `+relaxed-simd` on wasm32).
 ///
 /// # Safety
 /// `dst` must be valid for writes of m·n floats and overlap neither input; with `accumulate` it
-/// must hold m·n initialised floats (without, it is only written). In the browser module, the
-/// engine must run relaxed SIMD (it refuses the module otherwise).
+/// must hold m·n initialised floats (without, it is only written). In the relaxed-SIMD module,
+/// the engine must run relaxed SIMD (it refuses the module otherwise).
 #[allow(clippy::too_many_arguments)]
 #[cfg_attr(all(target_arch = "wasm32", feature = "relaxed-simd"), target_feature(enable = "relaxed-simd"))]
 pub(super) unsafe fn matmul(
