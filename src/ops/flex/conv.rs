@@ -4,7 +4,7 @@
 //! ([`patch_conv`]); one output channel: sums of shifted planes ([`correlate3x3_add`],
 //! [`thin_conv_grad_w`]); many to many: three GEMMs over shifted rows ([`wide_conv`]).
 
-use super::gemm::{im2col3x3, matmul, matmul_into, shifted_copy};
+use super::gemm::{Gemm, im2col3x3, shifted_copy};
 use super::{assume_written, collect_chunks, collect_chunks_with, copied, filled_planes, zeroed};
 use multiversion::multiversion;
 
@@ -127,13 +127,14 @@ fn patch_conv(x: &[f32], weight: &[f32], bias: Option<&[f32]>, batch: usize, s: 
     // The entries of `cols` outside the image are the same for every image: zero from the start.
     collect_chunks_with(batch * c_out * plane, c_out * plane, 9 * plane, |cols, b, image| {
         im2col3x3(&x[b * plane..][..plane], 1, s, 1, s, cols, plane, 0);
+        let product = Gemm { m: c_out, n: plane, k: 9, lhs: weight, lhs_rs: 9, rhs: cols, rhs_cs: 1, rhs_rs: plane };
         match bias {
             Some(bias) => {
                 let image = filled_planes(image, bias, plane);
-                matmul(image, c_out, plane, 9, weight, 9, cols, 1, plane, true);
+                product.run(image, true);
                 image
             }
-            None => matmul_into(image, c_out, plane, 9, weight, 9, cols, 1, plane),
+            None => product.write(image),
         }
     })
 }
@@ -310,17 +311,22 @@ fn wide_conv(x: &[f32], taps: &[f32], bias: Option<&[f32]>, [batch, c_in, s, _]:
     collect_chunks_with(batch * c_out * plane, c_out * plane, k * len, |rows, b, image| {
         shifted_rows3(&x[b * c_in * plane..][..c_in * plane], c_in, s, rows);
         // image[o][y·s + x] = bias[o] + Σ_a Σ_(i, e) taps[a][o][3i + e] · rows[i][e][y + a][x]
-        let product = |a: usize| (&taps[a * c_out * k..], &rows[a * s..]);
+        let row = |a: usize| Gemm {
+            m: c_out,
+            n: plane,
+            k,
+            lhs: &taps[a * c_out * k..],
+            lhs_rs: k,
+            rhs: &rows[a * s..],
+            rhs_cs: 1,
+            rhs_rs: len,
+        };
         let (image, first) = match bias {
             Some(bias) => (filled_planes(image, bias, plane), 0),
-            None => {
-                let (lhs, rhs) = product(0);
-                (matmul_into(image, c_out, plane, k, lhs, k, rhs, 1, len), 1)
-            }
+            None => (row(0).write(image), 1),
         };
         for a in first..3 {
-            let (lhs, rhs) = product(a);
-            matmul(image, c_out, plane, k, lhs, k, rhs, 1, len, true);
+            row(a).run(image, true);
         }
         image
     })

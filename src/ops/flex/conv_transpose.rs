@@ -2,7 +2,7 @@
 //! (its gradients come from one im2col of the output gradient,
 //! [`layer_grads`](super::gemm::layer_grads)).
 
-use super::gemm::{matmul, shifted_copy};
+use super::gemm::{Gemm, shifted_copy};
 use super::{assume_written, collect_chunks_with};
 use multiversion::multiversion;
 
@@ -48,11 +48,22 @@ pub(super) fn up_conv_forward(
                 let phase = &mut phases[(2 * py + px) * c_out * plane..][..c_out * plane];
                 for (j, &(a, dy)) in row_taps.iter().enumerate() {
                     let rhs = &cols2[dy * s..];
-                    if px == 0 {
-                        matmul(phase, c_out, plane, c_in, &even[a], c_in, rhs, 1, 2 * len, j > 0);
+                    let product = if px == 0 {
+                        Gemm {
+                            m: c_out,
+                            n: plane,
+                            k: c_in,
+                            lhs: &even[a],
+                            lhs_rs: c_in,
+                            rhs,
+                            rhs_cs: 1,
+                            rhs_rs: 2 * len,
+                        }
                     } else {
-                        matmul(phase, c_out, plane, 2 * c_in, &odd[a], 2 * c_in, rhs, 1, len, j > 0);
-                    }
+                        let k = 2 * c_in;
+                        Gemm { m: c_out, n: plane, k, lhs: &odd[a], lhs_rs: k, rhs, rhs_cs: 1, rhs_rs: len }
+                    };
+                    product.run(phase, j > 0);
                 }
             }
         }

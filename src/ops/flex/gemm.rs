@@ -1,4 +1,4 @@
-//! The GEMM machinery the convolutions and the transposed convolution share: [`matmul`] (the
+//! The GEMM machinery the convolutions and the transposed convolution share: [`Gemm`] (the
 //! `gemm` crate flex itself uses natively; `wasm_gemm.rs` in the browser modules),
 //! [`im2col3x3`], and a 3×3 layer's weight gradient (and a transposed convolution's input
 //! gradient) from one im2col per image ([`layer_grads`]); with the bias gradient ([`bias_grad`]).
@@ -145,103 +145,85 @@ const GRAD_GROUPS: usize = 4;
 /// output gradient's rows beside them.
 const SUB_BATCH_FLOATS: usize = 1 << 16;
 
-/// `dst += lhs · rhs` for row-major `dst` [m, n] and `lhs` [m, k] (row stride `lhs_rs`), and `rhs`
-/// [k, n] given by its strides; with `accumulate` false, `dst := lhs · rhs` (see [`matmul_into`]
-/// for a `dst` not written yet).
-#[allow(clippy::too_many_arguments)]
-pub(super) fn matmul(
-    dst: &mut [f32],
-    m: usize,
-    n: usize,
-    k: usize,
-    lhs: &[f32],
-    lhs_rs: usize,
-    rhs: &[f32],
-    rhs_cs: usize,
-    rhs_rs: usize,
-    accumulate: bool,
-) {
-    assert!(dst.len() >= m * n, "matmul: dst of {} floats for [{m}, {n}]", dst.len());
-    // SAFETY: `dst` holds m·n initialised floats, and is borrowed mutably, so it overlaps neither
-    // input.
-    unsafe { product(dst.as_mut_ptr(), m, n, k, lhs, lhs_rs, rhs, rhs_cs, rhs_rs, accumulate) };
+/// A matrix product `lhs · rhs` → [m, n] row-major: `lhs` [m, k] row-major with row stride
+/// `lhs_rs`, `rhs` [k, n] given by its column and row strides.
+#[derive(Clone, Copy)]
+pub(super) struct Gemm<'a> {
+    pub m: usize,
+    pub n: usize,
+    pub k: usize,
+    pub lhs: &'a [f32],
+    pub lhs_rs: usize,
+    pub rhs: &'a [f32],
+    pub rhs_cs: usize,
+    pub rhs_rs: usize,
 }
 
-/// `dst := lhs · rhs` into the first m·n elements of `dst`, not written yet, given back as the
-/// floats now there (every one is written, none read).
-#[allow(clippy::too_many_arguments)]
-pub(super) fn matmul_into<'a>(
-    dst: &'a mut [MaybeUninit<f32>],
-    m: usize,
-    n: usize,
-    k: usize,
-    lhs: &[f32],
-    lhs_rs: usize,
-    rhs: &[f32],
-    rhs_cs: usize,
-    rhs_rs: usize,
-) -> &'a mut [f32] {
-    let dst = &mut dst[..m * n];
-    // SAFETY: `dst` is m·n floats, borrowed mutably; without `accumulate` nothing reads it.
-    unsafe { product(dst.as_mut_ptr().cast(), m, n, k, lhs, lhs_rs, rhs, rhs_cs, rhs_rs, false) };
-    // SAFETY: the product wrote all m·n elements.
-    unsafe { assume_written(dst) }
-}
+impl Gemm<'_> {
+    /// `dst += lhs · rhs` over the first m·n elements of `dst`; with `accumulate` false,
+    /// `dst := lhs · rhs` (see [`Gemm::write`] for a `dst` not written yet).
+    pub fn run(self, dst: &mut [f32], accumulate: bool) {
+        let (m, n) = (self.m, self.n);
+        assert!(dst.len() >= m * n, "Gemm::run: dst of {} floats for [{m}, {n}]", dst.len());
+        // SAFETY: `dst` holds m·n initialised floats, and is borrowed mutably, so it overlaps
+        // neither input.
+        unsafe { self.product(dst.as_mut_ptr(), accumulate) };
+    }
 
-/// `dst := (accumulate ? dst : 0) + lhs · rhs`, [m, n] row-major at `dst`.
-///
-/// # Safety
-/// `dst` must be valid for writes of m·n floats, overlap neither input, and, with `accumulate`,
-/// hold m·n initialised floats; without it, it is only written.
-#[allow(clippy::too_many_arguments)]
-unsafe fn product(
-    dst: *mut f32,
-    m: usize,
-    n: usize,
-    k: usize,
-    lhs: &[f32],
-    lhs_rs: usize,
-    rhs: &[f32],
-    rhs_cs: usize,
-    rhs_rs: usize,
-    accumulate: bool,
-) {
-    assert!(lhs.len() >= (m - 1) * lhs_rs + k);
-    assert!(rhs.len() > (k - 1) * rhs_rs + (n - 1) * rhs_cs);
-    // The browser modules have their own register-tile kernel.
-    #[cfg(target_arch = "wasm32")]
-    // SAFETY: `dst` is the caller's. A relaxed-SIMD build is loaded only where the engine
-    // validated relaxed SIMD (a module with an instruction the engine lacks does not compile at
-    // all), so the target feature is there.
-    unsafe {
-        super::wasm_gemm::matmul(dst, m, n, k, lhs, lhs_rs, rhs, rhs_cs, rhs_rs, accumulate)
-    };
-    #[cfg(not(target_arch = "wasm32"))]
-    // SAFETY: `dst` is the caller's; the asserts above keep every index the strides reach inside
-    // the two input slices. With `read_dst` false the crate only writes `dst`.
-    unsafe {
-        gemm::gemm(
-            m,
-            n,
-            k,
-            dst,
-            1,
-            n as isize,
-            accumulate,
-            lhs.as_ptr(),
-            1,
-            lhs_rs as isize,
-            rhs.as_ptr(),
-            rhs_cs as isize,
-            rhs_rs as isize,
-            1.0,
-            1.0,
-            false,
-            false,
-            false,
-            gemm::Parallelism::None,
-        );
-    };
+    /// `dst := lhs · rhs` into the first m·n elements of `dst`, not written yet, given back as the
+    /// floats now there (every one is written, none read).
+    pub fn write(self, dst: &mut [MaybeUninit<f32>]) -> &mut [f32] {
+        let dst = &mut dst[..self.m * self.n];
+        // SAFETY: `dst` is m·n floats, borrowed mutably; without `accumulate` nothing reads it.
+        unsafe { self.product(dst.as_mut_ptr().cast(), false) };
+        // SAFETY: the product wrote all m·n elements.
+        unsafe { assume_written(dst) }
+    }
+
+    /// `dst := (accumulate ? dst : 0) + lhs · rhs`, [m, n] row-major at `dst`.
+    ///
+    /// # Safety
+    /// `dst` must be valid for writes of m·n floats, overlap neither input, and, with
+    /// `accumulate`, hold m·n initialised floats; without it, it is only written.
+    unsafe fn product(self, dst: *mut f32, accumulate: bool) {
+        let Gemm { m, n, k, lhs, lhs_rs, rhs, rhs_cs, rhs_rs } = self;
+        assert!(lhs.len() >= (m - 1) * lhs_rs + k);
+        assert!(rhs.len() > (k - 1) * rhs_rs + (n - 1) * rhs_cs);
+        // The browser modules have their own register-tile kernel.
+        #[cfg(target_arch = "wasm32")]
+        // SAFETY: `dst` is the caller's, the asserts above keep the inputs' indices in bounds. A
+        // relaxed-SIMD build is loaded only where the engine validated relaxed SIMD (a module with
+        // an instruction the engine lacks does not compile at all), so the target feature is there.
+        unsafe {
+            super::wasm_gemm::matmul(dst, self, accumulate)
+        };
+        #[cfg(not(target_arch = "wasm32"))]
+        // SAFETY: `dst` is the caller's; the asserts above keep every index the strides reach inside
+        // the two input slices. With `read_dst` false the crate only writes `dst`.
+        unsafe {
+            gemm::gemm(
+                m,
+                n,
+                k,
+                dst,
+                1,
+                n as isize,
+                accumulate,
+                lhs.as_ptr(),
+                1,
+                lhs_rs as isize,
+                rhs.as_ptr(),
+                rhs_cs as isize,
+                rhs_rs as isize,
+                1.0,
+                1.0,
+                false,
+                false,
+                false,
+                gemm::Parallelism::None,
+            );
+        };
+    }
 }
 
 /// Runs `f(scratch, group)` for `0..groups`, on rayon's threads natively, in order in the
@@ -311,14 +293,17 @@ pub(crate) fn layer_grads(
             // only the m rows of `lhs_g` are read across (element (kk, mm) at
             // lhs_g[mm·row_len + kk]). The other way round, dw_g = lhs_g · colsᵀ, `wasm_gemm`
             // copies all n = c·9 rows of `cols` into panels: 9 times as many strided reads.
-            matmul(&mut dw_t, n, m, count * plane, cols, row_len, lhs_g, row_len, 1, j > 0);
+            let k = count * plane;
+            Gemm { m: n, n: m, k, lhs: cols, lhs_rs: row_len, rhs: lhs_g, rhs_cs: row_len, rhs_rs: 1 }
+                .run(&mut dw_t, j > 0);
             if let (Some(dx), Some(w)) = (dx.as_mut(), weight) {
                 for i in 0..count {
                     // dx_b = weight · (image i's columns of cols): element (nn, jj) at
                     // cols[nn·row_len + i·plane + jj], appended (images in order).
                     let dx_b = &mut dx.spare_capacity_mut()[..m * plane];
-                    matmul_into(dx_b, m, plane, n, w, n, &cols[i * plane..], 1, row_len);
-                    // SAFETY: `matmul_into` wrote those m·plane floats, right after the others.
+                    let cols_i = &cols[i * plane..];
+                    Gemm { m, n: plane, k: n, lhs: w, lhs_rs: n, rhs: cols_i, rhs_cs: 1, rhs_rs: row_len }.write(dx_b);
+                    // SAFETY: `Gemm::write` wrote those m·plane floats, right after the others.
                     unsafe { dx.set_len(dx.len() + m * plane) };
                 }
             }

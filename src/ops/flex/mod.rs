@@ -71,7 +71,7 @@ fn dims4(t: &FlexTensor) -> [usize; 4] {
 ///
 /// `f` gets its chunk unwritten and gives it back written in full, as floats: safe code can make
 /// that slice only through the helpers that write every element ([`zeroed`], [`filled_planes`],
-/// [`copied`], [`gemm::matmul_into`]) or, after loops that write every element,
+/// [`copied`], [`gemm::Gemm::write`]) or, after loops that write every element,
 /// [`assume_written`]. No pass zeroes the output first: the kernels' own writes are the first
 /// (what a zeroing pass over each fresh output cost, on memory the cache no longer holds:
 /// docs/benchmarks.md).

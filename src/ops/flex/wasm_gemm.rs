@@ -1,7 +1,7 @@
 //! The matrix product of the browser modules: a 4 × 8 register tile of multiply-adds, fused
 //! (`f32x4.relaxed_madd`, one instruction on a CPU with FMA) in the relaxed-SIMD module
 //! (`www/pkg-cpu-relaxed/`, built with the `relaxed-simd` feature), `f32x4.mul` then `f32x4.add`
-//! in the others. Same contract as [`super::gemm::matmul`]. Without relaxed SIMD this tile also
+//! in the others. Same contract as [`Gemm::run`]. Without relaxed SIMD this tile also
 //! runs a train step faster than the `gemm` crate's wasm micro-kernel (docs/benchmarks.md).
 //!
 //! The products here are small (32 rows; 9 to 3,136 deep; up to 784 columns, see `conv.rs`,
@@ -9,6 +9,7 @@
 //! right side, `k` × 32 bytes, stays in L1 while every 4-row block of the left side runs over it.
 
 use self::lanes::{V, add, load, madd, splat, store};
+use super::gemm::Gemm;
 
 /// Four f32 lanes: wasm's `v128` in the browser modules, whose multiply-add is fused with relaxed
 /// SIMD and a multiply then an add without; natively (for this file's tests only) an array whose
@@ -97,20 +98,9 @@ const NR: usize = 4 * NV;
 /// `dst` must be valid for writes of m·n floats and overlap neither input; with `accumulate` it
 /// must hold m·n initialised floats (without, it is only written). In the relaxed-SIMD module,
 /// the engine must run relaxed SIMD (it refuses the module otherwise).
-#[allow(clippy::too_many_arguments)]
 #[cfg_attr(all(target_arch = "wasm32", feature = "relaxed-simd"), target_feature(enable = "relaxed-simd"))]
-pub(super) unsafe fn matmul(
-    dst: *mut f32,
-    m: usize,
-    n: usize,
-    k: usize,
-    lhs: &[f32],
-    lhs_rs: usize,
-    rhs: &[f32],
-    rhs_cs: usize,
-    rhs_rs: usize,
-    accumulate: bool,
-) {
+pub(super) unsafe fn matmul(dst: *mut f32, product: Gemm, accumulate: bool) {
+    let Gemm { m, n, k, lhs, lhs_rs, rhs, rhs_cs, rhs_rs } = product;
     // A right side whose rows are contiguous is read in place; its last, narrower panel and every
     // panel of a column-major one are copied into `panel` ([k, NR], zero-padded) first.
     let mut panel = Vec::new();
@@ -221,10 +211,11 @@ mod tests {
                     let rhs: Vec<f32> = (0..(k - 1) * rhs_rs + (n - 1) * rhs_cs + 1).map(|i| value(i + 5)).collect();
                     let start: Vec<f32> = (0..m * n).map(|i| value(i + 11)).collect();
                     let (mut got, mut want) = (start.clone(), start);
+                    let product = Gemm { m, n, k, lhs: &lhs, lhs_rs, rhs: &rhs, rhs_cs, rhs_rs };
                     // SAFETY: `got` holds m·n floats; natively there is no target feature to have.
-                    unsafe { matmul(got.as_mut_ptr(), m, n, k, &lhs, lhs_rs, &rhs, rhs_cs, rhs_rs, accumulate) };
-                    // What the plain builds run for the same call.
-                    super::super::gemm::matmul(&mut want, m, n, k, &lhs, lhs_rs, &rhs, rhs_cs, rhs_rs, accumulate);
+                    unsafe { matmul(got.as_mut_ptr(), product, accumulate) };
+                    // What native builds run for the same call.
+                    product.run(&mut want, accumulate);
                     for (i, (g, w)) in got.iter().zip(&want).enumerate() {
                         assert!(
                             (g - w).abs() <= 1e-5 * (1.0 + k as f32),
