@@ -5,7 +5,7 @@
 //! [`thin_conv_grad_w`]); many to many: three GEMMs over shifted rows ([`wide_conv`]).
 
 use super::gemm::{Gemm, im2col3x3, shifted_copy};
-use super::{assume_written, collect_chunks, collect_chunks_with, copied, filled_planes, zeroed};
+use super::{SUM_LANES, assume_written, collect_chunks, collect_chunks_with, filled_planes, zeroed};
 use multiversion::multiversion;
 
 /// `out[i][j] += Σ k[3·a + b] · input[i + a − 1][j + b − 1]` over the taps inside the
@@ -189,21 +189,17 @@ pub(crate) fn thin_conv_grad_x(
     })
 }
 
-/// Lanes of [`thin_conv_grad_w`]'s partial sums: two 256-bit vectors natively, four 128-bit
-/// ones in the browser, so that consecutive additions do not wait on each other.
-const GRAD_LANES: usize = 16;
-
-/// `Σ_j a[j] · b[j]` over slices of one length, added to GRAD_LANES partial sums (`acc`) and,
+/// `Σ_j a[j] · b[j]` over slices of one length, added to SUM_LANES partial sums (`acc`) and,
 /// for the elements short of a whole block, to `rest`.
 #[inline(always)]
-fn dot_into(acc: &mut [f32; GRAD_LANES], rest: &mut f32, a: &[f32], b: &[f32]) {
+fn dot_into(acc: &mut [f32; SUM_LANES], rest: &mut f32, a: &[f32], b: &[f32]) {
     assert_eq!(a.len(), b.len());
     // A local copy, which stays in registers across the loop (through `acc`, a runtime-indexed
     // array element, LLVM stored and reloaded the sums every step).
     let mut sums = *acc;
-    let (mut ab, mut bb) = (a.chunks_exact(GRAD_LANES), b.chunks_exact(GRAD_LANES));
+    let (mut ab, mut bb) = (a.chunks_exact(SUM_LANES), b.chunks_exact(SUM_LANES));
     for (x, y) in (&mut ab).zip(&mut bb) {
-        for l in 0..GRAD_LANES {
+        for l in 0..SUM_LANES {
             sums[l] += x[l] * y[l];
         }
     }
@@ -218,7 +214,7 @@ fn dot_into(acc: &mut [f32; GRAD_LANES], rest: &mut f32, a: &[f32], b: &[f32]) {
 ///
 /// Per (o, i) pair, image and tap, one dot product over the whole plane: the gradient against
 /// the input plane shifted by the tap's offset in the flattened plane, `(a − 1)·s + e − 1`, where
-/// both are inside it (that bounds the rows), kept as GRAD_LANES partial sums. Flattened, the
+/// both are inside it (that bounds the rows), kept as SUM_LANES partial sums. Flattened, the
 /// taps that read across the side also pair column 0 with the row above's last element (e = 0)
 /// and column s − 1 with the next row's first (e = 2): those `s` products per tap are taken off
 /// again. One long loop per tap instead of a short one per row (whose remainders cost as much as
@@ -229,7 +225,7 @@ pub(crate) fn thin_conv_grad_w(x: &[f32], grad: &[f32], dims: [usize; 4], c_out:
     let plane = s * s;
     collect_chunks(c_out * c_in * 9, 9, |pair, taps| {
         let (o, i) = (pair / c_in, pair % c_in);
-        let mut acc = [[0.0f32; GRAD_LANES]; 9];
+        let mut acc = [[0.0f32; SUM_LANES]; 9];
         let mut rest = [0.0f32; 9];
         for b in 0..batch {
             let g = &grad[(b * c_out + o) * plane..][..plane];
@@ -263,7 +259,7 @@ pub(crate) fn thin_conv_grad_w(x: &[f32], grad: &[f32], dims: [usize; 4], c_out:
         for ((t, lanes), r) in sums.iter_mut().zip(&acc).zip(rest) {
             *t = lanes.iter().sum::<f32>() + r;
         }
-        copied(taps, &sums)
+        taps.write_copy_of_slice(&sums)
     })
 }
 

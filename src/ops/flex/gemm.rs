@@ -3,24 +3,20 @@
 //! [`im2col3x3`], and a 3×3 layer's weight gradient (and a transposed convolution's input
 //! gradient) from one im2col per image ([`layer_grads`]); with the bias gradient ([`bias_grad`]).
 
-use super::{assume_written, collect_chunks, copied};
+use super::{SUM_LANES, assume_written, collect_chunks};
 use multiversion::multiversion;
 use std::mem::MaybeUninit;
 
-/// Partial sums of [`bias_grad`]: two 256-bit vectors natively, four 128-bit ones in the
-/// browser, so that consecutive additions do not wait on each other.
-const BIAS_LANES: usize = 16;
-
 /// Gradient with respect to the bias: `db[o] = Σ_batch Σ_pixels grad[o]`, [batch, c, s, s] → \[c]
-/// (BIAS_LANES partial sums over each plane, then across them: a fixed order).
+/// (SUM_LANES partial sums over each plane, then across them: a fixed order).
 #[multiversion(targets = "simd")]
 pub(crate) fn bias_grad(grad: &[f32], batch: usize, c: usize, plane: usize) -> Vec<f32> {
     collect_chunks(c, 1, |o, total| {
-        let mut acc = [0.0f32; BIAS_LANES];
+        let mut acc = [0.0f32; SUM_LANES];
         let mut rest = 0.0f32;
         for b in 0..batch {
             let values = &grad[(b * c + o) * plane..][..plane];
-            let mut blocks = values.chunks_exact(BIAS_LANES);
+            let mut blocks = values.chunks_exact(SUM_LANES);
             for block in &mut blocks {
                 for (t, &v) in acc.iter_mut().zip(block) {
                     *t += v;
@@ -30,7 +26,7 @@ pub(crate) fn bias_grad(grad: &[f32], batch: usize, c: usize, plane: usize) -> V
                 rest += v;
             }
         }
-        copied(total, &[acc.iter().sum::<f32>() + rest])
+        total.write_copy_of_slice(&[acc.iter().sum::<f32>() + rest])
     })
 }
 

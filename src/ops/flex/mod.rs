@@ -32,6 +32,11 @@ mod pool;
 #[cfg(any(test, target_arch = "wasm32"))]
 mod wasm_gemm;
 
+/// Partial sums of the reductions over a plane (the bias gradient, `out`'s weight gradient): two
+/// 256-bit vectors natively, four 128-bit ones in the browser, so that consecutive additions do
+/// not wait on each other.
+const SUM_LANES: usize = 16;
+
 fn contiguous_f32(t: &FlexTensor) -> FlexTensor {
     assert_eq!(t.dtype(), DType::F32, "the model's CPU kernels are written for f32 tensors");
     t.to_contiguous()
@@ -71,7 +76,7 @@ fn dims4(t: &FlexTensor) -> [usize; 4] {
 ///
 /// `f` gets its chunk unwritten and gives it back written in full, as floats: safe code can make
 /// that slice only through the helpers that write every element ([`zeroed`], [`filled_planes`],
-/// [`copied`], [`gemm::Gemm::write`]) or, after loops that write every element,
+/// std's `write_copy_of_slice`, [`gemm::Gemm::write`]) or, after loops that write every element,
 /// [`assume_written`]. No pass zeroes the output first: the kernels' own writes are the first
 /// (what a zeroing pass over each fresh output cost, on memory the cache no longer holds:
 /// docs/benchmarks.md).
@@ -156,16 +161,6 @@ fn filled_planes<'a>(c: &'a mut [MaybeUninit<f32>], values: &[f32], plane: usize
         p.fill(MaybeUninit::new(v));
     }
     // SAFETY: the planes tile `c` (the assert above), and each was filled.
-    unsafe { assume_written(c) }
-}
-
-/// `c` written with `values`, of the same length.
-fn copied<'a>(c: &'a mut [MaybeUninit<f32>], values: &[f32]) -> &'a mut [f32] {
-    assert_eq!(c.len(), values.len(), "copied: lengths");
-    for (d, &v) in c.iter_mut().zip(values) {
-        d.write(v);
-    }
-    // SAFETY: every element was written (equal lengths).
     unsafe { assume_written(c) }
 }
 
