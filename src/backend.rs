@@ -43,7 +43,7 @@ pub fn vulkan_device() -> Result<(Device, GpuInfo), DaeError> {
 
 /// What a caller asks for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
-#[serde(rename_all = "lowercase")]
+#[serde(rename_all = "lowercase", expecting = "\"auto\", \"webgpu\" or \"cpu\"")]
 pub enum BackendChoice {
     /// WebGPU on a hardware adapter, the CPU otherwise (a software adapter such as SwiftShader
     /// trains ≈ 35× slower than the CPU backend here: `docs/benchmarks.md`).

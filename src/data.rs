@@ -72,10 +72,13 @@ impl Mnist {
     pub fn from_mnst(bytes: &[u8]) -> Result<Self, DaeError> {
         let bad = |m: String| Err(DaeError::Input(format!("MNIST file: {m}")));
         if bytes.len() < 16 || &bytes[0..4] != b"MNST" {
-            let start = String::from_utf8_lossy(&bytes[..bytes.len().min(4)]).into_owned();
+            let start: Vec<String> = bytes.iter().take(4).map(|b| format!("{b:02x}")).collect();
+            // RFC 1952: a gzip member starts 1f 8b. The files are shipped gzipped.
+            let gzip = if bytes.starts_with(&[0x1f, 0x8b]) { " (gzip: decompress it first)" } else { "" };
             return bad(format!(
-                "expected a 16-byte header starting \"MNST\", got {} bytes starting {start:?}",
-                bytes.len()
+                "expected an \"MNST\" file (4d 4e 53 54 …), got {} bytes starting {}{gzip}",
+                bytes.len(),
+                start.join(" ")
             ));
         }
         let word = |at: usize| u32::from_le_bytes(bytes[at..at + 4].try_into().expect("4 bytes")) as usize;
@@ -188,7 +191,13 @@ mod tests {
         let label = Mnist::from_mnst(&mnst(1, 28, &[10], PIXELS)).unwrap_err();
         assert!(label.to_string().contains("labels 0 to 9, got 10"), "{label}");
         let magic = Mnist::from_mnst(b"\x1f\x8b\x08\x00 gzip").unwrap_err();
-        assert!(magic.to_string().contains("header starting \"MNST\", got 9 bytes"), "{magic}");
+        assert_eq!(
+            magic.to_string(),
+            "invalid input: MNIST file: expected an \"MNST\" file (4d 4e 53 54 …), got 9 bytes starting 1f 8b \
+             08 00 (gzip: decompress it first)"
+        );
+        let raw = Mnist::from_mnst(b"PK").unwrap_err();
+        assert!(raw.to_string().ends_with("got 2 bytes starting 50 4b"), "{raw}");
         let huge = Mnist::from_mnst(&mnst(u32::MAX, 28, &[], 0)).unwrap_err();
         assert!(huge.to_string().contains("4294967295 images"), "{huge}");
     }

@@ -53,6 +53,17 @@ impl DaeError {
         }
     }
 
+    /// The same error about a part of `what`: "`what`: message", kind unchanged (the message
+    /// carries no second "invalid input:" prefix).
+    pub fn within(self, what: &str) -> Self {
+        match self {
+            Self::Input(m) => Self::Input(format!("{what}: {m}")),
+            Self::Weights(m) => Self::Weights(format!("{what}: {m}")),
+            Self::Backend(m) => Self::Backend(format!("{what}: {m}")),
+            Self::Freed(m) => Self::Freed(format!("{what}: {m}")),
+        }
+    }
+
     /// A backend failure while doing `what`, from a library error whose `Debug` form may span
     /// many lines ("Caused by: …", "Backtrace: …"): only its first meaningful line is kept.
     pub fn backend(what: &str, error: impl fmt::Debug) -> Self {

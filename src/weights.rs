@@ -124,7 +124,8 @@ pub fn check(bytes: &[u8], channels: usize) -> Result<Checked, DaeError> {
     }
     let file = SafeTensors::deserialize(bytes).map_err(|e| {
         bad(format!(
-            "expected a safetensors file of {} bytes' worth of header and data, got one that does not parse ({e})",
+            "expected a safetensors file (8-byte header length, JSON header, data), got {} bytes that do not \
+             parse as one: {e}",
             bytes.len()
         ))
     })?;

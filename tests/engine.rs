@@ -258,9 +258,9 @@ fn bad_inputs_are_refused_and_leave_weights_and_optimizer_untouched() {
         rebuild(&p)
     };
     let weight_cases: Vec<(&str, Vec<u8>, &str)> = vec![
-        ("truncated", before[..before.len() - 100].to_vec(), "does not parse"),
+        ("truncated", before[..before.len() - 100].to_vec(), "do not parse"),
         ("tiny", b"abc".to_vec(), "got 3 bytes"),
-        ("not safetensors", b"PK\x03\x04 this is a zip file, not weights".to_vec(), "does not parse"),
+        ("not safetensors", b"PK\x03\x04 this is a zip file, not weights".to_vec(), "do not parse"),
         ("renamed", with(&|p| p[0].0 = "encoder1.weight".into()), "unexpected"),
         (
             "missing",

@@ -17,7 +17,9 @@ export function parseMnst(bytes, what = 'MNST file') {
   const magic = String.fromCharCode(...bytes.subarray(0, 4));
   if (magic !== 'MNST' || bytes.length < HEADER) {
     const start = Array.from(bytes.subarray(0, 4), (b) => b.toString(16).padStart(2, '0')).join(' ');
-    throw invalid(`${what}: expected an "MNST" file (4d 4e 53 54 …), got ${bytes.length} bytes${start ? ` starting ${start}` : ''}`);
+    // RFC 1952: a gzip member starts 1f 8b; the files are shipped gzipped (fetchMnst unpacks them).
+    const gzip = bytes[0] === 0x1f && bytes[1] === 0x8b ? ' (gzip: decompress it first)' : '';
+    throw invalid(`${what}: expected an "MNST" file (4d 4e 53 54 …), got ${bytes.length} bytes${start ? ` starting ${start}` : ''}${gzip}`);
   }
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const [n, rows, cols] = [view.getUint32(4, true), view.getUint32(8, true), view.getUint32(12, true)];

@@ -63,7 +63,7 @@ impl Denoiser {
     }
 
     /// `"webgpu"` or `"cpu"`: what actually runs.
-    #[wasm_bindgen(getter)]
+    #[wasm_bindgen(getter, unchecked_return_type = "\"webgpu\" | \"cpu\"")]
     pub fn backend(&self) -> String {
         self.at.borrow().placement.name().into()
     }

@@ -11,8 +11,8 @@ use crate::latent::{CODE_LEN, MAX_BLEND_STEPS};
 /// Largest byte array taken (a weights file is 150 KB; the compact training set 43 MB).
 pub const MAX_BYTES: usize = 256 << 20;
 
-/// A short description of a JavaScript value for messages: `null`, `a string`,
-/// `Float64Array(784)`, `Array(784)`, `an object (Map)`…
+/// A short description of a JavaScript value for messages: `null`, `"abc"` (a string, quoted,
+/// its first 40 characters), `Float64Array(784)`, `Array(784)`, `an object (Map)`…
 pub fn describe(value: &JsValue) -> String {
     if value.is_null() {
         return "null".into();
@@ -26,8 +26,14 @@ pub fn describe(value: &JsValue) -> String {
     if let Some(n) = value.as_f64() {
         return format!("the number {n}");
     }
-    if value.is_string() {
-        return "a string".into();
+    if let Some(s) = value.as_string() {
+        // Bounded: a message stays one short line whatever was passed.
+        const SHOWN: usize = 40;
+        let cut = s.char_indices().nth(SHOWN).map(|(at, _)| at);
+        return match cut {
+            Some(at) => format!("a string starting {:?}…", &s[..at]),
+            None => format!("{s:?}"),
+        };
     }
     if value.is_function() {
         return "a function".into();

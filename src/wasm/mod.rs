@@ -148,7 +148,8 @@ unsafe extern "C" {
     fn __wasm_call_ctors();
 }
 
-#[wasm_bindgen(start)]
+// Not in the typings: the glue calls it at instantiation, and the package entries do not export it.
+#[wasm_bindgen(start, skip_typescript)]
 fn start() {
     // Constructors run here, once. A module whose exports never call `__wasm_call_ctors` is linked
     // "command-style": wasm-ld wraps every export, wasm-bindgen's glue included, in a call of all

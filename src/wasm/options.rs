@@ -130,13 +130,57 @@ pub fn parse<T: DeserializeOwned + Default>(name: &str, value: &JsValue) -> Resu
         let list = known.iter().map(|k| format!("`{k}`")).collect::<Vec<_>>().join(", ");
         return Err(DaeError::Input(format!("{name}: unknown field `{unknown}`, expected one of {list}")));
     }
-    serde_path_to_error::deserialize(serde_wasm_bindgen::Deserializer::from(plain)).map_err(|e| {
-        let path = e.path().to_string();
-        let at = if path == "." { name.to_string() } else { format!("{name}.{path}") };
+    from_object(&plain).map_err(|(at, why)| DaeError::Input(format!("{name}{at}: {why}")))
+}
+
+/// Deserialises `T` from a JavaScript object; on failure, where (`""` or `".key.sub"`) and why,
+/// as "expected …, got …" with the value found there described ([`describe`]).
+pub fn from_object<T: DeserializeOwned>(object: &JsValue) -> Result<T, (String, String)> {
+    serde_path_to_error::deserialize(serde_wasm_bindgen::Deserializer::from(object.clone())).map_err(|e| {
+        let mut found = Some(object.clone());
+        let mut at = String::new();
+        for segment in e.path().iter() {
+            use serde_path_to_error::Segment;
+            let key = match segment {
+                Segment::Map { key } => JsValue::from_str(key),
+                Segment::Seq { index } => JsValue::from_f64(*index as f64),
+                Segment::Enum { .. } | Segment::Unknown => continue,
+            };
+            at.push_str(&match segment {
+                Segment::Seq { index } => format!("[{index}]"),
+                _ => format!(".{}", key.as_string().unwrap_or_default()),
+            });
+            found = found.and_then(|v| Reflect::get(&v, &key).ok());
+        }
         // serde-wasm-bindgen's errors print as JavaScript Errors do: "Error: …".
         let why = e.inner().to_string();
-        DaeError::Input(format!("{at}: {}", why.strip_prefix("Error: ").unwrap_or(&why)))
+        let why = why.strip_prefix("Error: ").unwrap_or(&why);
+        (at, readable(why, found.as_ref()))
     })
+}
+
+/// serde's messages ("invalid type: string \"1\", expected f64", "unknown variant `gpu`, expected
+/// one of `auto`, …", "missing field `config`", from serde's `de::Error` defaults) in this crate's
+/// form, "expected …, got …", with `found`, the value at fault, described as everywhere else.
+fn readable(why: &str, found: Option<&JsValue>) -> String {
+    let got = || found.map(describe).unwrap_or_else(|| "nothing".into());
+    let quoted = |list: &str| list.replace('`', "\"");
+    if let Some(field) = why.strip_prefix("missing field `").and_then(|f| f.strip_suffix('`')) {
+        return format!("expected a field \"{field}\", got an object without it");
+    }
+    for form in ["invalid type: ", "invalid value: ", "invalid length ", "unknown variant "] {
+        if let Some((_, expected)) = why.strip_prefix(form).and_then(|rest| rest.rsplit_once(", expected ")) {
+            let expected = match expected {
+                "f32" | "f64" | "u8" | "u16" | "u32" | "u64" | "usize" | "i32" | "i64" => "a number",
+                "a boolean" => "true or false",
+                "a sequence" => "an Array",
+                other if other.starts_with("struct ") => "an object",
+                other => other,
+            };
+            return format!("expected {}, got {}", quoted(expected), got());
+        }
+    }
+    why.to_string()
 }
 
 /// `backend` as given to `resolve_backend` (undefined: "auto").

@@ -139,8 +139,8 @@ struct TrainReport {
 }
 
 fn datasets(train: &JsValue, test: &JsValue) -> Result<(Mnist, Mnist), DaeError> {
-    let train = Mnist::from_mnst(&bytes("train", train)?).map_err(|e| DaeError::Input(format!("train: {e}")))?;
-    let test = Mnist::from_mnst(&bytes("test", test)?).map_err(|e| DaeError::Input(format!("test: {e}")))?;
+    let train = Mnist::from_mnst(&bytes("train", train)?).map_err(|e| e.within("train"))?;
+    let test = Mnist::from_mnst(&bytes("test", test)?).map_err(|e| e.within("test"))?;
     if train.is_empty() || test.is_empty() {
         return Err(DaeError::Input(format!(
             "datasets: expected at least one training and one test image, got {} and {}",
@@ -184,8 +184,8 @@ impl Session {
         #[wasm_bindgen(unchecked_optional_param_type = "{backend?: \"auto\" | \"webgpu\" | \"cpu\"}")] options: JsValue,
     ) -> js_sys::Promise {
         let args = (|| {
-            let state: SessionState = serde_wasm_bindgen::from_value(state.clone()).map_err(|e| {
-                DaeError::Weights(format!("saved training: expected a session state, got one that fails: {e}"))
+            let state: SessionState = super::options::from_object(&state).map_err(|(at, why)| {
+                DaeError::Weights(format!("saved training{at} (what Session.state() gave): {why}"))
             })?;
             let options = parse::<ModelOptions>("options", &options)?;
             if options.seed.is_some() || options.learning_rate.is_some() || options.activation.is_some() {
@@ -203,7 +203,7 @@ impl Session {
     }
 
     /// `"webgpu"` or `"cpu"`: what actually runs.
-    #[wasm_bindgen(getter)]
+    #[wasm_bindgen(getter, unchecked_return_type = "\"webgpu\" | \"cpu\"")]
     pub fn backend(&self) -> String {
         self.at.borrow().placement.name().into()
     }

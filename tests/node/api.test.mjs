@@ -4,6 +4,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
+import { gzipSync } from 'node:zlib';
 import init, { Denoiser, Session, add_noise, parameter_count, resolve_backend } from '../../www/mnist-dae.js';
 import { PIXELS, floats, fnv1a, mnst, readMnist } from '../support/mnist.mjs';
 
@@ -51,7 +52,8 @@ test('create: cpu runs, auto is the CPU here and says why, webgpu rejects clearl
   assert.match(auto.backend_note, /no WebGPU here \(.*navigator\.gpu/);
   assert.deepEqual(await resolve_backend('auto'), { backend: 'cpu', note: auto.backend_note, software: false });
   await refuses(() => Denoiser.create({ backend: 'webgpu' }), 'backend', /backend "webgpu": expected a WebGPU adapter, got none \(.*navigator\.gpu/);
-  await refuses(() => Denoiser.create({ backend: 'gpu' }), 'invalid_input', /options\.backend: unknown variant `gpu`, expected one of `auto`, `webgpu`, `cpu`/);
+  await refuses(() => Denoiser.create({ backend: 'gpu' }), 'invalid_input', /options\.backend: expected one of "auto", "webgpu", "cpu", got "gpu"$/);
+  await refuses(() => Denoiser.create({ backend: null }), 'invalid_input', /options\.backend: expected "auto", "webgpu" or "cpu", got null$/);
   await refuses(() => Denoiser.create({ activation: 'tanh' }), 'invalid_input', /options\.activation: expected "leaky_relu" or "relu", got "tanh"/);
   await refuses(() => Denoiser.create({ learnig_rate: 0.1 }), 'invalid_input', /unknown field `learnig_rate`/);
   await refuses(() => Denoiser.create({ seed: -1 }), 'invalid_input', /seed: expected an integer/);
@@ -63,12 +65,14 @@ test('no coercion: wrong types are refused, naming what came, as rejected promis
   const d = await Denoiser.create({ backend: 'cpu' });
   const image = clean.subarray(0, PIXELS);
   await refuses(() => add_noise(image, null, 1), 'invalid_input', /factor: expected a number, got null/);
-  await refuses(() => add_noise(image, '0.5', 1), 'invalid_input', /factor: expected a number, got a string/);
+  await refuses(() => add_noise(image, '0.5', 1), 'invalid_input', /factor: expected a number, got "0\.5"$/);
+  await refuses(() => add_noise(image, 'x'.repeat(5000), 1), 'invalid_input', /factor: expected a number, got a string starting "x{40}"…$/);
   await refuses(() => d.set_learning_rate(true), 'invalid_input', /learning_rate: expected a number, got true/);
   await refuses(() => d.set_learning_rate(0), 'invalid_input', /expected a finite number in \(0, 1\], got 0$/);
   await refuses(() => Denoiser.create([]), 'invalid_input', /options: expected a plain object, got Array\(0\)/);
   await refuses(() => Denoiser.create(new Map([['seed', 1]])), 'invalid_input', /options: expected a plain object, got an object \(Map\)/);
-  await refuses(() => Denoiser.create({ seed: true }), 'invalid_input', /options\.seed: invalid type: boolean `true`/);
+  await refuses(() => Denoiser.create({ seed: true }), 'invalid_input', /options\.seed: expected a number, got true$/);
+  await refuses(() => Denoiser.create({ seed: '1' }), 'invalid_input', /options\.seed: expected a number, got "1"$/);
   const trap = new Proxy({}, { ownKeys() { throw new Error('trap'); } });
   await refuses(() => Denoiser.create(trap), 'invalid_input', /options: expected a readable object, got one that threw: trap/);
   await refuses(() => d.denoise(Array(784).fill(null)), 'invalid_input', /noisy: expected a Float32Array .*, got Array\(784\)/);
@@ -224,8 +228,16 @@ test('Session: shuffled epochs, validation on a fixed-noise subset, history, sta
   assert.deepEqual(Array.from(panels.labels), [7, 2, 1]);
   assert.equal(panels.denoised.length, 3 * PIXELS);
   await refuses(() => again.panels([1000], 0.5, 7), 'invalid_input', /index: expected an image index below 1000, got 1000/);
-  await refuses(() => Session.create(new Uint8Array(10), mnst(mnist, 0, 10)), 'invalid_input', /train: .*MNST/);
-  await refuses(() => Session.resume({ nonsense: 1 }, weights, mnst(train, 0, 320), mnst(mnist, 0, 10)), 'invalid_weights', /saved training/);
+  await refuses(() => again.image('val', 0), 'invalid_input', /split: expected "train" or "test", got "val"$/);
+  await refuses(() => Session.create(new Uint8Array(10), mnst(mnist, 0, 10)), 'invalid_input',
+    /^invalid input: train: MNIST file: expected an "MNST" file \(4d 4e 53 54 …\), got 10 bytes starting 00 00 00 00$/);
+  // The files are shipped gzipped: passing one as it was downloaded says so.
+  await refuses(() => Session.create(mnst(train, 0, 10), gzipSync(mnst(mnist, 0, 10))), 'invalid_input',
+    /^invalid input: test: MNIST file: .*, got \d+ bytes starting 1f 8b 08 00 \(gzip: decompress it first\)$/);
+  await refuses(() => Session.resume({ nonsense: 1 }, weights, mnst(train, 0, 320), mnst(mnist, 0, 10)), 'invalid_weights',
+    /^invalid weights: saved training \(what Session\.state\(\) gave\): expected a field "config", got an object without it$/);
+  await refuses(() => Session.resume({ ...JSON.parse(JSON.stringify(state)), steps: '5' }, weights, mnst(train, 0, 320), mnst(mnist, 0, 10)),
+    'invalid_weights', /^invalid weights: saved training\.steps \(what Session\.state\(\) gave\): expected a number, got "5"$/);
 });
 
 test('Session: the shipped weights score what the native trainer recorded (same validation)', async () => {

@@ -65,6 +65,8 @@ test('(a) Node 20: both modules (full and CPU-only) create on the CPU, load the 
     const digits = Array.from({ length: 10 }, (_, d) => sample.labels.filter((l) => l === d).length);
     let bad = '';
     try { parseMnst(new Uint8Array(20)); } catch (e) { bad = e.code + ': ' + e.message; }
+    let gzipped = '';
+    try { parseMnst(file('mnist-dae/sample')); } catch (e) { gzipped = e.message; }
     const mse = (a, b) => a.reduce((s, v, i) => s + (v - b[i]) ** 2, 0) / a.length;
     const results = [];
     for (const [api, wasm] of [[full, 'mnist-dae/wasm'], [cpu, 'mnist-dae/wasm-cpu']]) {
@@ -75,7 +77,7 @@ test('(a) Node 20: both modules (full and CPU-only) create on the CPU, load the 
       const out = await dae.denoise(noisy);
       let refused = '';
       if (!api.has_webgpu()) await api.Denoiser.create({ backend: 'webgpu' }).catch((e) => { refused = e.message; });
-      results.push({ wasm, n, digits, bad, length: out.length, backend: dae.backend, webgpu: api.has_webgpu(), refused, noisy: mse(noisy, clean), denoised: mse(out, clean), out: Array.from(out.subarray(0, 784)) });
+      results.push({ wasm, n, digits, bad, gzipped, length: out.length, backend: dae.backend, webgpu: api.has_webgpu(), refused, noisy: mse(noisy, clean), denoised: mse(out, clean), out: Array.from(out.subarray(0, 784)) });
     }
     console.log(JSON.stringify(results));
   `);
@@ -85,6 +87,7 @@ test('(a) Node 20: both modules (full and CPU-only) create on the CPU, load the 
     assert.equal(r.n, 100);
     assert.deepEqual(r.digits, Array(10).fill(10), 'ten of each digit');
     assert.equal(r.bad, 'invalid_input: MNST file: expected an "MNST" file (4d 4e 53 54 …), got 20 bytes starting 00 00 00 00');
+    assert.match(r.gzipped, /^MNST file: expected an "MNST" file \(4d 4e 53 54 …\), got \d+ bytes starting 1f 8b 08 \w\w \(gzip: decompress it first\)$/);
     assert.equal(r.length, 100 * 784);
     assert.ok(r.denoised < r.noisy / 3, `${r.wasm}: denoised MSE ${r.denoised} vs noisy ${r.noisy}`);
   }
@@ -320,6 +323,7 @@ test('(f) a TypeScript app type-checks against the shipped typings (tsc --noEmit
     // @ts-expect-error: the builds are "cpu" and "webgpu"
     void init({ gpu: '/gpu.wasm' });
     const d = await Denoiser.create({ backend: 'cpu' });
+    const runsOn: 'webgpu' | 'cpu' = d.backend;
     const noisy: Float32Array = await add_noise(new Float32Array(784), 0.5, 1);
     const out: Float32Array = await d.denoise(noisy);
     const latent: number[] = (await d.trace(noisy)).find((m) => m.name === 'latent')!.shape;
@@ -335,7 +339,8 @@ test('(f) a TypeScript app type-checks against the shipped typings (tsc --noEmit
     // @ts-expect-error: the worker's Denoiser takes no Session data
     await off.denoise(set.bytes);
     off.free();
-    console.log(same, saved, mode, out.length, first.length, s.backend, loss, where, latent, kernel, maps);
+    const sessionOn: 'webgpu' | 'cpu' = s.backend;
+    console.log(same, saved, mode, runsOn, sessionOn, out.length, first.length, loss, where, latent, kernel, maps);
   `);
   const tsc = join(scratch, 'node_modules', '.bin', 'tsc');
   try {
@@ -351,4 +356,35 @@ test('(f) a TypeScript app type-checks against the shipped typings (tsc --noEmit
     el.addEventListener('step', (e) => { const s: string = e.detail.step; console.log(s); });
   `);
   assert.throws(() => run(tsc, ['-p', '.'], join(scratch, 'ts-app')), (e) => /TS2322: Type 'number' is not assignable to type 'string'/.test(e.stdout));
+});
+
+test('(g) the typings of each entry declare exactly the values it exports (Node; the .d.ts as TypeScript reads it)', () => {
+  // What `export *` in a .d.ts pulls in must exist at run time: a name declared but not exported
+  // type-checks and then fails as the import of a missing binding.
+  const entries = ['mnist-dae', 'mnist-dae/cpu', 'mnist-dae/data'];
+  writeFileSync(join(scratch, 'exports-probe.ts'), entries.map((e, i) => `import * as m${i} from '${e}';\nconsole.log(m${i});`).join('\n'));
+  writeFileSync(join(scratch, 'exports-check.mjs'), `
+    import ts from 'typescript';
+    const entries = ${JSON.stringify(entries)};
+    const program = ts.createProgram(['exports-probe.ts'], { module: ts.ModuleKind.ESNext, moduleResolution: ts.ModuleResolutionKind.Bundler, target: ts.ScriptTarget.ES2022, noEmit: true });
+    const checker = program.getTypeChecker();
+    const file = program.getSourceFile('exports-probe.ts');
+    const out = {};
+    for (const decl of file.statements.filter(ts.isImportDeclaration)) {
+      const spec = decl.moduleSpecifier.text;
+      const symbols = checker.getExportsOfModule(checker.getSymbolAtLocation(decl.moduleSpecifier));
+      const values = symbols.filter((s) => {
+        const target = s.flags & ts.SymbolFlags.Alias ? checker.getAliasedSymbol(s) : s;
+        return target.flags & ts.SymbolFlags.Value;
+      }).map((s) => s.name).sort();
+      out[spec] = { typed: values, runtime: Object.keys(await import(spec)).sort() };
+    }
+    console.log(JSON.stringify(out));
+  `);
+  const found = JSON.parse(run('node', ['exports-check.mjs']).trim().split('\n').at(-1));
+  assert.deepEqual(Object.keys(found), entries);
+  for (const [entry, { typed, runtime }] of Object.entries(found)) {
+    assert.ok(runtime.length > 1, `${entry} exports something`);
+    assert.deepEqual(typed, runtime, `${entry}: declared in the typings vs exported`);
+  }
 });
