@@ -46,7 +46,8 @@ export interface MnistDaeElementEventMap {
 }
 
 /** What a method rejects with: `code` is "mode", "not_connected", "invalid_input",
- *  "invalid_weights", or the worker's own. */
+ *  "invalid_weights", "network" (a weights URL that did not answer with a file), or the
+ *  worker's own. */
 export interface MnistDaeError extends Error { code: string }
 
 export class MnistDaeElement extends HTMLElement {
@@ -71,7 +72,7 @@ export class MnistDaeElement extends HTMLElement {
   pause(): Promise<void>;
   /** Loads safetensors weights from bytes or a URL (relative to the page); refused weights
    *  reject and leave the model as it was. */
-  loadWeights(source: Uint8Array | ArrayBuffer | string | URL): Promise<void>;
+  loadWeights(source: Uint8Array | ArrayBuffer | DataView | string | URL): Promise<void>;
   /** The current weights as a safetensors file. */
   saveWeights(): Promise<Uint8Array>;
 

@@ -146,10 +146,12 @@ const handlers = {
   /** Loads safetensors bytes: the session starts over from step 0 with them. */
   load: ({ bytes }) => needSession().load_weights(bytes),
 
-  /** Fetches a weights file and loads it. */
+  /** Fetches a weights file and loads it; what the server said (or that nothing answered) is
+   *  refused with code "network" (the caller names the URL). */
   async 'load-url'({ url }) {
-    const response = await fetch(url);
-    if (!response.ok) throw new Error(`${url}: expected a safetensors file, got HTTP ${response.status}`);
+    const network = (got) => Object.assign(new Error(`expected a safetensors file, got ${got}`), { code: 'network' });
+    const response = await fetch(url).catch((e) => { throw network(`no response (${e?.message ?? e})`); });
+    if (!response.ok) throw network(`HTTP ${response.status}`);
     return needSession().load_weights(new Uint8Array(await response.arrayBuffer()));
   },
 

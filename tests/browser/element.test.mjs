@@ -40,7 +40,7 @@ const settle = (fn, arg) => page.evaluate(async ({ fn, arg }) => {
     const value = await new Function('el', 'arg', `return (${fn})(el, arg)`)(document.querySelector('#api'), arg);
     return { ok: true, value: value instanceof Uint8Array ? { bytes: value.length, header: Number(new DataView(value.buffer).getBigUint64(0, true)) } : value ?? null };
   } catch (e) {
-    return { ok: false, code: e.code, message: e.message };
+    return { ok: false, name: e.name, code: e.code, message: e.message };
   }
 }, { fn: fn.toString(), arg });
 
@@ -55,6 +55,11 @@ test('train() before the element is ready starts it once it is; data, validated 
   }, `${data.url}/`);
   assert.equal(await page.evaluate(() => window.started), 'started');
   await trainer().locator('[part="status"]').getByText(/^Finished 2 epochs at step 4: validation loss \d\.\d{4}; saved in this browser\.$/).waitFor({ timeout: 120_000 });
+  // The ready event carries what the typings name (MnistDaeReadyDetail), nothing more.
+  const [ready] = await events('ready');
+  assert.deepEqual(Object.keys(ready).sort(), ['backend', 'backendNote', 'cpuKernels', 'mode', 'softwareAdapter', 'type']);
+  assert.deepEqual([ready.mode, ready.backend, ready.softwareAdapter], ['train', 'cpu', false]);
+  assert.match(ready.cpuKernels, /^wasm SIMD128/);
   // The sample first (100 digits), the training set when training started.
   assert.deepEqual((await events('data')).map(({ train, test: n }) => [train, n]), [[0, 100], [128, 600]]);
   const epochs = await events('epoch');
@@ -104,15 +109,19 @@ test('saveWeights() gives the bytes; loadWeights takes bytes or a URL; refusals 
   const saved = await settle(async (el) => { window.saved = await el.saveWeights(); return window.saved; });
   assert.ok(saved.ok && saved.value.bytes > 37_601 * 4 && saved.value.header > 0, JSON.stringify(saved));
   const bad = await settle((el) => el.loadWeights(new Uint8Array([1, 2, 3])));
-  assert.equal(bad.ok, false);
-  assert.equal(bad.code, 'invalid_weights');
+  assert.deepEqual([bad.ok, bad.name, bad.code], [false, 'MnistDaeError', 'invalid_weights']);
   assert.match(bad.message, /^Could not load 3 bytes of weights: .+\. The model is unchanged\.$/);
   assert.deepEqual({ step: await stat('Step'), val: await stat('Val. loss') }, before, 'the model and its run are as they were');
   const odd = await settle((el) => el.loadWeights(42));
-  assert.deepEqual([odd.ok, odd.code, odd.message], [false, 'invalid_input', 'loadWeights: expected a Uint8Array, an ArrayBuffer or a URL, got number']);
+  assert.deepEqual([odd.ok, odd.code, odd.message], [false, 'invalid_input', 'loadWeights: expected a Uint8Array, an ArrayBuffer, a DataView or a URL, got number']);
+  // A URL that does not answer with a file: code "network", the URL named once.
   const missing = await settle((el) => el.loadWeights('/nowhere.safetensors'));
-  assert.equal(missing.ok, false);
-  assert.match(missing.message, /nowhere\.safetensors: expected a safetensors file, got HTTP 404/);
+  assert.deepEqual([missing.ok, missing.name, missing.code], [false, 'MnistDaeError', 'network']);
+  assert.match(missing.message, /^Could not load http:\/\/[^ ]+\/nowhere\.safetensors: expected a safetensors file, got HTTP 404\. The model is unchanged\.$/);
+  assert.deepEqual((await events('error')).at(-1), { type: 'error', message: missing.message, code: 'network' });
+  assert.deepEqual({ step: await stat('Step'), val: await stat('Val. loss') }, before, 'still as they were');
+  // A DataView, as the API's load_weights takes.
+  assert.deepEqual(await settle((el) => el.loadWeights(new DataView(window.saved.buffer))), { ok: true, value: null });
 
   assert.deepEqual(await settle((el) => el.loadWeights(window.saved.buffer)), { ok: true, value: null });
   assert.equal(await stat('Step'), '0 (0/2)', 'loaded weights start a new run');
@@ -172,6 +181,18 @@ test('lazy by default: no training set until Train; load="visible" fetches it wh
     context.off('request', listen);
     await page.evaluate(() => { document.querySelector('#lazy')?.remove(); document.querySelector('#seen')?.remove(); });
   }
+});
+
+test('numeric attributes out of range are clamped, 0 included; anything else is the default', async () => {
+  const read = await page.evaluate(() => {
+    const el = document.createElement('mnist-dae');
+    const out = {};
+    for (const [name, values] of [['digits', ['0', '1', '16', '99', '-2', 'abc']], ['epochs', ['0', '7', '5000', 'abc']], ['noise', ['-1', '0.3', '2', 'abc']]]) {
+      out[name] = values.map((v) => { el.setAttribute(name, v); return el[name]; });
+    }
+    return out;
+  });
+  assert.deepEqual(read, { digits: [1, 1, 16, 16, 1, 6], epochs: [1, 7, 1000, 25], noise: [0, 0.3, 1, 0.5] });
 });
 
 test('size and theme: digits capped by --mnist-dae-digit-size and never under 28 px; a dark theme reaches the slider, the pad ring and the font', async () => {

@@ -794,6 +794,24 @@ describe('the page always describes the current model (CPU)', () => {
     await pause(page);
     assert.deepEqual(errors, []);
   });
+
+  test('the epochs field takes a whole number from 1 to 1000; anything else is refused, naming what came, and the run keeps its length', async () => {
+    const field = here().getByRole('spinbutton', { name: 'Epochs' });
+    const before = await shown('Epoch');
+    const epochs = before.split(' / ')[1];
+    for (const [typed, got] of [['0', '0'], ['1001', '1001'], ['2.5', '2.5'], ['-3', '-3'], ['', 'nothing']]) {
+      await field.fill(typed);
+      await field.blur();
+      await here().getByText(`Epochs: expected a whole number from 1 to 1000, got ${got}; still ${epochs}`).first().waitFor({ timeout: 5_000 });
+      assert.equal(await field.inputValue(), epochs, `after "${typed}" the field shows the run's epochs again`);
+      assert.equal(await shown('Epoch'), before);
+    }
+    await field.fill('30');
+    await field.blur();
+    await logged(page, /^Epochs set to 30\./);
+    assert.equal(await shown('Epoch'), `${before.split(' / ')[0]} / 30`);
+    assert.equal(await field.inputValue(), '30');
+  });
 });
 
 describe('backend auto on a hardware adapter (simulated)', () => {

@@ -32,7 +32,8 @@ export class MnistDaeElement extends HTMLElement {
   }
 
   get mode() { return this.getAttribute('mode') === 'train' ? 'train' : 'denoise'; }
-  get digits() { return Math.min(16, Math.max(1, Number.parseInt(this.getAttribute('digits') ?? '', 10) || (this.mode === 'train' ? 8 : 6))); }
+  /** Panel columns, 1–16: a number out of range is clamped (as `noise` and `epochs` are), anything else is the default. */
+  get digits() { const v = Number.parseInt(this.getAttribute('digits') ?? '', 10); return Number.isFinite(v) ? Math.min(16, Math.max(1, v)) : (this.mode === 'train' ? 8 : 6); }
   get noise() { const v = Number.parseFloat(this.getAttribute('noise') ?? ''); return Number.isFinite(v) ? Math.min(1, Math.max(0, v)) : 0.5; }
   get backend() { const b = this.getAttribute('backend'); return ['webgpu', 'cpu'].includes(b) ? b : 'auto'; }
   /** Train mode: when the full training set downloads — "lazy" (on Train or a resume),
@@ -110,18 +111,20 @@ export class MnistDaeElement extends HTMLElement {
   /** Pauses training; resolves when the step on its way is done, validated and saved. */
   async pause() { await (await this.readyView('pause()', true)).pauseAndSettle(); }
 
-  /** Loads safetensors weights from bytes (Uint8Array, ArrayBuffer) or a URL (string or URL,
-   *  relative to the page); rejects, with the model unchanged, when they are refused. */
+  /** Loads safetensors weights from bytes (Uint8Array, ArrayBuffer, DataView: what the API's
+   *  load_weights takes) or a URL (string or URL, relative to the page); rejects, with the model
+   *  unchanged, when they are refused. */
   async loadWeights(source) {
     let get, what;
     if (source instanceof ArrayBuffer) source = new Uint8Array(source);
+    if (source instanceof DataView) source = new Uint8Array(source.buffer, source.byteOffset, source.byteLength);
     if (source instanceof Uint8Array) {
       [get, what] = [() => this.call('load', { bytes: source }), `${source.length.toLocaleString('en')} bytes of weights`];
     } else if (typeof source === 'string' || source instanceof URL) {
       const url = new URL(source, document.baseURI).href;
       [get, what] = [() => this.call('load-url', { url }), url];
     } else {
-      throw failure('invalid_input', `loadWeights: expected a Uint8Array, an ArrayBuffer or a URL, got ${source === null ? 'null' : typeof source === 'object' ? source.constructor?.name ?? 'object' : typeof source}`);
+      throw failure('invalid_input', `loadWeights: expected a Uint8Array, an ArrayBuffer, a DataView or a URL, got ${source === null ? 'null' : typeof source === 'object' ? source.constructor?.name ?? 'object' : typeof source}`);
     }
     const view = await this.readyView('loadWeights()');
     await view.loadWeights(get, what);
@@ -166,7 +169,9 @@ export class MnistDaeElement extends HTMLElement {
   /** The view is ready: methods called before now go ahead, and `ready` fires. */
   ready() {
     this.markReady();
-    this.emit('ready', { mode: this.mode, ...this.info });
+    // The fields the typings name (MnistDaeReadyDetail), not the worker's whole answer.
+    const { backend, backendNote, softwareAdapter, cpuKernels } = this.info ?? {};
+    this.emit('ready', { mode: this.mode, backend, backendNote, softwareAdapter, cpuKernels: cpuKernels ?? null });
   }
 
   /** The status line: what is happening now. */
@@ -185,7 +190,7 @@ export class MnistDaeElement extends HTMLElement {
 
   /** A refused weights file, shown and fired as `error`: the rejection its loader passes on. */
   loadFailed(e, what) {
-    const error = Object.assign(new Error(`Could not load ${what}: ${e.message}. The model is unchanged.`), { code: e.code ?? 'error' });
+    const error = failure(e.code ?? 'error', `Could not load ${what}: ${e.message}. The model is unchanged.`);
     this.fail(error);
     return error;
   }

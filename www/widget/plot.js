@@ -74,8 +74,9 @@ export class LossPlot {
       // The loss axis always reaches the reference lines, so that an early curve shows how far
       // it has to go.
       // The x axis spans the epochs chosen (and a loaded model's own), so a run shows how far
-      // along it is.
-      scales: { x: { time: false, range: (u, min, max) => [0, Math.max(this.epochs, max ?? 0)] }, y: { range: (u, min, max) => [Math.min(min ?? 0.09, 0.09), Math.max(max ?? 0.7, 0.13)] } },
+      // along it is. From the data, not the `max` uPlot passes: for a single x value it passes
+      // that value + 100.
+      scales: { x: { time: false, range: (u) => [0, Math.max(this.epochs, u.data[0].at(-1) ?? 0)] }, y: { range: (u, min, max) => [Math.min(min ?? 0.09, 0.09), Math.max(max ?? 0.7, 0.13)] } },
       hooks: { draw: [(u) => this.drawMarks(u), (u) => this.drawReferences(u)] },
       axes: [{ label: 'epoch' }, { label: 'loss', size: 56 }],
       series: [

@@ -140,7 +140,7 @@ export class TrainView {
       .catch((e) => this.besides('settings', h.fail(e)));
     h.on(this.$batch, 'change', () => setting({ batch_size: Number(this.$batch.value) }, `Batch size set to ${this.$batch.value}.`));
     h.on(this.$lr, 'change', () => setting({ learning_rate: Number(this.$lr.value) }, `Learning rate set to ${this.$lr.selectedOptions[0].text}.`));
-    h.on(this.$epochs, 'change', () => setting({ epochs: this.epochs() }, `Epochs set to ${this.epochs()}.`));
+    h.on(this.$epochs, 'change', () => this.onEpochsField(setting));
     h.on(this.$activation, 'change', () => this.askReset(`Switching to ${this.$activation.selectedOptions[0].text} starts a new model.`));
     h.on(this.$backend, 'change', () => this.switchBackend());
     // Where the model runs in plain words, and what the backend policy said on demand.
@@ -204,11 +204,37 @@ export class TrainView {
   }
 
   // ---------------------------------------------------------------- start-up
-  epochs() { return Math.min(1000, Math.max(1, Math.round(Number(this.$epochs.value) || this.host.epochs))); }
+  /** The epochs field's whole number from 1 to 1000, else null. */
+  fieldEpochs() {
+    const text = this.$epochs.value.trim();
+    const n = Number(text);
+    return text !== '' && Number.isInteger(n) && n >= 1 && n <= 1000 ? n : null;
+  }
+
+  /** The epochs of a new session: the field's, else the run's, else the attribute's. */
+  epochs() { return this.fieldEpochs() ?? (this.run.stepsPerEpoch ? this.run.epochs : this.pendingEpochs ?? this.host.epochs); }
+
+  /** An entry in the epochs field: a whole number from 1 to 1000 becomes the run's length; anything
+   *  else is refused beside the settings and the field goes back to what the run has. */
+  onEpochsField(setting) {
+    const n = this.fieldEpochs();
+    if (n !== null) {
+      if (this.run.stepsPerEpoch) setting({ epochs: n }, `Epochs set to ${n}.`);
+      else { this.pendingEpochs = n; this.besides('settings', null); } // the session is created with it
+      return;
+    }
+    const text = this.$epochs.value.trim();
+    const current = this.run.stepsPerEpoch ? this.run.epochs : this.pendingEpochs ?? this.host.epochs;
+    this.$epochs.value = String(current);
+    const got = text === '' ? 'nothing' : /^[-+]?[\d.e]+$/i.test(text) ? text : `"${text}"`;
+    const error = Object.assign(new Error(`Epochs: expected a whole number from 1 to 1000, got ${got}; still ${current}`), { name: 'MnistDaeError', code: 'invalid_input' });
+    this.besides('settings', this.host.fail(error));
+  }
 
   /** The `epochs` attribute changed: the run's length follows, as from the field. */
   onEpochs(n) {
     this.$epochs.value = String(n);
+    this.pendingEpochs = n;
     if (!this.run.stepsPerEpoch) return; // not started: the session is created with it
     this.host.call('configure', { settings: { epochs: n } })
       .then((status) => { this.adoptStatus(status); this.mark(`Epochs set to ${n}.`); })
