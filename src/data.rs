@@ -71,6 +71,9 @@ impl Mnist {
     /// Parses a compact "MNST" file (uncompressed; see the module docs), checking every size.
     pub fn from_mnst(bytes: &[u8]) -> Result<Self, DaeError> {
         let bad = |m: String| Err(DaeError::Input(format!("MNIST file: {m}")));
+        if bytes.len() < 16 && bytes.starts_with(b"MNST") {
+            return bad(format!("expected a 16-byte header, got a file of {} bytes", bytes.len()));
+        }
         if bytes.len() < 16 || &bytes[0..4] != b"MNST" {
             let start: Vec<String> = bytes.iter().take(4).map(|b| format!("{b:02x}")).collect();
             // RFC 1952: a gzip member starts 1f 8b. The files are shipped gzipped.
@@ -196,6 +199,8 @@ mod tests {
             "invalid input: MNIST file: expected an \"MNST\" file (4d 4e 53 54 …), got 9 bytes starting 1f 8b \
              08 00 (gzip: decompress it first)"
         );
+        let cut = Mnist::from_mnst(b"MNST\x01\0").unwrap_err();
+        assert!(cut.to_string().ends_with("expected a 16-byte header, got a file of 6 bytes"), "{cut}");
         let raw = Mnist::from_mnst(b"PK").unwrap_err();
         assert!(raw.to_string().ends_with("got 2 bytes starting 50 4b"), "{raw}");
         let huge = Mnist::from_mnst(&mnst(u32::MAX, 28, &[], 0)).unwrap_err();

@@ -15,6 +15,7 @@ export function parseMnst(bytes, what = 'MNST file') {
   if (bytes instanceof ArrayBuffer) bytes = new Uint8Array(bytes);
   if (!(bytes instanceof Uint8Array)) throw invalid(`${what}: expected a Uint8Array or an ArrayBuffer, got ${bytes === null ? 'null' : typeof bytes}`);
   const magic = String.fromCharCode(...bytes.subarray(0, 4));
+  if (magic === 'MNST' && bytes.length < HEADER) throw invalid(`${what}: expected a ${HEADER}-byte header, got a file of ${bytes.length} bytes`);
   if (magic !== 'MNST' || bytes.length < HEADER) {
     const start = Array.from(bytes.subarray(0, 4), (b) => b.toString(16).padStart(2, '0')).join(' ');
     // RFC 1952: a gzip member starts 1f 8b; the files are shipped gzipped (fetchMnst unpacks them).

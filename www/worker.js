@@ -146,13 +146,18 @@ const handlers = {
   /** Loads safetensors bytes: the session starts over from step 0 with them. */
   load: ({ bytes }) => needSession().load_weights(bytes),
 
-  /** Fetches a weights file and loads it; what the server said (or that nothing answered) is
-   *  refused with code "network" (the caller names the URL). */
+  /** Fetches a weights file and loads it. Every refusal names the URL; a server that did not
+   *  give the file (or nothing that answered) has code "network". */
   async 'load-url'({ url }) {
     const network = (got) => Object.assign(new Error(`expected a safetensors file, got ${got}`), { code: 'network' });
-    const response = await fetch(url).catch((e) => { throw network(`no response (${e?.message ?? e})`); });
-    if (!response.ok) throw network(`HTTP ${response.status}`);
-    return needSession().load_weights(new Uint8Array(await response.arrayBuffer()));
+    try {
+      const response = await fetch(url).catch((e) => { throw network(`no response (${e?.message ?? e})`); });
+      if (!response.ok) throw network(`HTTP ${response.status}`);
+      const bytes = await response.arrayBuffer().catch((e) => { throw network(`a broken response (${e?.message ?? e})`); });
+      return await needSession().load_weights(new Uint8Array(bytes));
+    } catch (e) {
+      throw Object.assign(new Error(`${url}: ${e?.message ?? e}`), { code: e?.code ?? 'error' });
+    }
   },
 
   /** Keeps the weights, the session's state and `meta` (the page's plot) under `key`, which

@@ -127,8 +127,8 @@ pub fn parse<T: DeserializeOwned + Default>(name: &str, value: &JsValue) -> Resu
     let known = field_names::<T>();
     let keys = js_sys::Object::keys(plain.unchecked_ref::<Object>());
     if let Some(unknown) = keys.iter().filter_map(|k| k.as_string()).find(|k| !known.contains(&k.as_str())) {
-        let list = known.iter().map(|k| format!("`{k}`")).collect::<Vec<_>>().join(", ");
-        return Err(DaeError::Input(format!("{name}: unknown field `{unknown}`, expected one of {list}")));
+        let list = known.iter().map(|k| format!("{k:?}")).collect::<Vec<_>>().join(", ");
+        return Err(DaeError::Input(format!("{name}: unknown field {unknown:?}, expected one of {list}")));
     }
     from_object(&plain).map_err(|(at, why)| DaeError::Input(format!("{name}{at}: {why}")))
 }
@@ -166,12 +166,19 @@ fn readable(why: &str, found: Option<&JsValue>) -> String {
     let got = || found.map(describe).unwrap_or_else(|| "nothing".into());
     let quoted = |list: &str| list.replace('`', "\"");
     if let Some(field) = why.strip_prefix("missing field `").and_then(|f| f.strip_suffix('`')) {
-        return format!("expected a field \"{field}\", got an object without it");
+        return format!("expected a field {field:?}, got {} without it", got());
+    }
+    // serde-wasm-bindgen reading a list or an object from a value that is neither: the engine's
+    // TypeError, not one of serde's forms.
+    if why.starts_with("TypeError") {
+        return format!("expected an object or an Array, got {}", got());
     }
     for form in ["invalid type: ", "invalid value: ", "invalid length ", "unknown variant "] {
         if let Some((_, expected)) = why.strip_prefix(form).and_then(|rest| rest.rsplit_once(", expected ")) {
             let expected = match expected {
-                "f32" | "f64" | "u8" | "u16" | "u32" | "u64" | "usize" | "i32" | "i64" => "a number",
+                "f32" | "f64" => "a number",
+                "u8" | "u16" | "u32" | "u64" | "usize" => "a whole number ≥ 0",
+                "i8" | "i16" | "i32" | "i64" => "a whole number",
                 "a boolean" => "true or false",
                 "a sequence" => "an Array",
                 other if other.starts_with("struct ") => "an object",
@@ -180,7 +187,8 @@ fn readable(why: &str, found: Option<&JsValue>) -> String {
             return format!("expected {}, got {}", quoted(expected), got());
         }
     }
-    why.to_string()
+    // Anything else as serde wrote it, on one line.
+    why.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
 /// `backend` as given to `resolve_backend` (undefined: "auto").

@@ -117,11 +117,15 @@ test('saveWeights() gives the bytes; loadWeights takes bytes or a URL; refusals 
   // A URL that does not answer with a file: code "network", the URL named once.
   const missing = await settle((el) => el.loadWeights('/nowhere.safetensors'));
   assert.deepEqual([missing.ok, missing.name, missing.code], [false, 'MnistDaeError', 'network']);
-  assert.match(missing.message, /^Could not load http:\/\/[^ ]+\/nowhere\.safetensors: expected a safetensors file, got HTTP 404\. The model is unchanged\.$/);
+  assert.match(missing.message, /^Could not load weights: http:\/\/[^ ]+\/nowhere\.safetensors: expected a safetensors file, got HTTP 404\. The model is unchanged\.$/);
   assert.deepEqual((await events('error')).at(-1), { type: 'error', message: missing.message, code: 'network' });
   assert.deepEqual({ step: await stat('Step'), val: await stat('Val. loss') }, before, 'still as they were');
-  // A DataView, as the API's load_weights takes.
-  assert.deepEqual(await settle((el) => el.loadWeights(new DataView(window.saved.buffer))), { ok: true, value: null });
+  // A DataView, as the API's load_weights takes: a view into a larger buffer, at an offset.
+  assert.deepEqual(await settle((el) => {
+    const big = new Uint8Array(window.saved.length + 32);
+    big.set(window.saved, 16);
+    return el.loadWeights(new DataView(big.buffer, 16, window.saved.length));
+  }), { ok: true, value: null });
 
   assert.deepEqual(await settle((el) => el.loadWeights(window.saved.buffer)), { ok: true, value: null });
   assert.equal(await stat('Step'), '0 (0/2)', 'loaded weights start a new run');

@@ -55,7 +55,7 @@ test('create: cpu runs, auto is the CPU here and says why, webgpu rejects clearl
   await refuses(() => Denoiser.create({ backend: 'gpu' }), 'invalid_input', /options\.backend: expected one of "auto", "webgpu", "cpu", got "gpu"$/);
   await refuses(() => Denoiser.create({ backend: null }), 'invalid_input', /options\.backend: expected "auto", "webgpu" or "cpu", got null$/);
   await refuses(() => Denoiser.create({ activation: 'tanh' }), 'invalid_input', /options\.activation: expected "leaky_relu" or "relu", got "tanh"/);
-  await refuses(() => Denoiser.create({ learnig_rate: 0.1 }), 'invalid_input', /unknown field `learnig_rate`/);
+  await refuses(() => Denoiser.create({ learnig_rate: 0.1 }), 'invalid_input', /options: unknown field "learnig_rate", expected one of "backend", "seed", "learning_rate", "activation"$/);
   await refuses(() => Denoiser.create({ seed: -1 }), 'invalid_input', /seed: expected an integer/);
   const relu = await Denoiser.create({ backend: 'cpu', activation: 'relu' });
   assert.equal(await relu.activation(), 'relu');
@@ -216,7 +216,8 @@ test('Session: shuffled epochs, validation on a fixed-noise subset, history, sta
   assert.deepEqual([status.noise_factor, status.batch_size, status.steps_per_epoch], [0.9, 64, 5]);
   assert.deepEqual(await session.validate(), before);
   await refuses(() => session.configure({ batch_size: 0 }), 'invalid_input', /batch size: expected 1 to 256, got 0/);
-  await refuses(() => session.configure({ speed: 2 }), 'invalid_input', /unknown field `speed`/);
+  await refuses(() => session.configure({ speed: 2 }), 'invalid_input', /unknown field "speed"/);
+  await refuses(() => session.configure({ epochs: 2.5 }), 'invalid_input', /^invalid input: settings\.epochs: expected a whole number ≥ 0, got the number 2\.5$/);
   assert.equal((await session.status()).batch_size, 64, 'a refused change changes nothing');
   // State and weights continue the run in another session (another module, in the widget).
   const [state, weights] = [await session.state(), await session.save_weights()];
@@ -237,7 +238,10 @@ test('Session: shuffled epochs, validation on a fixed-noise subset, history, sta
   await refuses(() => Session.resume({ nonsense: 1 }, weights, mnst(train, 0, 320), mnst(mnist, 0, 10)), 'invalid_weights',
     /^invalid weights: saved training \(what Session\.state\(\) gave\): expected a field "config", got an object without it$/);
   await refuses(() => Session.resume({ ...JSON.parse(JSON.stringify(state)), steps: '5' }, weights, mnst(train, 0, 320), mnst(mnist, 0, 10)),
-    'invalid_weights', /^invalid weights: saved training\.steps \(what Session\.state\(\) gave\): expected a number, got "5"$/);
+    'invalid_weights', /^invalid weights: saved training\.steps \(what Session\.state\(\) gave\): expected a whole number ≥ 0, got "5"$/);
+  await refuses(() => Session.resume({ ...JSON.parse(JSON.stringify(state)), history: null }, weights, mnst(train, 0, 320), mnst(mnist, 0, 10)),
+    'invalid_weights', /^invalid weights: saved training\.history \(what Session\.state\(\) gave\): expected (an Array|an object or an Array), got null$/);
+  await refuses(() => Session.resume([], weights, mnst(train, 0, 320), mnst(mnist, 0, 10)), 'invalid_weights', /^invalid weights: saved training \(what Session\.state\(\) gave\): expected .+, got Array\(0\)$/);
 });
 
 test('Session: the shipped weights score what the native trainer recorded (same validation)', async () => {

@@ -16,6 +16,9 @@ function startWorker(url) {
   return crossOriginWorker(url, { type: 'module', name: 'mnist-dae' });
 }
 
+/** What the element's promises reject with (as its own refusals): an Error named MnistDaeError with a stable `code`. */
+const failure = (code, message) => Object.assign(new Error(message), { name: 'MnistDaeError', code });
+
 export class WorkerClient {
   constructor() {
     const url = new URL(WORKER, import.meta.url);
@@ -28,17 +31,17 @@ export class WorkerClient {
       if (!p) return;
       if (data.progress) { p.progress?.(data.progress); return; }
       this.pending.delete(data.id);
-      if (data.ok) p.resolve(data.result); else p.reject(Object.assign(new Error(data.error), { code: data.code }));
+      if (data.ok) p.resolve(data.result); else p.reject(failure(data.code, data.error));
     };
     this.onError = (e) => {
-      this.fail(new Error(`the widget's worker failed: expected ${url.href} and its modules to load and run, got ${e.message || 'a failed load (missing file, or no CORS headers from another origin)'}`));
+      this.fail(failure('error', `the widget's worker failed: expected ${url.href} and its modules to load and run, got ${e.message || 'a failed load (missing file, or no CORS headers from another origin)'}`));
     };
     try {
       ({ worker: this.worker, blob: this.blob } = startWorker(url));
     } catch (e) {
       // E.g. a Content-Security-Policy without worker-src blob:, or no Worker at all.
       this.worker = null;
-      this.fail(new Error(`the widget could not start its worker: expected a module worker for ${url.href}, got ${e.name ?? 'Error'}: ${e.message ?? e}`));
+      this.fail(failure('error', `the widget could not start its worker: expected a module worker for ${url.href}, got ${e.name ?? 'Error'}: ${e.message ?? e}`));
       return;
     }
     this.worker.addEventListener('message', this.onMessage);
@@ -69,6 +72,6 @@ export class WorkerClient {
       this.worker.terminate();
     }
     if (this.blob) URL.revokeObjectURL(this.blob);
-    this.fail(new Error('the widget was removed'));
+    this.fail(failure('not_connected', 'the widget was removed'));
   }
 }

@@ -122,7 +122,7 @@ export class MnistDaeElement extends HTMLElement {
       [get, what] = [() => this.call('load', { bytes: source }), `${source.length.toLocaleString('en')} bytes of weights`];
     } else if (typeof source === 'string' || source instanceof URL) {
       const url = new URL(source, document.baseURI).href;
-      [get, what] = [() => this.call('load-url', { url }), url];
+      [get, what] = [() => this.call('load-url', { url }), 'weights']; // the worker's refusal names the URL
     } else {
       throw failure('invalid_input', `loadWeights: expected a Uint8Array, an ArrayBuffer, a DataView or a URL, got ${source === null ? 'null' : typeof source === 'object' ? source.constructor?.name ?? 'object' : typeof source}`);
     }
@@ -204,7 +204,7 @@ export class MnistDaeElement extends HTMLElement {
   }
 
   call(type, args, progress) {
-    if (!this.client) return Promise.reject(new Error('the widget was removed'));
+    if (!this.client) return Promise.reject(failure('not_connected', 'the widget was removed'));
     return this.client.call(type, args, progress);
   }
 

@@ -220,7 +220,7 @@ export class TrainView {
     const n = this.fieldEpochs();
     if (n !== null) {
       if (this.run.stepsPerEpoch) setting({ epochs: n }, `Epochs set to ${n}.`);
-      else { this.pendingEpochs = n; this.besides('settings', null); } // the session is created with it
+      else { this.pendingEpochs = n; this.besides('settings', null); } // between runs: see adoptStatus
       return;
     }
     const text = this.$epochs.value.trim();
@@ -234,8 +234,7 @@ export class TrainView {
   /** The `epochs` attribute changed: the run's length follows, as from the field. */
   onEpochs(n) {
     this.$epochs.value = String(n);
-    this.pendingEpochs = n;
-    if (!this.run.stepsPerEpoch) return; // not started: the session is created with it
+    if (!this.run.stepsPerEpoch) { this.pendingEpochs = n; return; } // between runs: see adoptStatus
     this.host.call('configure', { settings: { epochs: n } })
       .then((status) => { this.adoptStatus(status); this.mark(`Epochs set to ${n}.`); })
       .catch((e) => this.host.fail(e));
@@ -516,6 +515,15 @@ export class TrainView {
     set(this.$batch, String(status.batch_size));
     if (document.activeElement !== this.host || this.host.shadowRoot.activeElement !== this.$epochs) set(this.$epochs, String(status.epochs));
     this.showProgress();
+    // Epochs asked for while no run was there to take them (before the first status, or while a
+    // new run was being set up): the session now answering is made to follow.
+    const pending = this.pendingEpochs;
+    this.pendingEpochs = undefined;
+    if (pending !== undefined && pending !== status.epochs) {
+      this.host.call('configure', { settings: { epochs: pending } })
+        .then((s) => { this.adoptStatus(s); this.mark(`Epochs set to ${pending}.`); })
+        .catch((e) => this.besides('settings', this.host.fail(e)));
+    }
   }
 
   async loop() {
