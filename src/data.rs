@@ -74,7 +74,7 @@ impl Mnist {
         if bytes.len() < 16 && bytes.starts_with(b"MNST") {
             return bad(format!("expected a 16-byte header, got a file of {} bytes", bytes.len()));
         }
-        if bytes.len() < 16 || &bytes[0..4] != b"MNST" {
+        if !bytes.starts_with(b"MNST") {
             let start: Vec<String> = bytes.iter().take(4).map(|b| format!("{b:02x}")).collect();
             // RFC 1952: a gzip member starts 1f 8b. The files are shipped gzipped.
             let gzip = if bytes.starts_with(&[0x1f, 0x8b]) { " (gzip: decompress it first)" } else { "" };

@@ -16,7 +16,7 @@ export function parseMnst(bytes, what = 'MNST file') {
   if (!(bytes instanceof Uint8Array)) throw invalid(`${what}: expected a Uint8Array or an ArrayBuffer, got ${bytes === null ? 'null' : typeof bytes}`);
   const magic = String.fromCharCode(...bytes.subarray(0, 4));
   if (magic === 'MNST' && bytes.length < HEADER) throw invalid(`${what}: expected a ${HEADER}-byte header, got a file of ${bytes.length} bytes`);
-  if (magic !== 'MNST' || bytes.length < HEADER) {
+  if (magic !== 'MNST') {
     const start = Array.from(bytes.subarray(0, 4), (b) => b.toString(16).padStart(2, '0')).join(' ');
     // RFC 1952: a gzip member starts 1f 8b; the files are shipped gzipped (fetchMnst unpacks them).
     const gzip = bytes[0] === 0x1f && bytes[1] === 0x8b ? ' (gzip: decompress it first)' : '';

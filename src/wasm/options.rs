@@ -141,15 +141,12 @@ pub fn from_object<T: DeserializeOwned>(object: &JsValue) -> Result<T, (String, 
         let mut at = String::new();
         for segment in e.path().iter() {
             use serde_path_to_error::Segment;
-            let key = match segment {
-                Segment::Map { key } => JsValue::from_str(key),
-                Segment::Seq { index } => JsValue::from_f64(*index as f64),
+            let (key, shown) = match segment {
+                Segment::Map { key } => (JsValue::from_str(key), format!(".{key}")),
+                Segment::Seq { index } => (JsValue::from_f64(*index as f64), format!("[{index}]")),
                 Segment::Enum { .. } | Segment::Unknown => continue,
             };
-            at.push_str(&match segment {
-                Segment::Seq { index } => format!("[{index}]"),
-                _ => format!(".{}", key.as_string().unwrap_or_default()),
-            });
+            at.push_str(&shown);
             found = found.and_then(|v| Reflect::get(&v, &key).ok());
         }
         // serde-wasm-bindgen's errors print as JavaScript Errors do: "Error: …".

@@ -240,7 +240,10 @@ test('Session: shuffled epochs, validation on a fixed-noise subset, history, sta
   await refuses(() => Session.resume({ ...JSON.parse(JSON.stringify(state)), steps: '5' }, weights, mnst(train, 0, 320), mnst(mnist, 0, 10)),
     'invalid_weights', /^invalid weights: saved training\.steps \(what Session\.state\(\) gave\): expected a whole number ≥ 0, got "5"$/);
   await refuses(() => Session.resume({ ...JSON.parse(JSON.stringify(state)), history: null }, weights, mnst(train, 0, 320), mnst(mnist, 0, 10)),
-    'invalid_weights', /^invalid weights: saved training\.history \(what Session\.state\(\) gave\): expected (an Array|an object or an Array), got null$/);
+    'invalid_weights', /^invalid weights: saved training\.history \(what Session\.state\(\) gave\): expected an object or an Array, got null$/);
+  // A field inside a list is named by its path, the value found there described.
+  await refuses(() => Session.resume({ ...JSON.parse(JSON.stringify(state)), history: [{ epoch: 'a' }] }, weights, mnst(train, 0, 320), mnst(mnist, 0, 10)),
+    'invalid_weights', /^invalid weights: saved training\.history\[0\]\.epoch \(what Session\.state\(\) gave\): expected a whole number ≥ 0, got "a"$/);
   await refuses(() => Session.resume([], weights, mnst(train, 0, 320), mnst(mnist, 0, 10)), 'invalid_weights', /^invalid weights: saved training \(what Session\.state\(\) gave\): expected a field "config", got Array\(0\) without it$/);
 });
 

@@ -16,8 +16,9 @@ function startWorker(url) {
   return crossOriginWorker(url, { type: 'module', name: 'mnist-dae' });
 }
 
-/** What the element's promises reject with (as its own refusals): an Error named MnistDaeError with a stable `code`. */
-const failure = (code, message) => Object.assign(new Error(message), { name: 'MnistDaeError', code });
+/** What the widget's promises reject with and its `error` events carry: an Error named
+ *  MnistDaeError with a stable `code`. */
+export const failure = (code, message) => Object.assign(new Error(message), { name: 'MnistDaeError', code });
 
 export class WorkerClient {
   constructor() {

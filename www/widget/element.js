@@ -3,7 +3,7 @@
 // differs between the modes is a view: `DenoiseView` (denoise-view.js) or `TrainView`
 // (train-view.js).
 import { DEFAULT_DATA, DEFAULT_WEIGHTS, SAMPLE } from './assets.js';
-import { WorkerClient } from './client.js';
+import { WorkerClient, failure } from './client.js';
 import { el } from './dom.js';
 import { Pad } from './pad.js';
 import { Strip } from './strip.js';
@@ -19,7 +19,6 @@ export const CONTROL_GROUPS = {
 };
 
 /** An Error with a stable `code` a program can test. */
-const failure = (code, message) => Object.assign(new Error(message), { name: 'MnistDaeError', code });
 
 export class MnistDaeElement extends HTMLElement {
   static observedAttributes = ['noise', 'backend', 'digits', 'epochs', 'controls', 'heading-level'];

@@ -9,6 +9,7 @@ import { drawStrip } from './strip.js';
 import { Inside } from './inside.js';
 import { Latent } from './latent.js';
 import { Compare } from './compare.js';
+import { failure } from './client.js';
 import { DEFAULT_HISTORY, DEFAULT_WEIGHTS } from './assets.js';
 
 // The page validates on the first 500 test images (under a second on the CPU backend here), with
@@ -211,8 +212,11 @@ export class TrainView {
     return text !== '' && Number.isInteger(n) && n >= 1 && n <= 1000 ? n : null;
   }
 
-  /** The epochs of a new session: the field's, else the run's, else the attribute's. */
-  epochs() { return this.fieldEpochs() ?? (this.run.stepsPerEpoch ? this.run.epochs : this.pendingEpochs ?? this.host.epochs); }
+  /** The run's epochs: the session's once it has answered, else the last asked for (field or attribute). */
+  runEpochs() { return this.run.stepsPerEpoch ? this.run.epochs : this.pendingEpochs ?? this.host.epochs; }
+
+  /** The epochs of a new session: the field's, else the run's. */
+  epochs() { return this.fieldEpochs() ?? this.runEpochs(); }
 
   /** An entry in the epochs field: a whole number from 1 to 1000 becomes the run's length; anything
    *  else is refused beside the settings and the field goes back to what the run has. */
@@ -223,21 +227,25 @@ export class TrainView {
       else { this.pendingEpochs = n; this.besides('settings', null); } // between runs: see adoptStatus
       return;
     }
-    const text = this.$epochs.value.trim();
-    const current = this.run.stepsPerEpoch ? this.run.epochs : this.pendingEpochs ?? this.host.epochs;
+    // A number field's value is a number or empty (what no browser could read as one).
+    const got = this.$epochs.value.trim() || 'nothing';
+    const current = this.runEpochs();
     this.$epochs.value = String(current);
-    const got = text === '' ? 'nothing' : /^[-+]?[\d.e]+$/i.test(text) ? text : `"${text}"`;
-    const error = Object.assign(new Error(`Epochs: expected a whole number from 1 to 1000, got ${got}; still ${current}`), { name: 'MnistDaeError', code: 'invalid_input' });
-    this.besides('settings', this.host.fail(error));
+    this.besides('settings', this.host.fail(failure('invalid_input', `Epochs: expected a whole number from 1 to 1000, got ${got}; still ${current}`)));
   }
 
   /** The `epochs` attribute changed: the run's length follows, as from the field. */
   onEpochs(n) {
     this.$epochs.value = String(n);
     if (!this.run.stepsPerEpoch) { this.pendingEpochs = n; return; } // between runs: see adoptStatus
+    this.configureEpochs(n);
+  }
+
+  /** The session runs `n` epochs from now on, marked on the plot and in the recent events. */
+  configureEpochs(n) {
     this.host.call('configure', { settings: { epochs: n } })
       .then((status) => { this.adoptStatus(status); this.mark(`Epochs set to ${n}.`); })
-      .catch((e) => this.host.fail(e));
+      .catch((e) => this.besides('settings', this.host.fail(e)));
   }
 
   /** The session's options from the controls. */
@@ -519,11 +527,7 @@ export class TrainView {
     // new run was being set up): the session now answering is made to follow.
     const pending = this.pendingEpochs;
     this.pendingEpochs = undefined;
-    if (pending !== undefined && pending !== status.epochs) {
-      this.host.call('configure', { settings: { epochs: pending } })
-        .then((s) => { this.adoptStatus(s); this.mark(`Epochs set to ${pending}.`); })
-        .catch((e) => this.besides('settings', this.host.fail(e)));
-    }
+    if (pending !== undefined && pending !== status.epochs) this.configureEpochs(pending);
   }
 
   async loop() {
