@@ -2,7 +2,8 @@
 //! and of its forward + backward (burn autodiff), so that speed work starts from where the time
 //! goes. `cargo bench --bench ops` on the CPU (flex); with `BENCH_BACKEND=vulkan` in a build with
 //! `--features webgpu` or `vulkan`, on burn-wgpu over Vulkan. `BENCH_RUNS` (default 20) sets the
-//! runs; every call ends by waiting for the device to finish.
+//! runs, `BENCH_ONLY` a part of the names of the rows to time; every call ends by waiting for the
+//! device to finish.
 //! The rows add up to roughly one train step; the rest is Adam and the loss. Rows in parentheses
 //! time burn's own op where the model now runs `mnist_dae::ops` (not summed).
 
@@ -174,6 +175,8 @@ impl Op {
 fn main() {
     mnist_dae::backend::keep_freed_memory();
     let runs: usize = std::env::var("BENCH_RUNS").ok().and_then(|s| s.parse().ok()).unwrap_or(20);
+    // `BENCH_ONLY=up2` times only the rows whose name contains it (to profile one layer).
+    let only = std::env::var("BENCH_ONLY").unwrap_or_default();
     let plain = match std::env::var("BENCH_BACKEND").as_deref() {
         Ok("cpu") | Err(_) => cpu_device(),
         #[cfg(feature = "webgpu")]
@@ -212,7 +215,7 @@ fn main() {
     println!("| layer (batch {BATCH}) | forward ms | forward + backward ms | backward ms |");
     println!("|---|---|---|---|");
     let (mut total_f, mut total_fb) = (0.0, 0.0);
-    for (name, op, input_grad) in layers {
+    for (name, op, input_grad) in layers.into_iter().filter(|(name, ..)| name.contains(only.as_str())) {
         let params = |device: &Device, grad: bool| {
             let track = |t: Tensor<4>| if grad { t.require_grad() } else { t };
             let x = random(op.input(), device);

@@ -196,9 +196,10 @@ fn conv_transpose_kernels_match_burns_conv_transpose2d_in_values_and_gradients()
     use burn::nn::conv::ConvTranspose2dConfig;
     on_devices(|name, device| {
         let device = device.autodiff();
-        // up1 and up2 of the model, small odd ones, and a 1 × 1 input.
-        for (c_in, c_out, side, batch) in [(32, 32, 7, 4), (32, 32, 14, 3), (3, 5, 5, 2), (2, 3, 1, 2), (12, 9, 10, 2)]
-        {
+        // up1 and up2 of the model, up1 over a batch the CPU's gradients split into uneven groups
+        // of several images (2, 2, 2, 3), small odd ones, and a 1 × 1 input.
+        let layers = [(32, 32, 7, 4), (32, 32, 7, 9), (32, 32, 14, 3), (3, 5, 5, 2), (2, 3, 1, 2), (12, 9, 10, 2)];
+        for (c_in, c_out, side, batch) in layers {
             let mut layer = ConvTranspose2dConfig::new([c_in, c_out], [3, 3])
                 .with_stride([2, 2])
                 .with_padding([1, 1])

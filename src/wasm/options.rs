@@ -75,10 +75,7 @@ fn snapshot(name: &str, value: &JsValue) -> Result<Option<JsValue>, DaeError> {
     if !(proto.is_null() || proto == plain) {
         return Err(refused());
     }
-    let unreadable = |e: JsValue| {
-        let why = e.dyn_ref::<js_sys::Error>().map(|e| String::from(e.message())).unwrap_or_else(|| describe(&e));
-        DaeError::Input(format!("{name}: expected a readable object, got one that threw: {why}"))
-    };
+    let unreadable = |e: JsValue| DaeError::Input(format!("{name}: {}", threw(&e)));
     let copy = Object::new();
     for key in Reflect::own_keys(value).map_err(unreadable)?.iter() {
         let Some(key_name) = key.as_string() else { continue };
@@ -89,6 +86,45 @@ fn snapshot(name: &str, value: &JsValue) -> Result<Option<JsValue>, DaeError> {
         Reflect::set(&copy, &JsValue::from_str(&key_name), &v).map_err(unreadable)?;
     }
     Ok(Some(copy.into()))
+}
+
+/// "expected a readable object, got one that threw: …", with the first line of what was thrown.
+fn threw(e: &JsValue) -> String {
+    let why = e.dyn_ref::<js_sys::Error>().map(|e| String::from(e.message())).unwrap_or_else(|| describe(e));
+    format!("expected a readable object, got one that threw: {}", why.lines().next().unwrap_or_default())
+}
+
+/// Objects and Arrays nested deeper than this in a saved training are refused: what
+/// `Session.state()` gives is three levels deep, and a cycle must end somewhere.
+const MAX_DEPTH: usize = 16;
+
+/// A copy of `value`, its objects and Arrays copied at every depth (own string keys, each read
+/// once), for a nested object such as a saved training: reading the copy runs none of
+/// the caller's code, so a getter or Proxy that throws, at any depth, is refused here with what
+/// it threw instead of escaping from the deserialiser. Numbers stay as they are (JSON would turn
+/// a NaN into null); a Proxy that reads as plain data (a framework's reactive state) is copied
+/// as that data.
+pub fn deep_copy(value: &JsValue) -> Result<JsValue, String> {
+    fn copy(value: &JsValue, depth: usize) -> Result<JsValue, String> {
+        if !value.is_object() || value.is_function() {
+            return Ok(value.clone());
+        }
+        if depth == MAX_DEPTH {
+            return Err(format!("expected data nested at most {MAX_DEPTH} levels deep, got deeper (or a cycle)"));
+        }
+        let read = |key: &JsValue| Reflect::get(value, key).map_err(|e| threw(&e)).and_then(|v| copy(&v, depth + 1));
+        if js_sys::Array::is_array(value) {
+            let length = Reflect::get(value, &JsValue::from_str("length")).map_err(|e| threw(&e))?;
+            let length = length.as_f64().unwrap_or(0.0) as u32;
+            return (0..length).map(|i| read(&JsValue::from(i))).collect::<Result<js_sys::Array, _>>().map(Into::into);
+        }
+        let out = Object::new();
+        for key in Reflect::own_keys(value).map_err(|e| threw(&e))?.iter().filter(JsValue::is_string) {
+            Reflect::set(&out, &key, &read(&key)?).map_err(|e| threw(&e))?;
+        }
+        Ok(out.into())
+    }
+    copy(value, 0)
 }
 
 /// The field names of a struct that derives `Deserialize`, as serde hands them to a deserializer.

@@ -184,9 +184,11 @@ impl Session {
         #[wasm_bindgen(unchecked_optional_param_type = "{backend?: \"auto\" | \"webgpu\" | \"cpu\"}")] options: JsValue,
     ) -> js_sys::Promise {
         let args = (|| {
-            let state: SessionState = super::options::from_object(&state).map_err(|(at, why)| {
+            let saved = |at: &str, why: &str| {
                 DaeError::Weights(format!("saved training{at} (what Session.state() gave): {why}"))
-            })?;
+            };
+            let state = super::options::deep_copy(&state).map_err(|why| saved("", &why))?;
+            let state: SessionState = super::options::from_object(&state).map_err(|(at, why)| saved(&at, &why))?;
             let options = parse::<ModelOptions>("options", &options)?;
             if options.seed.is_some() || options.learning_rate.is_some() || options.activation.is_some() {
                 return Err(DaeError::Input("options: expected only \"backend\" (the state holds the rest)".into()));

@@ -245,6 +245,16 @@ test('Session: shuffled epochs, validation on a fixed-noise subset, history, sta
   await refuses(() => Session.resume({ ...JSON.parse(JSON.stringify(state)), history: [{ epoch: 'a' }] }, weights, mnst(train, 0, 320), mnst(mnist, 0, 10)),
     'invalid_weights', /^invalid weights: saved training\.history\[0\]\.epoch \(what Session\.state\(\) gave\): expected a whole number ≥ 0, got "a"$/);
   await refuses(() => Session.resume([], weights, mnst(train, 0, 320), mnst(mnist, 0, 10)), 'invalid_weights', /^invalid weights: saved training \(what Session\.state\(\) gave\): expected a field "config", got Array\(0\) without it$/);
+  // A getter that throws, however deep, is refused with what it threw; a Proxy that reads as the
+  // state (a framework's reactive copy of it) resumes as the state does.
+  const history = JSON.parse(JSON.stringify(state.history));
+  Object.defineProperty(history[0], 'val_loss', { enumerable: true, get() { throw new Error('no access\nsecond line'); } });
+  await refuses(() => Session.resume({ ...JSON.parse(JSON.stringify(state)), history }, weights, mnst(train, 0, 320), mnst(mnist, 0, 10)),
+    'invalid_weights', /^invalid weights: saved training \(what Session\.state\(\) gave\): expected a readable object, got one that threw: no access$/);
+  const reactive = (o) => (typeof o === 'object' && o !== null ? new Proxy(o, { get: (t, k) => reactive(Reflect.get(t, k)) }) : o);
+  const viaProxy = await Session.resume(reactive(JSON.parse(JSON.stringify(state))), weights, mnst(train, 0, 320), mnst(mnist, 0, 1000));
+  assert.deepEqual(await viaProxy.status(), await session.status());
+  assert.deepEqual(await viaProxy.history(), r.epochs);
 });
 
 test('Session: the shipped weights score what the native trainer recorded (same validation)', async () => {

@@ -141,6 +141,11 @@ const GRAD_GROUPS: usize = 4;
 /// output gradient's rows beside them.
 const SUB_BATCH_FLOATS: usize = 1 << 16;
 
+/// The inner dimension a weight gradient's GEMM needs to gain little from a longer one (the
+/// model's 14 × 14 planes: one image each; 7 × 7 ones: 4). Beyond it a sub-batch of several
+/// images costs a copy of their output gradients side by side, which one image does not need.
+const GRAD_MIN_K: usize = 196;
+
 /// A matrix product `lhs · rhs` → [m, n] row-major: `lhs` [m, k] row-major with row stride
 /// `lhs_rs`, `rhs` [k, n] given by its column and row strides.
 #[derive(Clone, Copy)]
@@ -222,19 +227,23 @@ impl Gemm<'_> {
     }
 }
 
-/// Runs `f(scratch, group)` for `0..groups`, on rayon's threads natively, in order in the
-/// browser; `scratch` is a work buffer of `len` floats per thread, zeroed once and passed from
-/// group to group as the last one left it (see [`super::collect_chunks_with`]).
-fn map_groups_with<T: Send>(groups: usize, len: usize, f: impl Fn(&mut [f32], usize) -> T + Sync + Send) -> Vec<T> {
+/// Runs `f(scratch, index, item)` for each of `items`, on rayon's threads natively, in order in
+/// the browser; `scratch` is a work buffer of `len` floats per thread, zeroed once and passed from
+/// item to item as the last one left it (see [`super::collect_chunks_with`]).
+fn map_with<I: Send, T: Send>(
+    items: Vec<I>,
+    len: usize,
+    f: impl Fn(&mut [f32], usize, I) -> T + Sync + Send,
+) -> Vec<T> {
     #[cfg(not(target_arch = "wasm32"))]
     {
         use rayon::prelude::*;
-        (0..groups).into_par_iter().map_init(|| vec![0.0f32; len], |s, g| f(s, g)).collect()
+        items.into_par_iter().enumerate().map_init(|| vec![0.0f32; len], |s, (g, item)| f(s, g, item)).collect()
     }
     #[cfg(target_arch = "wasm32")]
     {
         let mut scratch = vec![0.0f32; len];
-        (0..groups).map(|g| f(&mut scratch, g)).collect()
+        items.into_iter().enumerate().map(|(g, item)| f(&mut scratch, g, item)).collect()
     }
 }
 
@@ -263,57 +272,72 @@ pub(crate) fn layer_grads(
 ) -> (Vec<f32>, Option<Vec<f32>>) {
     let (n, plane) = (c * 9, p * p);
     let groups = batch.clamp(1, GRAD_GROUPS);
-    // Each group runs over its images a few at a time, so that their patches ([n, sub·plane])
-    // stay in L2 between im2col writing them and the GEMMs reading them.
-    let sub = (SUB_BATCH_FLOATS / (n * plane)).clamp(1, batch.div_ceil(groups));
+    // Each group runs over its images a few at a time: enough for an inner dimension of
+    // GRAD_MIN_K, no more than keeps their patches ([n, sub·plane]) in L2 between im2col writing
+    // them and the GEMMs reading them.
+    let sub = GRAD_MIN_K.div_ceil(plane).min(SUB_BATCH_FLOATS / (n * plane)).clamp(1, batch.div_ceil(groups));
     // Work buffers laid out for the largest sub-batch, so that every one puts image slot i at
     // the same columns (and the entries im2col leaves alone stay zero); a smaller one reads only
     // its first k columns.
     let row_len = sub * plane;
-    let parts = map_groups_with(groups, (n + m) * row_len, |scratch, g| {
+    // dx, [batch, m, p, p], written in place: group g's images are one run of it, handed to it.
+    let mut dx = weight.map(|_| Vec::<f32>::with_capacity(batch * m * plane));
+    let mut dx_runs: Vec<Option<&mut [MaybeUninit<f32>]>> = (0..groups).map(|_| None).collect();
+    if let Some(dx) = dx.as_mut() {
+        let mut rest = &mut dx.spare_capacity_mut()[..batch * m * plane];
+        for (g, run) in dx_runs.iter_mut().enumerate() {
+            let images = (g + 1) * batch / groups - g * batch / groups;
+            let (head, tail) = std::mem::take(&mut rest).split_at_mut(images * m * plane);
+            *run = Some(head);
+            rest = tail;
+        }
+    }
+    let parts = map_with(dx_runs, (n + m) * row_len, |scratch, g, mut dx_g| {
         let images = g * batch / groups..(g + 1) * batch / groups;
-        // The sub-batch's patches, [n, row_len], and its `lhs` images side by side, [m, row_len].
+        // The sub-batch's patches, [n, row_len], and its `lhs` images side by side, [m, row_len]
+        // (one image is read where it lies: the same layout, without the copy).
         let (cols, lhs_g) = scratch.split_at_mut(n * row_len);
-        let mut dx = weight.map(|_| Vec::with_capacity(images.len() * m * plane));
         let mut dw_t = vec![0.0f32; n * m];
         for (j, first) in images.clone().step_by(sub).enumerate() {
             let count = sub.min(images.end - first);
             for i in 0..count {
                 let b = first + i;
                 im2col3x3(&src[b * c * side * side..][..c * side * side], c, side, stride, p, cols, row_len, i * plane);
-                for mm in 0..m {
-                    lhs_g[mm * row_len + i * plane..][..plane].copy_from_slice(&lhs[(b * m + mm) * plane..][..plane]);
+                if sub > 1 {
+                    for mm in 0..m {
+                        lhs_g[mm * row_len + i * plane..][..plane]
+                            .copy_from_slice(&lhs[(b * m + mm) * plane..][..plane]);
+                    }
                 }
             }
+            let rhs: &[f32] = if sub > 1 { lhs_g } else { &lhs[first * m * plane..][..m * plane] };
             // dw_gᵀ += cols · lhs_gᵀ, [n, m]: `cols` is the left side as it lies (rows of k) and
             // only the m rows of `lhs_g` are read across (element (kk, mm) at
             // lhs_g[mm·row_len + kk]). The other way round, dw_g = lhs_g · colsᵀ, `wasm_gemm`
             // copies all n = c·9 rows of `cols` into panels: 9 times as many strided reads.
             let k = count * plane;
-            Gemm { m: n, n: m, k, lhs: cols, lhs_rs: row_len, rhs: lhs_g, rhs_cs: row_len, rhs_rs: 1 }
-                .run(&mut dw_t, j > 0);
-            if let (Some(dx), Some(w)) = (dx.as_mut(), weight) {
+            Gemm { m: n, n: m, k, lhs: cols, lhs_rs: row_len, rhs, rhs_cs: row_len, rhs_rs: 1 }.run(&mut dw_t, j > 0);
+            if let (Some(dx_g), Some(w)) = (dx_g.as_mut(), weight) {
                 for i in 0..count {
                     // dx_b = weight · (image i's columns of cols): element (nn, jj) at
-                    // cols[nn·row_len + i·plane + jj], appended (images in order).
-                    let dx_b = &mut dx.spare_capacity_mut()[..m * plane];
+                    // cols[nn·row_len + i·plane + jj].
+                    let dx_b = &mut dx_g[(first + i - images.start) * m * plane..][..m * plane];
                     let cols_i = &cols[i * plane..];
                     Gemm { m, n: plane, k: n, lhs: w, lhs_rs: n, rhs: cols_i, rhs_cs: 1, rhs_rs: row_len }.write(dx_b);
-                    // SAFETY: `Gemm::write` wrote those m·plane floats, right after the others.
-                    unsafe { dx.set_len(dx.len() + m * plane) };
                 }
             }
         }
-        (dw_t, dx)
+        dw_t
     });
+    if let Some(dx) = dx.as_mut() {
+        // SAFETY: the groups' runs tile `..batch·m·plane`, and each group wrote every image of its
+        // run (`Gemm::write` writes all m·plane floats of an image).
+        unsafe { dx.set_len(batch * m * plane) };
+    }
     let mut dw_t = vec![0.0f32; n * m];
-    let mut dx = weight.map(|_| Vec::with_capacity(batch * m * plane));
-    for (part_dw, part_dx) in parts {
+    for part_dw in parts {
         for (t, v) in dw_t.iter_mut().zip(&part_dw) {
             *t += v;
-        }
-        if let (Some(dx), Some(part)) = (dx.as_mut(), part_dx) {
-            dx.extend_from_slice(&part);
         }
     }
     // A loop, not `map(..).collect()`: a closure defined here carries this function's target
