@@ -137,6 +137,29 @@ describe('demo page on the CPU backend', () => {
     assert.equal(await validation(page), Number(/validation loss (\d\.\d{4})/.exec(await status(page))[1]), 'the stats show the paused model');
   });
 
+  test('a drag across the loss plot zooms into the epochs it spans, new points keep the view, a double-click shows all', async () => {
+    const plot = widget(page).getByRole('img', { name: /^Loss plot/ });
+    const label = () => plot.getAttribute('aria-label');
+    assert.match(await label(), /; epochs 0 to 25 across$/);
+    const box = await plot.locator('.u-over').boundingBox();
+    const y = box.y + box.height / 2;
+    await page.mouse.move(box.x + 0.2 * box.width, y);
+    await page.mouse.down();
+    await page.mouse.move(box.x + 0.4 * box.width, y, { steps: 5 });
+    await page.mouse.move(box.x + 0.6 * box.width, y, { steps: 5 });
+    await page.mouse.up();
+    const zoomed = /; zoomed to epochs (\d+\.\d\d) to (\d+\.\d\d) of 0 to 25 \(double-click the plot to see all\)$/.exec(await label());
+    assert.ok(zoomed, await label());
+    const [from, to] = [Number(zoomed[1]), Number(zoomed[2])];
+    assert.ok(Math.abs(from - 5) < 0.5 && Math.abs(to - 15) < 0.5, `the dragged fifth to three fifths of 25 epochs, got ${from} to ${to}`);
+    await trainSteps(page, 3);
+    await pause(page);
+    assert.match(await label(), new RegExp(`; zoomed to epochs ${zoomed[1].replace('.', '\\.')} to ${zoomed[2].replace('.', '\\.')} of 0 to 25`));
+    await plot.locator('.u-over').dblclick();
+    assert.match(await label(), /; epochs 0 to 25 across$/);
+    assert.deepEqual(errors, []);
+  });
+
   test('the noise slider changes the noisy panel', async () => {
     const before = (await panels(page))[1];
     const count = await W(page, (w) => Number(w.dataset.panels));

@@ -30,6 +30,20 @@ export class LossPlot {
     // Earlier curves: [{label, xs, val}], shown in grey behind the current run.
     this.ghosts = [];
     this.ghostKey = '';
+    // The epochs a drag on the plot zoomed into, [from, to], until a double-click (or a new plot).
+    this.zoom = null;
+    this.summary = '';
+    // A double-click shows every epoch again: uPlot rescales on it, so the zoom ends first (in
+    // the capture phase, before uPlot's own listener on its overlay).
+    host.on(this.element, 'dblclick', () => { if (this.zoom) { this.zoom = null; this.describe(); } }, true);
+  }
+
+  /** The label: the last drawn summary, and the span of epochs shown. */
+  describe() {
+    const span = this.zoom
+      ? `; zoomed to epochs ${this.zoom[0].toFixed(2)} to ${this.zoom[1].toFixed(2)} of 0 to ${this.epochs} (double-click the plot to see all)`
+      : `; epochs 0 to ${this.epochs} across`;
+    this.element.setAttribute('aria-label', this.summary + span);
   }
 
   /** The plot's columns: the run's, and each earlier curve's joined on one x axis. */
@@ -57,13 +71,14 @@ export class LossPlot {
     const rival = this.rival ? `; ${this.rival.label}, last validation ${this.rival.val.at(-1)?.toFixed(4) ?? '—'}` : '';
     const ghosts = (earlier.length
       ? `; earlier curves: ${earlier.map((g) => `${g.label}, last validation ${g.val.at(-1)?.toFixed(4)}`).join('; ')}` : '') + rival;
-    this.element.setAttribute('aria-label',
-      `Loss plot: ${run.steps} steps; training loss ${run.smooth?.toFixed(4) ?? '—'}, validation loss ${last?.toFixed(4) ?? '—'}${marks}; reference lines: ${refs}${ghosts}; epochs 0 to ${this.epochs} across`);
+    this.summary = `Loss plot: ${run.steps} steps; training loss ${run.smooth?.toFixed(4) ?? '—'}, validation loss ${last?.toFixed(4) ?? '—'}${marks}; reference lines: ${refs}${ghosts}`;
+    this.describe();
     // Other curves need other series: uPlot is built again for them.
     const key = this.ghosts.map((g) => g.label).join('|');
     if (this.plot && key !== this.ghostKey) this.destroy();
     this.ghostKey = key;
-    if (this.plot) { this.plot.setData(this.data(run)); return; }
+    // New points keep a zoomed view where it is (uPlot would otherwise rescale to the data).
+    if (this.plot) { this.plot.setData(this.data(run), !this.zoom); return; }
     const { default: uPlot } = await import('../vendor/uPlot.min.js');
     this.uPlot = uPlot;
     if (this.plot || !this.host.isConnected) return;
@@ -75,9 +90,19 @@ export class LossPlot {
       // it has to go.
       // The x axis spans the epochs chosen (and a loaded model's own), so a run shows how far
       // along it is. From the data, not the `max` uPlot passes: for a single x value it passes
-      // that value + 100.
-      scales: { x: { time: false, range: (u) => [0, Math.max(this.epochs, u.data[0].at(-1) ?? 0)] }, y: { range: (u, min, max) => [Math.min(min ?? 0.09, 0.09), Math.max(max ?? 0.7, 0.13)] } },
-      hooks: { draw: [(u) => this.drawMarks(u), (u) => this.drawReferences(u)] },
+      // that value + 100. A drag zooms into the epochs it spans: uPlot reports the selection
+      // (`setSelect`) just before it sets the scale to it.
+      scales: {
+        x: { time: false, range: (u) => this.zoom ?? [0, Math.max(this.epochs, u.data[0].at(-1) ?? 0)] },
+        y: { range: (u, min, max) => [Math.min(min ?? 0.09, 0.09), Math.max(max ?? 0.7, 0.13)] },
+      },
+      hooks: {
+        draw: [(u) => this.drawMarks(u), (u) => this.drawReferences(u)],
+        setSelect: [(u) => {
+          const { left, width } = u.select;
+          if (width > 0) { this.zoom = [u.posToVal(left, 'x'), u.posToVal(left + width, 'x')]; this.describe(); }
+        }],
+      },
       axes: [{ label: 'epoch' }, { label: 'loss', size: 56 }],
       series: [
         // The legend shows values under the cursor, and nothing (not "—") where there are none.
@@ -131,5 +156,5 @@ export class LossPlot {
 
   clear() { this.destroy(); }
 
-  destroy() { this.ro?.disconnect(); this.plot?.destroy(); this.plot = null; }
+  destroy() { this.ro?.disconnect(); this.plot?.destroy(); this.plot = null; this.zoom = null; }
 }
