@@ -60,8 +60,7 @@ export interface SessionSettings {
 }
 "#;
 
-/// A plain copy of an options object: its own enumerable string keys read once, with a getter
-/// or Proxy that throws reported as an error instead of escaping into wasm.
+/// A plain copy of an options object ([`deep_copy`]), which must be a plain object.
 fn snapshot(name: &str, value: &JsValue) -> Result<Option<JsValue>, DaeError> {
     if value.is_undefined() || value.is_null() {
         return Ok(None);
@@ -75,17 +74,7 @@ fn snapshot(name: &str, value: &JsValue) -> Result<Option<JsValue>, DaeError> {
     if !(proto.is_null() || proto == plain) {
         return Err(refused());
     }
-    let unreadable = |e: JsValue| DaeError::Input(format!("{name}: {}", threw(&e)));
-    let copy = Object::new();
-    for key in Reflect::own_keys(value).map_err(unreadable)?.iter() {
-        let Some(key_name) = key.as_string() else { continue };
-        let v = Reflect::get(value, &key).map_err(unreadable)?;
-        if v.is_undefined() {
-            continue;
-        }
-        Reflect::set(&copy, &JsValue::from_str(&key_name), &v).map_err(unreadable)?;
-    }
-    Ok(Some(copy.into()))
+    deep_copy(value).map(Some).map_err(|why| DaeError::Input(format!("{name}: {why}")))
 }
 
 /// "expected a readable object, got one that threw: …", with the first line of what was thrown.
@@ -99,11 +88,11 @@ fn threw(e: &JsValue) -> String {
 const MAX_DEPTH: usize = 16;
 
 /// A copy of `value`, its objects and Arrays copied at every depth (own string keys, each read
-/// once), for a nested object such as a saved training: reading the copy runs none of
-/// the caller's code, so a getter or Proxy that throws, at any depth, is refused here with what
-/// it threw instead of escaping from the deserialiser. Numbers stay as they are (JSON would turn
-/// a NaN into null); a Proxy that reads as plain data (a framework's reactive state) is copied
-/// as that data.
+/// once; a key whose value is `undefined` left out, as if absent), for an options object or a
+/// saved training: reading the copy runs none of the caller's code, so a getter or Proxy that
+/// throws, at any depth, is refused here with what it threw instead of escaping into wasm from
+/// the deserialiser. Numbers stay as they are (JSON would turn a NaN into null); a Proxy that
+/// reads as plain data (a framework's reactive state) is copied as that data.
 pub fn deep_copy(value: &JsValue) -> Result<JsValue, String> {
     fn copy(value: &JsValue, depth: usize) -> Result<JsValue, String> {
         if !value.is_object() || value.is_function() {
@@ -120,7 +109,10 @@ pub fn deep_copy(value: &JsValue) -> Result<JsValue, String> {
         }
         let out = Object::new();
         for key in Reflect::own_keys(value).map_err(|e| threw(&e))?.iter().filter(JsValue::is_string) {
-            Reflect::set(&out, &key, &read(&key)?).map_err(|e| threw(&e))?;
+            let v = read(&key)?;
+            if !v.is_undefined() {
+                Reflect::set(&out, &key, &v).map_err(|e| threw(&e))?;
+            }
         }
         Ok(out.into())
     }

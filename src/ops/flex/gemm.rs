@@ -292,7 +292,9 @@ pub(crate) fn layer_grads(
             rest = tail;
         }
     }
-    let parts = map_with(dx_runs, (n + m) * row_len, |scratch, g, mut dx_g| {
+    // Patches, and (for several images) their `lhs` rows side by side.
+    let scratch_len = (n + if sub > 1 { m } else { 0 }) * row_len;
+    let parts = map_with(dx_runs, scratch_len, |scratch, g, mut dx_g| {
         let images = g * batch / groups..(g + 1) * batch / groups;
         // The sub-batch's patches, [n, row_len], and its `lhs` images side by side, [m, row_len]
         // (one image is read where it lies: the same layout, without the copy).
