@@ -5,7 +5,8 @@
 //! runs, `BENCH_ONLY` a part of the names of the rows to time; every call ends by waiting for the
 //! device to finish.
 //! The rows add up to roughly one train step; the rest is Adam and the loss. Rows in parentheses
-//! time burn's own op where the model now runs `mnist_dae::ops` (not summed).
+//! (not summed) time parts of a row alone, or burn's own op where the model now runs
+//! `mnist_dae::ops`.
 
 use std::time::Instant;
 
@@ -68,6 +69,15 @@ fn random(shape: [usize; 4], device: &Device) -> Tensor<4> {
     Tensor::random(shape, burn::tensor::Distribution::Uniform(-0.5, 0.5), device)
 }
 
+/// What the model runs in the same op after a convolution: nothing, leaky ReLU
+/// (`ops::conv3x3_leaky`), or leaky ReLU and 2 × 2 max-pooling (`ops::conv3x3_leaky_pool`).
+#[derive(Clone, Copy)]
+enum Then {
+    Nothing,
+    Leaky,
+    LeakyPool,
+}
+
 /// One layer of the model as a function of its input and weight.
 #[derive(Clone, Copy)]
 enum Op {
@@ -75,6 +85,7 @@ enum Op {
         cin: usize,
         cout: usize,
         side: usize,
+        then: Then,
     },
     ConvT {
         side: usize,
@@ -143,13 +154,17 @@ impl Op {
     fn apply(self, x: Tensor<4>, w: Option<Tensor<4>>, b: Option<Tensor<1>>) -> Tensor<4> {
         match self {
             // As the model runs them on the CPU: through `mnist_dae::ops`.
-            Op::Conv { cin, cout, .. } => {
+            Op::Conv { cin, cout, then, .. } => {
                 let conv = Conv2d {
                     weight: Param::from_tensor(w.unwrap()),
                     bias: b.map(Param::from_tensor),
                     ..conv_layer(cin, cout)
                 };
-                ops::conv3x3(&conv, x)
+                match then {
+                    Then::Nothing => ops::conv3x3(&conv, x),
+                    Then::Leaky => ops::conv3x3_leaky(&conv, x, 0.1),
+                    Then::LeakyPool => ops::conv3x3_leaky_pool(&conv, x, 0.1),
+                }
             }
             Op::ConvT { .. } => {
                 let up = ConvTranspose2d {
@@ -190,18 +205,19 @@ fn main() {
         }
     };
     let grad = plain.clone().autodiff();
-    let layers: [(&str, Op, bool); 18] = [
-        ("enc1 conv 1→32 @28", Op::Conv { cin: 1, cout: 32, side: 28 }, false),
-        ("lrelu @28×32", Op::Lrelu { side: 28 }, true),
-        ("pool 28→14", Op::Pool { side: 28 }, true),
-        ("enc2 conv 32→32 @14", Op::Conv { cin: 32, cout: 32, side: 14 }, true),
-        ("lrelu @14×32", Op::Lrelu { side: 14 }, true),
-        ("pool 14→7", Op::Pool { side: 14 }, true),
-        ("dec1 conv 32→32 @7", Op::Conv { cin: 32, cout: 32, side: 7 }, true),
-        ("lrelu @7×32", Op::Lrelu { side: 7 }, true),
+    let conv = |cin, cout, side, then| Op::Conv { cin, cout, side, then };
+    let layers: [(&str, Op, bool); 17] = [
+        ("enc1 conv+lrelu+pool 1→32 @28", conv(1, 32, 28, Then::LeakyPool), false),
+        ("enc2 conv+lrelu+pool 32→32 @14", conv(32, 32, 14, Then::LeakyPool), true),
+        ("dec1 conv+lrelu 32→32 @7", conv(32, 32, 7, Then::Leaky), true),
         ("up1 convT 7→14", Op::ConvT { side: 7 }, true),
         ("up2 convT 14→28", Op::ConvT { side: 14 }, true),
-        ("out conv 32→1 @28", Op::Conv { cin: 32, cout: 1, side: 28 }, true),
+        ("out conv 32→1 @28", conv(32, 1, 28, Then::Nothing), true),
+        // Parts of the rows above, timed alone (not summed).
+        ("(enc1's conv alone)", conv(1, 32, 28, Then::Nothing), false),
+        ("(enc2's conv alone)", conv(32, 32, 14, Then::Nothing), true),
+        ("(lrelu @28×32)", Op::Lrelu { side: 28 }, true),
+        ("(pool 28→14)", Op::Pool { side: 28 }, true),
         // Not in the model on the CPU: what these rows cost before mnist-dae's own ops (not summed).
         ("(burn's leaky_relu @28×32)", Op::BurnLrelu { side: 28 }, true),
         ("(burn's max_pool2d 28→14)", Op::BurnPool { side: 28 }, true),
@@ -235,15 +251,8 @@ fn main() {
             let grads = y.sum().backward();
             wait(x.grad(&grads).unwrap_or_else(|| x.clone().inner()));
         });
-        let reference = matches!(
-            op,
-            Op::BurnLrelu { .. }
-                | Op::BurnPool { .. }
-                | Op::BurnConv { .. }
-                | Op::BurnConvT { .. }
-                | Op::Identity { .. }
-        );
-        if !reference {
+        // The rows in parentheses are parts of others, or references.
+        if !name.starts_with('(') {
             total_f += forward;
             total_fb += both;
         }

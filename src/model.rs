@@ -221,9 +221,28 @@ impl Dae {
         }
     }
 
+    /// `layer`, the activation, then 2 × 2 max-pooling: `[batch, c_in, side, side]` →
+    /// `[batch, c_out, side / 2, side / 2]`, handing the activations and then the pooled maps to
+    /// `tap` where there is one. Without a tap, one fused op for leaky ReLU, which never holds
+    /// the full-size activations (the same values, bit for bit).
+    fn conv_act_pool(&self, layer: &Conv2d, x: Tensor<4>, tap: &mut Option<&mut dyn FnMut(&Tensor<4>)>) -> Tensor<4> {
+        if let (Activation::LeakyRelu, None) = (self.activation, &tap) {
+            return ops::conv3x3_leaky_pool(layer, x, self.leaky_slope);
+        }
+        let x = self.conv_act(layer, x);
+        if let Some(tap) = tap {
+            tap(&x);
+        }
+        let x = ops::max_pool2x2(x);
+        if let Some(tap) = tap {
+            tap(&x);
+        }
+        x
+    }
+
     /// The encoder: `[batch, 1, 28, 28]` images in [0, 1] → `[batch, 32, 7, 7]` latent maps.
     pub fn encode(&self, images: Tensor<4>) -> Tensor<4> {
-        self.encode_tapped(images, &mut |_| {})
+        self.encode_tapped(images, None)
     }
 
     /// The decoder: `[batch, 32, 7, 7]` latent maps → `[batch, 1, 28, 28]` logits.
@@ -231,17 +250,10 @@ impl Dae {
         self.decode_tapped(latent, &mut |_| {})
     }
 
-    /// [`Dae::encode`], handing each of its [`stages`]' maps to `tap`, in order.
-    fn encode_tapped(&self, images: Tensor<4>, tap: &mut impl FnMut(&Tensor<4>)) -> Tensor<4> {
-        let x = self.conv_act(&self.enc1, images); // [batch, 32, 28, 28]
-        tap(&x);
-        let x = ops::max_pool2x2(x); // [batch, 32, 14, 14]
-        tap(&x);
-        let x = self.conv_act(&self.enc2, x); // [batch, 32, 14, 14]
-        tap(&x);
-        let x = ops::max_pool2x2(x); // [batch, 32, 7, 7]
-        tap(&x);
-        x
+    /// [`Dae::encode`], handing each of its [`stages`]' maps to `tap` where there is one, in order.
+    fn encode_tapped(&self, images: Tensor<4>, mut tap: Option<&mut dyn FnMut(&Tensor<4>)>) -> Tensor<4> {
+        let x = self.conv_act_pool(&self.enc1, images, &mut tap); // [batch, 32, 28, 28] → 14 × 14
+        self.conv_act_pool(&self.enc2, x, &mut tap) // [batch, 32, 14, 14] → 7 × 7
     }
 
     /// [`Dae::decode`], handing each of its [`stages`]' maps to `tap`, in order.
@@ -261,7 +273,7 @@ impl Dae {
     pub fn trace(&self, images: Tensor<4>) -> Vec<(Stage, Tensor<4>)> {
         let mut maps = Vec::with_capacity(8);
         let mut keep = |x: &Tensor<4>| maps.push(x.clone());
-        let latent = self.encode_tapped(images, &mut keep);
+        let latent = self.encode_tapped(images, Some(&mut keep));
         let logits = self.decode_tapped(latent, &mut keep);
         maps.push(sigmoid(logits));
         stages(self.enc1.weight.dims()[0]).into_iter().zip(maps).collect()

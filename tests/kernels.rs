@@ -128,10 +128,11 @@ fn conv_kernels_match_burns_conv2d_in_values_and_gradients() {
     use burn::nn::PaddingConfig2d;
     use burn::nn::conv::Conv2dConfig;
     // The model's layers (thin: one channel on a side; wide: 32 → 32), plus odd and tiny sides,
-    // channel counts no tile divides evenly, and a 1 → 1 layer.
+    // channel counts no tile divides evenly, a side of 8 + 4 + 1 columns (13) and a 1 → 1 layer.
     let layers = [
         (1, 32, 28, 4),
         (32, 1, 28, 3),
+        (3, 1, 13, 2),
         (32, 32, 14, 3),
         (32, 32, 7, 5),
         (32, 32, 28, 2),
@@ -188,6 +189,38 @@ fn conv_leaky_kernel_matches_burns_conv2d_then_leaky_relu_in_values_and_gradient
             assert_same_layer(&case, &x, &layer.weight.val(), &layer.bias.as_ref().unwrap().val(), ours, burns);
         }
         assert!(negative > 1000, "{name}: expected sums of both signs, {negative} negative");
+    });
+}
+
+#[test]
+fn conv_leaky_pool_kernel_is_the_ops_one_by_one_and_matches_burns_in_values_and_gradients() {
+    use burn::nn::PaddingConfig2d;
+    use burn::nn::conv::Conv2dConfig;
+    use burn::tensor::activation::leaky_relu;
+    // The model's two (enc1, enc2), a layer no tile divides evenly, and an odd side (pooled by
+    // burn's op, the kernel needing even sides).
+    let layers = [(1, 32, 28, 3), (32, 32, 14, 3), (5, 4, 10, 2), (3, 2, 7, 2)];
+    on_devices(|name, device| {
+        let device = device.autodiff();
+        let mut negative = 0;
+        for (c_in, c_out, side, batch) in layers {
+            let mut layer = Conv2dConfig::new([c_in, c_out], [3, 3])
+                .with_padding(PaddingConfig2d::Explicit(1, 1, 1, 1))
+                .init(&device);
+            // Biases of both signs, so that many windows' maxima are negative.
+            let bias = Tensor::<1>::random([c_out], Distribution::Uniform(-1.0, 0.3), &device);
+            layer.bias = Some(burn::module::Param::from_tensor(bias));
+            let x = Tensor::<4>::random([batch, c_in, side, side], Distribution::Uniform(-1.0, 1.0), &device)
+                .require_grad();
+            let ours = ops::conv3x3_leaky_pool(&layer, x.clone(), 0.1);
+            let one_by_one = ops::max_pool2x2(ops::conv3x3_leaky(&layer, x.clone(), 0.1));
+            let case = format!("{name}: pooled leaky ReLU of {c_in} → {c_out} at {side}, batch {batch}");
+            assert_eq!(values(&ours), values(&one_by_one), "{case}: the ops one by one, bit for bit");
+            let burns = max_pool2d(leaky_relu(layer.forward(x.clone()), 0.1), MaxPoolOptions::new([2, 2]));
+            negative += values(&burns).iter().filter(|v| **v < 0.0).count();
+            assert_same_layer(&case, &x, &layer.weight.val(), &layer.bias.as_ref().unwrap().val(), ours, burns);
+        }
+        assert!(negative > 500, "{name}: expected maxima of both signs, {negative} negative");
     });
 }
 

@@ -76,6 +76,27 @@ impl<B: DaeGrads> Backward<B, 3> for ConvLeakyBackward {
     }
 }
 
+/// The backward pass of [`DaeKernels::conv3x3_leaky_pool`]: the pooling's and the activation's
+/// gradient in one ([`DaeGrads::leaky_pool_grad`]), then the convolution's.
+#[derive(Debug)]
+struct ConvLeakyPoolBackward;
+
+impl<B: DaeGrads> Backward<B, 3> for ConvLeakyPoolBackward {
+    /// The checkpointed input and weight, the map that was pooled and the slope.
+    type State = (NodeId, NodeId, FloatTensor<B>, f32);
+
+    fn backward(self, ops: Ops<Self::State, 3>, grads: &mut Gradients, checkpointer: &mut Checkpointer) {
+        let [node_x, node_w, node_b] = ops.parents;
+        let grad = grads.consume::<B>(&ops.node);
+        let (x_id, w_id, map, slope) = ops.state;
+        let x = checkpointer.retrieve_node_output::<FloatTensor<B>>(x_id);
+        let w = checkpointer.retrieve_node_output::<FloatTensor<B>>(w_id);
+        let grad = B::leaky_pool_grad(map, grad, slope);
+        let layer = B::conv3x3_grads(x, w, grad, node_x.is_some(), node_w.is_some());
+        register_layer_grads::<B>(grads, [node_x, node_w, node_b].map(|n| n.map(|n| n.id)), layer);
+    }
+}
+
 #[derive(Debug)]
 struct MaxPoolBackward;
 
@@ -149,6 +170,32 @@ impl<B: DaeGrads, C: CheckpointStrategy> DaeKernels for Autodiff<B, C> {
             OpsKind::UnTracked(prep) => {
                 prep.finish(B::conv3x3_leaky(x.into_primitive(), weight.into_primitive(), bias.into_primitive(), slope))
             }
+        }
+    }
+
+    fn conv3x3_leaky_pool(
+        x: FloatTensor<Self>,
+        weight: FloatTensor<Self>,
+        bias: FloatTensor<Self>,
+        slope: f32,
+    ) -> FloatTensor<Self> {
+        match ConvLeakyPoolBackward.prepare::<C>([x.node(), weight.node(), bias.node()]).compute_bound().stateful() {
+            OpsKind::Tracked(mut prep) => {
+                let (x_id, w_id) = (prep.checkpoint(&x), prep.checkpoint(&weight));
+                let (pooled, map) = B::conv3x3_leaky_pool_keep(
+                    x.into_primitive(),
+                    weight.into_primitive(),
+                    bias.into_primitive(),
+                    slope,
+                );
+                prep.finish((x_id, w_id, map, slope), pooled)
+            }
+            OpsKind::UnTracked(prep) => prep.finish(B::conv3x3_leaky_pool(
+                x.into_primitive(),
+                weight.into_primitive(),
+                bias.into_primitive(),
+                slope,
+            )),
         }
     }
 

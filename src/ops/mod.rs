@@ -126,6 +126,18 @@ pub trait DaeKernels: burn::backend::Backend {
         slope: f32,
     ) -> FloatTensor<Self>;
 
+    /// [`DaeKernels::conv3x3_leaky`] followed by [`DaeKernels::max_pool2x2`], with the values of
+    /// the two, bit for bit: `x`: [batch, c_in, side, side] (side even), `weight`: [c_out, c_in,
+    /// 3, 3], `bias`: \[c_out] → [batch, c_out, side / 2, side / 2]. Where the backend fuses the
+    /// activation into the pooling (leaky ReLU is increasing, so the activation of a window's
+    /// maximum is the maximum of its activations), the full-size activations are never written.
+    fn conv3x3_leaky_pool(
+        x: FloatTensor<Self>,
+        weight: FloatTensor<Self>,
+        bias: FloatTensor<Self>,
+        slope: f32,
+    ) -> FloatTensor<Self>;
+
     /// 3×3 transposed convolution, stride 2, padding 1, output padding 1 (Keras'
     /// `Conv2DTranspose(padding="same")`). `x`: [batch, c_in, side, side], `weight`:
     /// [c_in, c_out, 3, 3], `bias`: \[c_out] → [batch, c_out, 2·side, 2·side].
@@ -180,6 +192,27 @@ pub(crate) trait DaeGrads: DaeKernels {
     fn leaky_relu_grad(x: FloatTensor<Self>, grad: FloatTensor<Self>, slope: f32) -> FloatTensor<Self>;
 
     fn max_pool2x2_grad(x: FloatTensor<Self>, grad: FloatTensor<Self>) -> FloatTensor<Self>;
+
+    /// [`DaeKernels::conv3x3_leaky_pool`] and the map it pooled, kept for
+    /// [`DaeGrads::leaky_pool_grad`]: the convolution's sums or their activations (the backward
+    /// pass reads only where each window's maximum is and its sign, which are the same in both).
+    /// Here the composed ops, whose map is the activations; a backend that fuses overrides it.
+    fn conv3x3_leaky_pool_keep(
+        x: FloatTensor<Self>,
+        weight: FloatTensor<Self>,
+        bias: FloatTensor<Self>,
+        slope: f32,
+    ) -> (FloatTensor<Self>, FloatTensor<Self>) {
+        let map = Self::conv3x3_leaky(x, weight, bias, slope);
+        (Self::max_pool2x2(map.clone()), map)
+    }
+
+    /// The gradient of [`DaeKernels::conv3x3_leaky_pool`]'s convolution sums for that of its
+    /// output: each window's gradient to where its maximum is in `map` (what
+    /// [`DaeGrads::conv3x3_leaky_pool_keep`] kept), times the activation's slope there.
+    fn leaky_pool_grad(map: FloatTensor<Self>, grad: FloatTensor<Self>, slope: f32) -> FloatTensor<Self> {
+        Self::leaky_relu_grad(map.clone(), Self::max_pool2x2_grad(map, grad), slope)
+    }
 }
 
 /// Whether `tensor` lives on the flex backend (with or without autodiff).
@@ -249,6 +282,26 @@ pub fn conv3x3_leaky(layer: &Conv2d, x: Tensor<4>, slope: f64) -> Tensor<4> {
             ))
         }
         _ => leaky_relu(conv3x3(layer, x), slope),
+    }
+}
+
+/// 2 × 2 max-pooling of [`conv3x3_leaky`] ([batch, c_in, side, side] → [batch, c_out, side / 2,
+/// side / 2]): one node, whose kernels on flex never write the full-size activations, where the
+/// layer is what [`conv3x3`]'s kernels compute and the side is even; the ops one by one otherwise.
+/// The same values either way, bit for bit.
+pub fn conv3x3_leaky_pool(layer: &Conv2d, x: Tensor<4>, slope: f64) -> Tensor<4> {
+    let [.., h, w] = x.dims();
+    let fault = CONV_FAULT.load(Ordering::Relaxed) && !on_flex(&x);
+    match &layer.bias {
+        Some(bias) if is_conv3x3(layer) && has_kernels(&x) && slope > 0.0 && h % 2 == 0 && w % 2 == 0 && !fault => {
+            Tensor::from_dispatch(Dispatch::conv3x3_leaky_pool(
+                x.into_dispatch(),
+                layer.weight.val().into_dispatch(),
+                bias.val().into_dispatch(),
+                slope as f32,
+            ))
+        }
+        _ => max_pool2x2(conv3x3_leaky(layer, x, slope)),
     }
 }
 

@@ -7,6 +7,7 @@
 use super::gemm::{Gemm, im2col3x3, shifted_copy};
 use super::{SUM_LANES, assume_written, collect_chunks, collect_chunks_with, filled_planes, zeroed};
 use multiversion::multiversion;
+use std::ops::Range;
 
 /// `out[i][j] += Σ k[3·a + b] · input[i + a − 1][j + b − 1]` over the taps inside the
 /// `side × side` plane (zero padding 1): one 3×3 cross-correlation, added to `out`.
@@ -209,18 +210,97 @@ fn dot_into(acc: &mut [f32; SUM_LANES], rest: &mut f32, a: &[f32], b: &[f32]) {
     }
 }
 
+/// Columns of one block of [`thin_conv_grad_w`]'s sums: one AVX2 vector, so that the nine
+/// taps' sums take nine of its sixteen vector registers.
+const GRAD_COLS: usize = 8;
+
+/// Adds to each tap's `L` sums the products of a plane's output gradients (`g`, s × s) in blocks
+/// of `L` columns over `cols` (a multiple of `L` long) with the inputs that tap reads for them,
+/// from a copy of the input plane with a zero border one wide (`padded`, rows of `ps` = s + 2):
+/// the nine sums stay in registers across the plane. Its own function, not inlined: inlined into
+/// the loop over images, LLVM kept the sums in memory or built the shifted inputs with shuffles
+/// (each 2–5× slower; docs/benchmarks.md).
+#[multiversion(targets = "simd")]
+#[inline(never)]
+fn plane_taps<const L: usize>(
+    sums: &mut [[f32; L]; 9],
+    padded: &[f32],
+    ps: usize,
+    g: &[f32],
+    s: usize,
+    cols: Range<usize>,
+) {
+    assert!(
+        cols.end <= s && ps == s + 2 && padded.len() >= ps * ps && g.len() >= s * s && cols.len().is_multiple_of(L),
+        "plane_taps: columns {cols:?} of a side of {s}, padded rows of {ps}"
+    );
+    let mut acc = *sums;
+    for (y, g_row) in g[..s * s].chunks_exact(s).enumerate() {
+        for x0 in cols.clone().step_by(L) {
+            for (t, sums) in acc.iter_mut().enumerate() {
+                let at = (y + t / 3) * ps + x0 + t % 3;
+                for (l, sum) in sums.iter_mut().enumerate() {
+                    // SAFETY: x0 + l < cols.end ≤ s = g_row's length, and at + l < (y + 3)·ps ≤
+                    // ps² ≤ padded's length (asserted above). Indexed, the bounds checks (nine
+                    // per block, LLVM did not hoist them) took longer than the products.
+                    unsafe { *sum += g_row.get_unchecked(x0 + l) * padded.get_unchecked(at + l) };
+                }
+            }
+        }
+    }
+    *sums = acc;
+}
+
 /// Gradient with respect to the weight: [c_out, c_in, 3, 3].
 /// `dw[o][i][a][e] = Σ_batch Σ_(y, x) grad[o][y][x] · input[i][y + a − 1][x + e − 1]`.
 ///
-/// Per (o, i) pair, image and tap, one dot product over the whole plane: the gradient against
+/// Natively, per (o, i) pair, each input plane is copied once into a buffer with a zero border
+/// and the nine taps' sums are kept side by side over blocks of GRAD_COLS columns (then 4, then
+/// 1): each gradient block is loaded once for its nine products, where one dot product per tap
+/// loaded it nine times. In the browser, and for sides narrower than a block,
+/// [`grad_w_by_planes`]. Either way the order of the sums is fixed per pair, whatever the thread
+/// count.
+#[multiversion(targets = "simd")]
+pub(crate) fn thin_conv_grad_w(x: &[f32], grad: &[f32], dims: [usize; 4], c_out: usize) -> Vec<f32> {
+    let [batch, c_in, s, _] = dims;
+    if cfg!(target_arch = "wasm32") || s < GRAD_COLS {
+        return grad_w_by_planes(x, grad, dims, c_out);
+    }
+    let (plane, ps) = (s * s, s + 2);
+    let (wide, narrow) = (s / GRAD_COLS * GRAD_COLS, s / 4 * 4);
+    // The padded plane, (s + 2)²: its border is never written, so it stays zero.
+    collect_chunks_with(c_out * c_in * 9, 9, ps * ps, |padded, pair, taps| {
+        let (o, i) = (pair / c_in, pair % c_in);
+        let mut sums8 = [[0.0f32; GRAD_COLS]; 9];
+        let mut sums4 = [[0.0f32; 4]; 9];
+        let mut sums1 = [[0.0f32; 1]; 9];
+        for b in 0..batch {
+            let src = &x[(b * c_in + i) * plane..][..plane];
+            for (y, row) in src.chunks_exact(s).enumerate() {
+                padded[(y + 1) * ps + 1..][..s].copy_from_slice(row);
+            }
+            let g = &grad[(b * c_out + o) * plane..][..plane];
+            plane_taps(&mut sums8, padded, ps, g, s, 0..wide);
+            plane_taps(&mut sums4, padded, ps, g, s, wide..narrow);
+            plane_taps(&mut sums1, padded, ps, g, s, narrow..s);
+        }
+        let mut out = [0.0f32; 9];
+        for (t, v) in out.iter_mut().enumerate() {
+            *v = sums8[t].iter().sum::<f32>() + sums4[t].iter().sum::<f32>() + sums1[t][0];
+        }
+        taps.write_copy_of_slice(&out)
+    })
+}
+
+/// [`thin_conv_grad_w`] by whole planes: per (o, i) pair, image and tap, one dot product over the whole plane: the gradient against
 /// the input plane shifted by the tap's offset in the flattened plane, `(a − 1)·s + e − 1`, where
 /// both are inside it (that bounds the rows), kept as SUM_LANES partial sums. Flattened, the
 /// taps that read across the side also pair column 0 with the row above's last element (e = 0)
 /// and column s − 1 with the next row's first (e = 2): those `s` products per tap are taken off
 /// again. One long loop per tap instead of a short one per row (whose remainders cost as much as
-/// the rows in the browser); the same order whatever the thread count.
-#[multiversion(targets = "simd")]
-pub(crate) fn thin_conv_grad_w(x: &[f32], grad: &[f32], dims: [usize; 4], c_out: usize) -> Vec<f32> {
+/// the rows in the browser).
+#[inline(always)]
+fn grad_w_by_planes(x: &[f32], grad: &[f32], dims: [usize; 4], c_out: usize) -> Vec<f32> {
     let [batch, c_in, s, _] = dims;
     let plane = s * s;
     collect_chunks(c_out * c_in * 9, 9, |pair, taps| {

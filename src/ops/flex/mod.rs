@@ -209,6 +209,10 @@ impl DaeKernels for Flex {
         Self::leaky_relu(Self::conv3x3(x, weight, bias), slope)
     }
 
+    fn conv3x3_leaky_pool(x: FlexTensor, weight: FlexTensor, bias: FlexTensor, slope: f32) -> FlexTensor {
+        Self::conv3x3_leaky_pool_keep(x, weight, bias, slope).0
+    }
+
     fn adam_step(
         param: FlexTensor,
         grad: FlexTensor,
@@ -227,7 +231,7 @@ impl DaeKernels for Flex {
         let x = contiguous_f32(&x);
         let [b, c, h, w] = dims4(&x);
         assert!(h % 2 == 0 && w % 2 == 0, "max_pool2x2: even sides expected, got {h} × {w}");
-        tensor(max_pool_forward(slice(&x), [b, c, h, w]), [b, c, h / 2, w / 2])
+        tensor(max_pool_forward(slice(&x), [b, c, h, w], 1.0), [b, c, h / 2, w / 2])
     }
 }
 
@@ -290,10 +294,31 @@ impl DaeGrads for Flex {
         grad
     }
 
+    /// The convolution's sums, then the activation applied to each window's maximum as it is
+    /// pooled: one pass over the sums instead of the activation's and the pooling's.
+    fn conv3x3_leaky_pool_keep(
+        x: FlexTensor,
+        weight: FlexTensor,
+        bias: FlexTensor,
+        slope: f32,
+    ) -> (FlexTensor, FlexTensor) {
+        let sums = Self::conv3x3(x, weight, bias);
+        let [b, c, h, w] = dims4(&sums);
+        assert!(h % 2 == 0 && w % 2 == 0, "conv3x3_leaky_pool: even sides expected, got {h} × {w}");
+        (tensor(max_pool_forward(slice(&sums), [b, c, h, w], slope), [b, c, h / 2, w / 2]), sums)
+    }
+
+    /// One pass: the pooling's gradient and the activation's together.
+    fn leaky_pool_grad(sums: FlexTensor, grad: FlexTensor, slope: f32) -> FlexTensor {
+        let (sums, grad) = (contiguous_f32(&sums), contiguous_f32(&grad));
+        let dims = dims4(&sums);
+        tensor(max_pool_backward(slice(&sums), slice(&grad), dims, slope), dims)
+    }
+
     fn max_pool2x2_grad(x: FlexTensor, grad: FlexTensor) -> FlexTensor {
         let (x, grad) = (contiguous_f32(&x), contiguous_f32(&grad));
         let dims = dims4(&x);
-        tensor(max_pool_backward(slice(&x), slice(&grad), dims), dims)
+        tensor(max_pool_backward(slice(&x), slice(&grad), dims, 1.0), dims)
     }
 }
 
