@@ -219,6 +219,19 @@ fn conv_leaky_pool_kernel_is_the_ops_one_by_one_and_matches_burns_in_values_and_
             let burns = max_pool2d(leaky_relu(layer.forward(x.clone()), 0.1), MaxPoolOptions::new([2, 2]));
             negative += values(&burns).iter().filter(|v| **v < 0.0).count();
             assert_same_layer(&case, &x, &layer.weight.val(), &layer.bias.as_ref().unwrap().val(), ours, burns);
+            // As `enc1` runs in the model: an input that is not tracked (the images), so only the
+            // weight and the bias have gradients.
+            let images = x.clone().set_require_grad(false);
+            let ours = ops::conv3x3_leaky_pool(&layer, images.clone(), 0.1);
+            let burns = max_pool2d(leaky_relu(layer.forward(images), 0.1), MaxPoolOptions::new([2, 2]));
+            let weights = Tensor::<4>::random(ours.dims(), Distribution::Uniform(0.5, 1.5), &device);
+            let (go, gb) = ((ours * weights.clone()).sum().backward(), (burns * weights).sum().backward());
+            let (w, b) = (layer.weight.val(), layer.bias.as_ref().unwrap().val());
+            let (dw, dw_burn) = (w.grad(&go).unwrap(), w.grad(&gb).unwrap());
+            assert!(rel_diff(&dw, &dw_burn) < 1e-5, "dw {case}, input not tracked: {}", rel_diff(&dw, &dw_burn));
+            let db = |g| b.grad(g).unwrap().reshape([1, 1, 1, c_out]);
+            let (db, db_burn) = (db(&go), db(&gb));
+            assert!(rel_diff(&db, &db_burn) < 1e-5, "db {case}, input not tracked: {}", rel_diff(&db, &db_burn));
         }
         assert!(negative > 500, "{name}: expected maxima of both signs, {negative} negative");
     });

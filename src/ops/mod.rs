@@ -213,6 +213,23 @@ pub(crate) trait DaeGrads: DaeKernels {
     fn leaky_pool_grad(map: FloatTensor<Self>, grad: FloatTensor<Self>, slope: f32) -> FloatTensor<Self> {
         Self::leaky_relu_grad(map.clone(), Self::max_pool2x2_grad(map, grad), slope)
     }
+
+    /// The gradients of [`DaeKernels::conv3x3_leaky_pool`]: `map` as
+    /// [`DaeGrads::conv3x3_leaky_pool_keep`] kept it, `pooled` the op's output, `grad` its
+    /// gradient. Here [`DaeGrads::leaky_pool_grad`] then [`DaeGrads::conv3x3_grads`].
+    #[allow(clippy::too_many_arguments)]
+    fn conv3x3_leaky_pool_grads(
+        x: FloatTensor<Self>,
+        weight: FloatTensor<Self>,
+        map: FloatTensor<Self>,
+        _pooled: FloatTensor<Self>,
+        grad: FloatTensor<Self>,
+        slope: f32,
+        x_grad: bool,
+        w_grad: bool,
+    ) -> LayerGrads<Self> {
+        Self::conv3x3_grads(x, weight, Self::leaky_pool_grad(map, grad, slope), x_grad, w_grad)
+    }
 }
 
 /// Whether `tensor` lives on the flex backend (with or without autodiff).

@@ -3,27 +3,47 @@
 //! [`im2col3x3`], and a 3×3 layer's weight gradient (and a transposed convolution's input
 //! gradient) from one im2col per image ([`layer_grads`]); with the bias gradient ([`bias_grad`]).
 
+use super::pool::{Columns, unpool_plane};
 use super::{SUM_LANES, assume_written, collect_chunks};
 use multiversion::multiversion;
 use std::mem::MaybeUninit;
 
 /// Gradient with respect to the bias: `db[o] = Σ_batch Σ_pixels grad[o]`, [batch, c, s, s] → \[c]
-/// (SUM_LANES partial sums over each plane, then across them: a fixed order).
+/// (SUM_LANES partial sums over each plane, then across them: a fixed order). With `leaky`
+/// (activations of `grad`'s shape and the slope), each gradient times leaky ReLU's slope at its
+/// activation first, as [`leaky_relu_backward`](super::activation::leaky_relu_backward) (the bias
+/// gradient of sums that leaky ReLU and max-pooling followed, from the pooled gradient).
 #[multiversion(targets = "simd")]
-pub(crate) fn bias_grad(grad: &[f32], batch: usize, c: usize, plane: usize) -> Vec<f32> {
+pub(crate) fn bias_grad(grad: &[f32], batch: usize, c: usize, plane: usize, leaky: Option<(&[f32], f32)>) -> Vec<f32> {
     collect_chunks(c, 1, |o, total| {
         let mut acc = [0.0f32; SUM_LANES];
         let mut rest = 0.0f32;
         for b in 0..batch {
-            let values = &grad[(b * c + o) * plane..][..plane];
+            let at = (b * c + o) * plane;
+            let values = &grad[at..][..plane];
             let mut blocks = values.chunks_exact(SUM_LANES);
-            for block in &mut blocks {
-                for (t, &v) in acc.iter_mut().zip(block) {
-                    *t += v;
+            match leaky {
+                None => {
+                    for block in &mut blocks {
+                        for (t, &v) in acc.iter_mut().zip(block) {
+                            *t += v;
+                        }
+                    }
+                    for &v in blocks.remainder() {
+                        rest += v;
+                    }
                 }
-            }
-            for &v in blocks.remainder() {
-                rest += v;
+                Some((activations, slope)) => {
+                    let mut signs = activations[at..][..plane].chunks_exact(SUM_LANES);
+                    for (block, acts) in (&mut blocks).zip(&mut signs) {
+                        for ((t, &v), &a) in acc.iter_mut().zip(block).zip(acts) {
+                            *t += if a > 0.0 { v } else { v * slope };
+                        }
+                    }
+                    for (&v, &a) in blocks.remainder().iter().zip(signs.remainder()) {
+                        rest += if a > 0.0 { v } else { v * slope };
+                    }
+                }
             }
         }
         total.write_copy_of_slice(&[acc.iter().sum::<f32>() + rest])
@@ -247,6 +267,22 @@ fn map_with<I: Send, T: Send>(
     }
 }
 
+/// The left side of [`layer_grads`]: [batch, m, p, p] as it lies, or made an image at a time.
+#[derive(Clone, Copy)]
+pub(crate) enum Lhs<'a> {
+    Dense(&'a [f32]),
+    /// The gradient of a convolution's sums that leaky ReLU of `slope` and 2 × 2 max-pooling
+    /// followed (`ops::conv3x3_leaky_pool`), from the sums ([batch, m, p, p]) and the pooled
+    /// output's gradient ([batch, m, p / 2, p / 2]): each image's spread over its windows
+    /// ([`unpool_plane`]) into the work buffer, where the GEMM reads it while it is in cache,
+    /// instead of the whole gradient written to memory and read back.
+    Unpooled {
+        sums: &'a [f32],
+        grad: &'a [f32],
+        slope: f32,
+    },
+}
+
 /// Gradients of a 3×3 layer from one im2col per image:
 /// - `dw = Σ_batch lhs_b · cols_bᵀ` → [m, c·9], and
 /// - when `weight` ([m, c·9]) is given, `dx_b = weight · cols_b` → [batch, m, p, p],
@@ -260,7 +296,7 @@ fn map_with<I: Send, T: Send>(
 #[allow(clippy::too_many_arguments)]
 #[multiversion(targets = "simd")]
 pub(crate) fn layer_grads(
-    lhs: &[f32],
+    lhs: Lhs<'_>,
     m: usize,
     src: &[f32],
     c: usize,
@@ -271,6 +307,10 @@ pub(crate) fn layer_grads(
     weight: Option<&[f32]>,
 ) -> (Vec<f32>, Option<Vec<f32>>) {
     let (n, plane) = (c * 9, p * p);
+    assert!(
+        matches!(lhs, Lhs::Dense(_)) || (p.is_multiple_of(2) && weight.is_none()),
+        "layer_grads: an unpooled left side needs an even side ({p}) and no input gradient"
+    );
     let groups = batch.clamp(1, GRAD_GROUPS);
     // Each group runs over its images a few at a time: enough for an inner dimension of
     // GRAD_MIN_K, no more than keeps their patches ([n, sub·plane]) in L2 between im2col writing
@@ -292,27 +332,37 @@ pub(crate) fn layer_grads(
             rest = tail;
         }
     }
-    // Patches, and (for several images) their `lhs` rows side by side.
-    let scratch_len = (n + if sub > 1 { m } else { 0 }) * row_len;
+    // Patches, and (for several images, or made ones) their `lhs` rows side by side.
+    let in_place = matches!(lhs, Lhs::Dense(_)) && sub == 1;
+    let scratch_len = (n + if in_place { 0 } else { m }) * row_len;
     let parts = map_with(dx_runs, scratch_len, |scratch, g, mut dx_g| {
         let images = g * batch / groups..(g + 1) * batch / groups;
         // The sub-batch's patches, [n, row_len], and its `lhs` images side by side, [m, row_len]
-        // (one image is read where it lies: the same layout, without the copy).
+        // (one image as it lies is read there: the same layout, without the copy).
         let (cols, lhs_g) = scratch.split_at_mut(n * row_len);
         let mut dw_t = vec![0.0f32; n * m];
+        let mut columns = None;
         for (j, first) in images.clone().step_by(sub).enumerate() {
             let count = sub.min(images.end - first);
             for i in 0..count {
                 let b = first + i;
                 im2col3x3(&src[b * c * side * side..][..c * side * side], c, side, stride, p, cols, row_len, i * plane);
-                if sub > 1 {
-                    for mm in 0..m {
-                        lhs_g[mm * row_len + i * plane..][..plane]
-                            .copy_from_slice(&lhs[(b * m + mm) * plane..][..plane]);
+                for mm in (0..m).filter(|_| !in_place) {
+                    let row = &mut lhs_g[mm * row_len + i * plane..][..plane];
+                    let at = (b * m + mm) * plane;
+                    match lhs {
+                        Lhs::Dense(lhs) => row.copy_from_slice(&lhs[at..][..plane]),
+                        Lhs::Unpooled { sums, grad, slope } => {
+                            let columns = columns.get_or_insert_with(|| Columns::new(p));
+                            unpool_plane(&sums[at..][..plane], &grad[at / 4..][..plane / 4], row, p, slope, columns)
+                        }
                     }
                 }
             }
-            let rhs: &[f32] = if sub > 1 { lhs_g } else { &lhs[first * m * plane..][..m * plane] };
+            let rhs: &[f32] = match lhs {
+                Lhs::Dense(lhs) if in_place => &lhs[first * m * plane..][..m * plane],
+                _ => lhs_g,
+            };
             // dw_gᵀ += cols · lhs_gᵀ, [n, m]: `cols` is the left side as it lies (rows of k) and
             // only the m rows of `lhs_g` are read across (element (kk, mm) at
             // lhs_g[mm·row_len + kk]). The other way round, dw_g = lhs_g · colsᵀ, `wasm_gemm`

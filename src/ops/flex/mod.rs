@@ -13,7 +13,7 @@ use self::activation::leaky_relu_forward;
 use self::conv::{patch_conv_forward, thin_conv_forward, wide_conv_forward};
 use self::conv::{patch_conv_grad_x, thin_conv_grad_w, thin_conv_grad_x, wide_conv_grad_x};
 use self::conv_transpose::up_conv_forward;
-use self::gemm::{bias_grad, layer_grads};
+use self::gemm::{Lhs, bias_grad, layer_grads};
 use self::pool::max_pool_backward;
 use self::pool::max_pool_forward;
 use super::{AdamStep, DaeGrads, DaeKernels, LayerGrads};
@@ -259,7 +259,7 @@ impl DaeGrads for Flex {
             let dw = if c_out == 1 {
                 thin_conv_grad_w(slice(&x), slice(&grad), dims, c_out)
             } else {
-                layer_grads(slice(&grad), c_out, slice(&x), c_in, s, 1, s, batch, None).0
+                layer_grads(Lhs::Dense(slice(&grad)), c_out, slice(&x), c_in, s, 1, s, batch, None).0
             };
             tensor(dw, [c_out, c_in, 3, 3])
         });
@@ -281,7 +281,8 @@ impl DaeGrads for Flex {
         if x_grad || w_grad {
             // Both from one im2col of the output gradient (see `layer_grads`).
             let weight = x_grad.then(|| slice(&w));
-            let (w_grad, x_grad) = layer_grads(slice(&x), c_in, slice(&grad), c_out, 2 * s, 2, s, batch, weight);
+            let (w_grad, x_grad) =
+                layer_grads(Lhs::Dense(slice(&x)), c_in, slice(&grad), c_out, 2 * s, 2, s, batch, weight);
             dx = x_grad.map(|v| tensor(v, dims));
             dw = Some(tensor(w_grad, [c_in, c_out, 3, 3]));
         }
@@ -308,6 +309,35 @@ impl DaeGrads for Flex {
         (tensor(max_pool_forward(slice(&sums), [b, c, h, w], slope), [b, c, h / 2, w / 2]), sums)
     }
 
+    /// With one input channel and no input gradient asked for (`enc1`), each image's gradient of
+    /// the sums is made in the weight gradient's work buffer ([`Lhs::Unpooled`]) and the bias
+    /// gradient summed from the pooled one, instead of the full-size gradient written out.
+    fn conv3x3_leaky_pool_grads(
+        x: FlexTensor,
+        weight: FlexTensor,
+        sums: FlexTensor,
+        pooled: FlexTensor,
+        grad: FlexTensor,
+        slope: f32,
+        x_grad: bool,
+        w_grad: bool,
+    ) -> LayerGrads<Self> {
+        let [c_out, c_in, ..] = dims4(&weight);
+        if c_in != 1 || x_grad {
+            let grad = Self::leaky_pool_grad(sums, grad, slope);
+            return Self::conv3x3_grads(x, weight, grad, x_grad, w_grad);
+        }
+        let (x, sums, pooled, grad) =
+            (contiguous_f32(&x), contiguous_f32(&sums), contiguous_f32(&pooled), contiguous_f32(&grad));
+        let [batch, _, s, _] = dims4(&x);
+        let dw = w_grad.then(|| {
+            let lhs = Lhs::Unpooled { sums: slice(&sums), grad: slice(&grad), slope };
+            tensor(layer_grads(lhs, c_out, slice(&x), 1, s, 1, s, batch, None).0, [c_out, 1, 3, 3])
+        });
+        let bias = bias_grad(slice(&grad), batch, c_out, s * s / 4, Some((slice(&pooled), slope)));
+        LayerGrads { x: None, weight: dw, bias: FlexTensor::from_data(TensorData::new(bias, [c_out])) }
+    }
+
     /// One pass: the pooling's gradient and the activation's together.
     fn leaky_pool_grad(sums: FlexTensor, grad: FlexTensor, slope: f32) -> FlexTensor {
         let (sums, grad) = (contiguous_f32(&sums), contiguous_f32(&grad));
@@ -325,5 +355,5 @@ impl DaeGrads for Flex {
 /// The bias gradient of a layer from its output gradient ([batch, c_out, h, w]).
 fn bias_of(grad: &FlexTensor, batch: usize, c_out: usize) -> FlexTensor {
     let [.., gh, gw] = dims4(grad);
-    FlexTensor::from_data(TensorData::new(bias_grad(slice(grad), batch, c_out, gh * gw), [c_out]))
+    FlexTensor::from_data(TensorData::new(bias_grad(slice(grad), batch, c_out, gh * gw, None), [c_out]))
 }

@@ -6,6 +6,7 @@
 
 use super::{assume_written, collect_chunks};
 use multiversion::multiversion;
+use std::mem::MaybeUninit;
 
 /// The larger of two values and whether it is the second (`>`: ties and NaNs keep the first).
 #[inline]
@@ -47,46 +48,101 @@ pub(super) fn max_pool_forward(x: &[f32], [batch, channels, h, w]: [usize; 4], s
     })
 }
 
+/// An element of an output buffer: a float, or one not written yet.
+pub(super) trait Slot {
+    fn put(&mut self, v: f32);
+}
+
+impl Slot for f32 {
+    #[inline(always)]
+    fn put(&mut self, v: f32) {
+        *self = v;
+    }
+}
+
+impl Slot for MaybeUninit<f32> {
+    #[inline(always)]
+    fn put(&mut self, v: f32) {
+        self.write(v);
+    }
+}
+
 /// Each output gradient goes to the input element the forward pass took its maximum from (the
 /// larger of top and bottom in each column, then the larger of the two columns; ties and NaNs
 /// keep the top row and the left column), times the leaky ReLU's slope there (`slope` where the
 /// maximum is not positive, as [`leaky_relu_backward`](super::activation::leaky_relu_backward);
 /// with `slope` 1 the gradient itself); the window's other three get zero.
+#[multiversion(targets = "simd")]
+pub(crate) fn max_pool_backward(x: &[f32], grad: &[f32], [batch, channels, h, w]: [usize; 4], slope: f32) -> Vec<f32> {
+    assert!(h % 2 == 0 && w % 2 == 0, "max_pool_backward: even sides expected, got {h} × {w}");
+    let q = h * w / 4;
+    collect_chunks(batch * channels * h * w, h * w, |p, dplane| {
+        unpool_plane(&x[p * h * w..][..h * w], &grad[p * q..][..q], dplane, w, slope, &mut Columns::new(w));
+        // SAFETY: `unpool_plane` writes every element of the plane.
+        unsafe { assume_written(dplane) }
+    })
+}
+
+/// Per column of a row pair: the larger value, and all ones where it is the bottom one
+/// ([`unpool_plane`]'s work buffers, one row long).
+pub(super) struct Columns {
+    larger: Vec<f32>,
+    bottom_wins: Vec<u32>,
+}
+
+impl Columns {
+    pub(super) fn new(w: usize) -> Self {
+        Columns { larger: vec![0.0; w], bottom_wins: vec![0; w] }
+    }
+}
+
+/// [`max_pool_backward`] of one plane: `x` the pooled plane (rows of `w`), `g` its pooled
+/// gradient; every element of `dplane` (`x`'s size) is written.
 ///
 /// Branch-free: the gradient is masked with the comparisons' bits instead of chosen by them.
 /// Which element wins is a coin toss on real activations, and run as branches (what the browser
 /// engine made of the float selects) the mispredictions made this pass one of the costliest of a
-/// browser train step (docs/benchmarks.md).
-#[multiversion(targets = "simd")]
-pub(crate) fn max_pool_backward(x: &[f32], grad: &[f32], [batch, channels, h, w]: [usize; 4], slope: f32) -> Vec<f32> {
-    assert!(h % 2 == 0 && w % 2 == 0, "max_pool_backward: even sides expected, got {h} × {w}");
-    let (oh, ow) = (h / 2, w / 2);
-    collect_chunks(batch * channels * h * w, h * w, |p, dplane| {
-        let g = &grad[p * oh * ow..][..oh * ow];
-        // Per column of a row pair: the larger value, and all ones where it is the bottom one.
-        let (mut column, mut bottom_wins) = (vec![0.0f32; w], vec![0u32; w]);
-        let rows = x[p * h * w..][..h * w].chunks_exact(2 * w);
-        for ((rows, drows), g_row) in rows.zip(dplane.chunks_exact_mut(2 * w)).zip(g.chunks_exact(ow)) {
-            let (top, bottom) = rows.split_at(w);
-            for (((m, b), &t), &u) in column.iter_mut().zip(&mut bottom_wins).zip(top).zip(bottom) {
-                let (value, lower) = pick(t, u);
-                *m = value;
-                *b = u32::from(lower).wrapping_neg();
-            }
-            let (dtop, dbottom) = drows.split_at_mut(w);
-            let columns = column.chunks_exact(2).zip(bottom_wins.chunks_exact(2));
-            let dcolumns = dtop.chunks_exact_mut(2).zip(dbottom.chunks_exact_mut(2));
-            for (((m, b), (dt, db)), &gv) in columns.zip(dcolumns).zip(g_row) {
-                let right = u32::from(m[1] > m[0]).wrapping_neg();
-                let g_bits = if pick(m[0], m[1]).0 > 0.0 { gv } else { gv * slope }.to_bits();
-                for (j, won) in [(0, !right), (1, right)] {
-                    dt[j].write(f32::from_bits(g_bits & won & !b[j]));
-                    db[j].write(f32::from_bits(g_bits & won & b[j]));
-                }
+/// browser train step (docs/benchmarks.md). The first comparison runs over whole rows, which
+/// vectorises; one loop over the windows that did both (stride-2 loads and stores) was 6× slower
+/// natively, scalar with branches.
+#[inline(always)]
+pub(super) fn unpool_plane<S: Slot>(
+    x: &[f32],
+    g: &[f32],
+    dplane: &mut [S],
+    w: usize,
+    slope: f32,
+    columns: &mut Columns,
+) {
+    assert!(
+        w.is_multiple_of(2)
+            && x.len().is_multiple_of(2 * w)
+            && dplane.len() == x.len()
+            && g.len() == x.len() / 4
+            && columns.larger.len() == w,
+        "unpool_plane: a plane of {} with rows of {w}, its gradient of {}, out {}",
+        x.len(),
+        g.len(),
+        dplane.len()
+    );
+    let Columns { larger, bottom_wins } = columns;
+    for ((rows, drows), g_row) in x.chunks_exact(2 * w).zip(dplane.chunks_exact_mut(2 * w)).zip(g.chunks_exact(w / 2)) {
+        let (top, bottom) = rows.split_at(w);
+        for (((m, b), &t), &u) in larger.iter_mut().zip(bottom_wins.iter_mut()).zip(top).zip(bottom) {
+            let (value, lower) = pick(t, u);
+            *m = value;
+            *b = u32::from(lower).wrapping_neg();
+        }
+        let (dtop, dbottom) = drows.split_at_mut(w);
+        let pairs = larger.chunks_exact(2).zip(bottom_wins.chunks_exact(2));
+        let dpairs = dtop.chunks_exact_mut(2).zip(dbottom.chunks_exact_mut(2));
+        for (((m, b), (dt, db)), &gv) in pairs.zip(dpairs).zip(g_row) {
+            let right = u32::from(m[1] > m[0]).wrapping_neg();
+            let g_bits = if pick(m[0], m[1]).0 > 0.0 { gv } else { gv * slope }.to_bits();
+            for (j, won) in [(0, !right), (1, right)] {
+                dt[j].put(f32::from_bits(g_bits & won & !b[j]));
+                db[j].put(f32::from_bits(g_bits & won & b[j]));
             }
         }
-        // SAFETY: h / 2 row pairs of w / 2 windows tile the plane (h and w even, asserted above),
-        // and each window wrote its four elements.
-        unsafe { assume_written(dplane) }
-    })
+    }
 }
