@@ -15,10 +15,20 @@ fn pick(top: f32, bottom: f32) -> (f32, bool) {
 }
 
 /// `v > 0 ? v : slope·v`, as [`leaky_relu_forward`](super::activation::leaky_relu_forward); with
-/// `slope` 1, `v` itself.
+/// `slope` 1, `v` itself. Chosen by masking bits, not by a float select: in these scalar loops
+/// the browser engine ran a select as a branch, and the signs of maxima are coin tosses (a
+/// browser train step 8 % slower, docs/benchmarks.md).
 #[inline(always)]
 fn leaky(v: f32, slope: f32) -> f32 {
-    if v > 0.0 { v } else { v * slope }
+    let positive = u32::from(v > 0.0).wrapping_neg();
+    f32::from_bits((v.to_bits() & positive) | ((v * slope).to_bits() & !positive))
+}
+
+/// The bits of `g` where `v` > 0, of `slope · g` elsewhere: leaky ReLU's gradient at `v`.
+#[inline(always)]
+fn leaky_bits(v: f32, g: f32, slope: f32) -> u32 {
+    let positive = u32::from(v > 0.0).wrapping_neg();
+    (g.to_bits() & positive) | ((g * slope).to_bits() & !positive)
 }
 
 /// Each window's maximum, through a leaky ReLU of `slope` (1: the maximum itself): per column the
@@ -138,7 +148,7 @@ pub(super) fn unpool_plane<S: Slot>(
         let dpairs = dtop.chunks_exact_mut(2).zip(dbottom.chunks_exact_mut(2));
         for (((m, b), (dt, db)), &gv) in pairs.zip(dpairs).zip(g_row) {
             let right = u32::from(m[1] > m[0]).wrapping_neg();
-            let g_bits = if pick(m[0], m[1]).0 > 0.0 { gv } else { gv * slope }.to_bits();
+            let g_bits = leaky_bits(pick(m[0], m[1]).0, gv, slope);
             for (j, won) in [(0, !right), (1, right)] {
                 dt[j].put(f32::from_bits(g_bits & won & !b[j]));
                 db[j].put(f32::from_bits(g_bits & won & b[j]));
