@@ -3,14 +3,19 @@
 use burn::prelude::*;
 
 use crate::model::PIXELS;
+use crate::ops;
 
 /// Mean sigmoid cross-entropy of `logits` against `targets` (both `[batch, 1, 28, 28]`),
 /// averaged over every pixel — Keras' `binary_crossentropy` on logits, as the tutorial trains.
 ///
 /// Computed as `max(x, 0) − x·z + ln(1 + e^−|x|)`, which never overflows (the form TensorFlow's
 /// `sigmoid_cross_entropy_with_logits` documents). Training, evaluation and the page's
-/// validation figure all use this one.
+/// validation figure all use this one: on the CPU as one op ([`ops::bce_logits`]: per element
+/// the same f32 operations, the sums in another order), elsewhere as the burn ops below.
 pub fn bce_with_logits(logits: Tensor<4>, targets: Tensor<4>) -> Tensor<1> {
+    if ops::on_flex(&logits) {
+        return ops::bce_logits(logits, targets);
+    }
     let positive = logits.clone().clamp_min(0.0);
     let soft = logits.clone().abs().neg().exp().log1p();
     (positive - logits * targets + soft).mean()

@@ -313,6 +313,26 @@ fn the_model_on_the_gpu_device_agrees_with_the_cpu() {
 }
 
 #[test]
+fn bce_kernel_matches_burns_ops_in_value_and_gradient() {
+    // On the CPU only: elsewhere `metrics::bce_with_logits` is these very burn ops.
+    let device = cpu_device().autodiff();
+    for (shape, spread) in [([64, 1, 28, 28], 12.0), ([3, 1, 28, 28], 0.5), ([1, 1, 3, 5], 30.0)] {
+        let logits = Tensor::<4>::random(shape, Distribution::Uniform(-spread, spread), &device).require_grad();
+        let targets = Tensor::<4>::random(shape, Distribution::Uniform(0.0, 1.0), &device);
+        let ours = ops::bce_logits(logits.clone(), targets.clone());
+        let positive = logits.clone().clamp_min(0.0);
+        let soft = logits.clone().abs().neg().exp().log1p();
+        let burns = (positive - logits.clone() * targets + soft).mean();
+        let (o, b) = (ours.clone().into_scalar::<f32>(), burns.clone().into_scalar::<f32>());
+        assert!((o - b).abs() <= 1e-6 * b.abs(), "{shape:?}: loss {o} against burn's {b}");
+        let (go, gb) = (ours.mul_scalar(3.0).backward(), burns.mul_scalar(3.0).backward());
+        let (dl, dl_burn) = (logits.grad(&go).unwrap(), logits.grad(&gb).unwrap());
+        let d = rel_diff(&dl, &dl_burn);
+        assert!(d < 1e-5, "{shape:?}: gradient {d}");
+    }
+}
+
+#[test]
 fn adam_step_is_burns_adam_step() {
     use burn::optim::{AdamConfig, Optimizer};
     use mnist_dae::ops::AdamStep;

@@ -10,7 +10,7 @@ use burn::backend::tensor::FloatTensor;
 
 use burn::backend::AutodiffBackend;
 
-use super::{AdamStep, DaeGrads, DaeKernels, LayerGrads};
+use super::{AdamStep, DaeGrads, DaeKernels, LayerGrads, LossGrads, LossKernels};
 
 /// The backward pass of a 3×3 layer node: a convolution ([`DaeKernels::conv3x3`]) or a
 /// transposed one ([`DaeKernels::up_conv3x3`]).
@@ -127,6 +127,38 @@ impl<B: DaeGrads> Backward<B, 1> for LeakyBackward {
             let (x_id, slope) = ops.state;
             let x = checkpointer.retrieve_node_output::<FloatTensor<B>>(x_id);
             grads.register::<B>(node.id, B::leaky_relu_grad(x, grad, slope));
+        }
+    }
+}
+
+/// The backward pass of [`LossKernels::bce_logits`].
+#[derive(Debug)]
+struct BceBackward;
+
+impl<B: LossGrads> Backward<B, 1> for BceBackward {
+    /// The logits and the targets.
+    type State = (FloatTensor<B>, FloatTensor<B>);
+
+    fn backward(self, ops: Ops<Self::State, 1>, grads: &mut Gradients, _checkpointer: &mut Checkpointer) {
+        let [node_logits] = ops.parents;
+        let grad = grads.consume::<B>(&ops.node);
+        if let Some(node) = node_logits {
+            let (logits, targets) = ops.state;
+            grads.register::<B>(node.id, B::bce_logits_grad(logits, targets, grad));
+        }
+    }
+}
+
+impl<B: LossGrads, C: CheckpointStrategy> LossKernels for Autodiff<B, C> {
+    /// The targets are data: a tracked target is read, not differentiated.
+    fn bce_logits(logits: FloatTensor<Self>, targets: FloatTensor<Self>) -> FloatTensor<Self> {
+        let targets = targets.into_primitive();
+        match BceBackward.prepare::<C>([logits.node()]).compute_bound().stateful() {
+            OpsKind::Tracked(prep) => {
+                let logits = logits.into_primitive();
+                prep.finish((logits.clone(), targets.clone()), B::bce_logits(logits, targets))
+            }
+            OpsKind::UnTracked(prep) => prep.finish(B::bce_logits(logits.into_primitive(), targets)),
         }
     }
 }

@@ -232,6 +232,34 @@ pub(crate) trait DaeGrads: DaeKernels {
     }
 }
 
+/// The training loss as one op on the CPU backend, where its composed form
+/// ([`crate::metrics::bce_with_logits`] elsewhere) is a dozen single-threaded passes
+/// (`flex/loss.rs`). Only flex has it: [`bce_logits`] is called for tensors there.
+#[backend_extension(Flex, Autodiff)]
+pub trait LossKernels: burn::backend::Backend {
+    /// Mean sigmoid cross-entropy of `logits` against `targets` (one shape, any rank) → \[1]:
+    /// per element `(max(x, 0) − x·z) + ln(1 + e^−|x|)`. Its gradient goes to `logits` only
+    /// (the targets are data).
+    fn bce_logits(logits: FloatTensor<Self>, targets: FloatTensor<Self>) -> FloatTensor<Self>;
+}
+
+/// The backward pass of [`LossKernels::bce_logits`] on a backend: the logits' gradient for the
+/// mean's gradient `grad` (\[1]).
+pub(crate) trait LossGrads: LossKernels {
+    fn bce_logits_grad(
+        logits: FloatTensor<Self>,
+        targets: FloatTensor<Self>,
+        grad: FloatTensor<Self>,
+    ) -> FloatTensor<Self>;
+}
+
+/// [`LossKernels::bce_logits`] of tensors on flex ([`on_flex`]; burn panics on a backend without
+/// the op): `[batch, 1, 28, 28]` logits and targets → \[1].
+pub fn bce_logits(logits: Tensor<4>, targets: Tensor<4>) -> Tensor<1> {
+    assert_eq!(logits.dims(), targets.dims(), "bce_logits: logits and targets of one shape");
+    Tensor::from_dispatch(Dispatch::bce_logits(logits.into_dispatch(), targets.into_dispatch()))
+}
+
 /// Whether `tensor` lives on the flex backend (with or without autodiff).
 pub fn on_flex<const D: usize>(tensor: &Tensor<D>) -> bool {
     matches!(tensor.device().without_autodiff().as_dispatch(), DispatchDevice::Flex(_))

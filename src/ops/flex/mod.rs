@@ -14,9 +14,10 @@ use self::conv::{patch_conv_forward, thin_conv_forward, wide_conv_forward};
 use self::conv::{patch_conv_grad_x, thin_conv_grad_w, thin_conv_grad_x, wide_conv_grad_x};
 use self::conv_transpose::up_conv_forward;
 use self::gemm::{Lhs, bias_grad, layer_grads};
+use self::loss::{bce_logits_backward, bce_logits_forward};
 use self::pool::max_pool_backward;
 use self::pool::max_pool_forward;
-use super::{AdamStep, DaeGrads, DaeKernels, LayerGrads};
+use super::{AdamStep, DaeGrads, DaeKernels, LayerGrads, LossGrads, LossKernels};
 
 // The kernels carry `#[multiversion(targets = "simd")]` (see `super`). A closure written inside
 // one inherits its target features, so a library function it is handed to (`map(..).collect()`,
@@ -27,6 +28,7 @@ mod adam;
 mod conv;
 mod conv_transpose;
 mod gemm;
+mod loss;
 mod pool;
 // Natively only for its tests (`lanes` stands in for wasm's `v128` there).
 #[cfg(any(test, target_arch = "wasm32"))]
@@ -349,6 +351,24 @@ impl DaeGrads for Flex {
         let (x, grad) = (contiguous_f32(&x), contiguous_f32(&grad));
         let dims = dims4(&x);
         tensor(max_pool_backward(slice(&x), slice(&grad), dims, 1.0), dims)
+    }
+}
+
+impl LossKernels for Flex {
+    fn bce_logits(logits: FlexTensor, targets: FlexTensor) -> FlexTensor {
+        let (logits, targets) = (contiguous_f32(&logits), contiguous_f32(&targets));
+        FlexTensor::from_data(TensorData::new(vec![bce_logits_forward(slice(&logits), slice(&targets))], [1]))
+    }
+}
+
+impl LossGrads for Flex {
+    fn bce_logits_grad(logits: FlexTensor, targets: FlexTensor, grad: FlexTensor) -> FlexTensor {
+        let (logits, targets, grad) = (contiguous_f32(&logits), contiguous_f32(&targets), contiguous_f32(&grad));
+        let shape = burn::backend::TensorMetadata::shape(&logits);
+        FlexTensor::from_data(TensorData::new(
+            bce_logits_backward(slice(&logits), slice(&targets), slice(&grad)[0]),
+            shape,
+        ))
     }
 }
 
