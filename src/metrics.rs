@@ -10,10 +10,12 @@ use crate::ops;
 ///
 /// Computed as `max(x, 0) − x·z + ln(1 + e^−|x|)`, which never overflows (the form TensorFlow's
 /// `sigmoid_cross_entropy_with_logits` documents). Training, evaluation and the page's
-/// validation figure all use this one: on the CPU as one op ([`ops::bce_logits`]: per element
-/// the same f32 operations, the sums in another order), elsewhere as the burn ops below.
+/// validation figure all use this one: natively on the CPU as one op ([`ops::bce_logits`]: per
+/// element the same f32 operations, the sums in another order, on both threads), elsewhere as
+/// the burn ops below (in the browser's single thread the op measured 5 % slower a train step
+/// than these, docs/benchmarks.md).
 pub fn bce_with_logits(logits: Tensor<4>, targets: Tensor<4>) -> Tensor<1> {
-    if ops::on_flex(&logits) {
+    if ops::on_flex(&logits) && !cfg!(target_arch = "wasm32") {
         return ops::bce_logits(logits, targets);
     }
     let positive = logits.clone().clamp_min(0.0);

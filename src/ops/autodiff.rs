@@ -136,15 +136,15 @@ impl<B: DaeGrads> Backward<B, 1> for LeakyBackward {
 struct BceBackward;
 
 impl<B: LossGrads> Backward<B, 1> for BceBackward {
-    /// The logits and the targets.
+    /// What [`LossGrads::bce_logits_keep`] kept, and the targets.
     type State = (FloatTensor<B>, FloatTensor<B>);
 
     fn backward(self, ops: Ops<Self::State, 1>, grads: &mut Gradients, _checkpointer: &mut Checkpointer) {
         let [node_logits] = ops.parents;
         let grad = grads.consume::<B>(&ops.node);
         if let Some(node) = node_logits {
-            let (logits, targets) = ops.state;
-            grads.register::<B>(node.id, B::bce_logits_grad(logits, targets, grad));
+            let (kept, targets) = ops.state;
+            grads.register::<B>(node.id, B::bce_logits_grad(kept, targets, grad));
         }
     }
 }
@@ -155,8 +155,8 @@ impl<B: LossGrads, C: CheckpointStrategy> LossKernels for Autodiff<B, C> {
         let targets = targets.into_primitive();
         match BceBackward.prepare::<C>([logits.node()]).compute_bound().stateful() {
             OpsKind::Tracked(prep) => {
-                let logits = logits.into_primitive();
-                prep.finish((logits.clone(), targets.clone()), B::bce_logits(logits, targets))
+                let (loss, kept) = B::bce_logits_keep(logits.into_primitive(), targets.clone());
+                prep.finish((kept, targets), loss)
             }
             OpsKind::UnTracked(prep) => prep.finish(B::bce_logits(logits.into_primitive(), targets)),
         }

@@ -232,7 +232,7 @@ pub(crate) trait DaeGrads: DaeKernels {
     }
 }
 
-/// The training loss as one op on the CPU backend, where its composed form
+/// The training loss as one op on the native CPU backend, where its composed form
 /// ([`crate::metrics::bce_with_logits`] elsewhere) is a dozen single-threaded passes
 /// (`flex/loss.rs`). Only flex has it: [`bce_logits`] is called for tensors there.
 #[backend_extension(Flex, Autodiff)]
@@ -243,11 +243,15 @@ pub trait LossKernels: burn::backend::Backend {
     fn bce_logits(logits: FloatTensor<Self>, targets: FloatTensor<Self>) -> FloatTensor<Self>;
 }
 
-/// The backward pass of [`LossKernels::bce_logits`] on a backend: the logits' gradient for the
-/// mean's gradient `grad` (\[1]).
+/// [`LossKernels::bce_logits`] for the autodiff node on a backend: the loss with what its
+/// backward pass reads (`kept`), and that backward pass: the logits' gradient for the mean's
+/// gradient `grad` (\[1]).
 pub(crate) trait LossGrads: LossKernels {
+    fn bce_logits_keep(logits: FloatTensor<Self>, targets: FloatTensor<Self>)
+    -> (FloatTensor<Self>, FloatTensor<Self>);
+
     fn bce_logits_grad(
-        logits: FloatTensor<Self>,
+        kept: FloatTensor<Self>,
         targets: FloatTensor<Self>,
         grad: FloatTensor<Self>,
     ) -> FloatTensor<Self>;

@@ -356,17 +356,24 @@ impl DaeGrads for Flex {
 
 impl LossKernels for Flex {
     fn bce_logits(logits: FlexTensor, targets: FlexTensor) -> FlexTensor {
-        let (logits, targets) = (contiguous_f32(&logits), contiguous_f32(&targets));
-        FlexTensor::from_data(TensorData::new(vec![bce_logits_forward(slice(&logits), slice(&targets))], [1]))
+        Self::bce_logits_keep(logits, targets).0
     }
 }
 
 impl LossGrads for Flex {
-    fn bce_logits_grad(logits: FlexTensor, targets: FlexTensor, grad: FlexTensor) -> FlexTensor {
-        let (logits, targets, grad) = (contiguous_f32(&logits), contiguous_f32(&targets), contiguous_f32(&grad));
+    /// The loss and σ(logits).
+    fn bce_logits_keep(logits: FlexTensor, targets: FlexTensor) -> (FlexTensor, FlexTensor) {
+        let (logits, targets) = (contiguous_f32(&logits), contiguous_f32(&targets));
+        let (loss, sigma) = bce_logits_forward(slice(&logits), slice(&targets));
         let shape = burn::backend::TensorMetadata::shape(&logits);
+        (FlexTensor::from_data(TensorData::new(vec![loss], [1])), FlexTensor::from_data(TensorData::new(sigma, shape)))
+    }
+
+    fn bce_logits_grad(sigma: FlexTensor, targets: FlexTensor, grad: FlexTensor) -> FlexTensor {
+        let (sigma, targets, grad) = (contiguous_f32(&sigma), contiguous_f32(&targets), contiguous_f32(&grad));
+        let shape = burn::backend::TensorMetadata::shape(&sigma);
         FlexTensor::from_data(TensorData::new(
-            bce_logits_backward(slice(&logits), slice(&targets), slice(&grad)[0]),
+            bce_logits_backward(slice(&sigma), slice(&targets), slice(&grad)[0]),
             shape,
         ))
     }
