@@ -347,7 +347,10 @@ pub(crate) fn layer_grads(
             for i in 0..count {
                 let b = first + i;
                 im2col3x3(&src[b * c * side * side..][..c * side * side], c, side, stride, p, cols, row_len, i * plane);
-                for mm in (0..m).filter(|_| !in_place) {
+                if in_place {
+                    continue;
+                }
+                for mm in 0..m {
                     let row = &mut lhs_g[mm * row_len + i * plane..][..plane];
                     let at = (b * m + mm) * plane;
                     match lhs {

@@ -106,7 +106,7 @@ impl Columns {
     }
 }
 
-/// [`max_pool_backward`] of one plane: `x` the pooled plane (rows of `w`), `g` its pooled
+/// [`max_pool_backward`] of one plane: `x` the plane that was pooled (rows of `w`), `g` its pooled
 /// gradient; every element of `dplane` (`x`'s size) is written.
 ///
 /// Branch-free: the gradient is masked with the comparisons' bits instead of chosen by them.
