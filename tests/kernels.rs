@@ -123,10 +123,25 @@ fn assert_same_layer(
     assert!(rel_diff(&o.2, &b.2) < 1e-5, "db {case}: {}", rel_diff(&o.2, &b.2));
 }
 
-#[test]
-fn conv_kernels_match_burns_conv2d_in_values_and_gradients() {
+/// A 3×3 convolution, padding 1, c_in → c_out, with a bias drawn from `bias` (non-zero, so that
+/// its gradient and its place in the sum are checked too), and a tracked input for it.
+fn conv_and_input(
+    (c_in, c_out, side, batch): (usize, usize, usize, usize),
+    bias: (f64, f64),
+    device: &Device,
+) -> (burn::nn::conv::Conv2d, Tensor<4>) {
     use burn::nn::PaddingConfig2d;
     use burn::nn::conv::Conv2dConfig;
+    let mut layer =
+        Conv2dConfig::new([c_in, c_out], [3, 3]).with_padding(PaddingConfig2d::Explicit(1, 1, 1, 1)).init(device);
+    let values = Tensor::<1>::random([c_out], Distribution::Uniform(bias.0, bias.1), device);
+    layer.bias = Some(burn::module::Param::from_tensor(values));
+    let x = Tensor::<4>::random([batch, c_in, side, side], Distribution::Uniform(-1.0, 1.0), device).require_grad();
+    (layer, x)
+}
+
+#[test]
+fn conv_kernels_match_burns_conv2d_in_values_and_gradients() {
     // The model's layers (thin: one channel on a side; wide: 32 → 32), plus odd and tiny sides,
     // channel counts no tile divides evenly, a side of 8 + 4 + 1 columns (13) and a 1 → 1 layer.
     let layers = [
@@ -147,14 +162,7 @@ fn conv_kernels_match_burns_conv2d_in_values_and_gradients() {
     on_devices(|name, device| {
         let device = device.autodiff();
         for (c_in, c_out, side, batch) in layers {
-            let mut layer = Conv2dConfig::new([c_in, c_out], [3, 3])
-                .with_padding(PaddingConfig2d::Explicit(1, 1, 1, 1))
-                .init(&device);
-            // Non-zero biases, so their gradient and their place in the sum are checked too.
-            let bias = Tensor::<1>::random([c_out], Distribution::Uniform(-1.0, 1.0), &device);
-            layer.bias = Some(burn::module::Param::from_tensor(bias));
-            let x = Tensor::<4>::random([batch, c_in, side, side], Distribution::Uniform(-1.0, 1.0), &device)
-                .require_grad();
+            let (layer, x) = conv_and_input((c_in, c_out, side, batch), (-1.0, 1.0), &device);
             let ours = ops::conv3x3(&layer, x.clone());
             let burns = layer.forward(x.clone());
             let case = format!("{name}: {c_in} → {c_out} at {side}, batch {batch}");
@@ -165,8 +173,6 @@ fn conv_kernels_match_burns_conv2d_in_values_and_gradients() {
 
 #[test]
 fn conv_leaky_kernel_matches_burns_conv2d_then_leaky_relu_in_values_and_gradients() {
-    use burn::nn::PaddingConfig2d;
-    use burn::nn::conv::Conv2dConfig;
     use burn::tensor::activation::leaky_relu;
     // The model's three (enc1, enc2, dec1), an odd one, and a layer with one output channel.
     let layers = [(1, 32, 28, 3), (32, 32, 14, 3), (32, 32, 7, 4), (5, 4, 9, 2), (7, 1, 3, 2)];
@@ -174,14 +180,8 @@ fn conv_leaky_kernel_matches_burns_conv2d_then_leaky_relu_in_values_and_gradient
         let device = device.autodiff();
         let mut negative = 0;
         for (c_in, c_out, side, batch) in layers {
-            let mut layer = Conv2dConfig::new([c_in, c_out], [3, 3])
-                .with_padding(PaddingConfig2d::Explicit(1, 1, 1, 1))
-                .init(&device);
             // Biases of both signs shift many sums across zero.
-            let bias = Tensor::<1>::random([c_out], Distribution::Uniform(-0.5, 0.5), &device);
-            layer.bias = Some(burn::module::Param::from_tensor(bias));
-            let x = Tensor::<4>::random([batch, c_in, side, side], Distribution::Uniform(-1.0, 1.0), &device)
-                .require_grad();
+            let (layer, x) = conv_and_input((c_in, c_out, side, batch), (-0.5, 0.5), &device);
             let ours = ops::conv3x3_leaky(&layer, x.clone(), 0.1);
             let burns = leaky_relu(layer.forward(x.clone()), 0.1);
             negative += values(&burns).iter().filter(|v| **v < 0.0).count();
@@ -194,8 +194,6 @@ fn conv_leaky_kernel_matches_burns_conv2d_then_leaky_relu_in_values_and_gradient
 
 #[test]
 fn conv_leaky_pool_kernel_is_the_ops_one_by_one_and_matches_burns_in_values_and_gradients() {
-    use burn::nn::PaddingConfig2d;
-    use burn::nn::conv::Conv2dConfig;
     use burn::tensor::activation::leaky_relu;
     // The model's two (enc1, enc2), a layer no tile divides evenly, and an odd side (pooled by
     // burn's op, the kernel needing even sides).
@@ -204,14 +202,8 @@ fn conv_leaky_pool_kernel_is_the_ops_one_by_one_and_matches_burns_in_values_and_
         let device = device.autodiff();
         let mut negative = 0;
         for (c_in, c_out, side, batch) in layers {
-            let mut layer = Conv2dConfig::new([c_in, c_out], [3, 3])
-                .with_padding(PaddingConfig2d::Explicit(1, 1, 1, 1))
-                .init(&device);
             // Biases of both signs, so that many windows' maxima are negative.
-            let bias = Tensor::<1>::random([c_out], Distribution::Uniform(-1.0, 0.3), &device);
-            layer.bias = Some(burn::module::Param::from_tensor(bias));
-            let x = Tensor::<4>::random([batch, c_in, side, side], Distribution::Uniform(-1.0, 1.0), &device)
-                .require_grad();
+            let (layer, x) = conv_and_input((c_in, c_out, side, batch), (-1.0, 0.3), &device);
             let ours = ops::conv3x3_leaky_pool(&layer, x.clone(), 0.1);
             let one_by_one = ops::max_pool2x2(ops::conv3x3_leaky(&layer, x.clone(), 0.1));
             let case = format!("{name}: pooled leaky ReLU of {c_in} → {c_out} at {side}, batch {batch}");
