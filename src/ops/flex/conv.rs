@@ -4,7 +4,7 @@
 //! ([`patch_conv`]); one output channel: sums of shifted planes ([`correlate3x3_add`],
 //! [`thin_conv_grad_w`]); many to many: three GEMMs over shifted rows ([`wide_conv`]).
 
-use super::gemm::{Gemm, im2col3x3, shifted_copy};
+use super::gemm::{Gemm, gemm_width, im2col3x3, shifted_copy};
 use super::{SUM_LANES, assume_written, collect_chunks, collect_chunks_with, filled_planes, zeroed};
 use multiversion::multiversion;
 use std::ops::Range;
@@ -384,12 +384,18 @@ fn conv_taps(c_out: usize, c_in: usize, w: impl Fn(usize, usize, usize, usize) -
 #[multiversion(targets = "simd")]
 fn wide_conv(x: &[f32], taps: &[f32], bias: Option<&[f32]>, [batch, c_in, s, _]: [usize; 4], c_out: usize) -> Vec<f32> {
     let (plane, k, len) = (s * s, 3 * c_in, (s + 2) * s);
-    collect_chunks_with(batch * c_out * plane, c_out * plane, k * len, |rows, b, image| {
+    // Where `wide` ([`gemm_width`]) is more than `plane`, the GEMMs compute `wide` columns into a
+    // work buffer whose first `plane` columns are copied out; the rows' last wide − plane floats
+    // stay zero.
+    let wide = gemm_width(plane);
+    let (rows_len, out_len) = (k * len + (wide - plane), if wide == plane { 0 } else { c_out * wide });
+    collect_chunks_with(batch * c_out * plane, c_out * plane, rows_len + out_len, |scratch, b, image| {
+        let (rows, out) = scratch.split_at_mut(rows_len);
         shifted_rows3(&x[b * c_in * plane..][..c_in * plane], c_in, s, rows);
         // image[o][y·s + x] = bias[o] + Σ_a Σ_(i, e) taps[a][o][3i + e] · rows[i][e][y + a][x]
         let row = |a: usize| Gemm {
             m: c_out,
-            n: plane,
+            n: wide,
             k,
             lhs: &taps[a * c_out * k..],
             lhs_rs: k,
@@ -397,14 +403,36 @@ fn wide_conv(x: &[f32], taps: &[f32], bias: Option<&[f32]>, [batch, c_in, s, _]:
             rhs_cs: 1,
             rhs_rs: len,
         };
-        let (image, first) = match bias {
-            Some(bias) => (filled_planes(image, bias, plane), 0),
-            None => (row(0).write(image), 1),
+        if wide == plane {
+            let (image, first) = match bias {
+                Some(bias) => (filled_planes(image, bias, plane), 0),
+                None => (row(0).write(image), 1),
+            };
+            for a in first..3 {
+                row(a).run(image, true);
+            }
+            return image;
+        }
+        let first = match bias {
+            Some(bias) => {
+                for (o, &v) in out.chunks_exact_mut(wide).zip(bias) {
+                    o.fill(v);
+                }
+                0
+            }
+            None => {
+                row(0).run(out, false);
+                1
+            }
         };
         for a in first..3 {
-            row(a).run(image, true);
+            row(a).run(out, true);
         }
-        image
+        for (dst, src) in image.chunks_exact_mut(plane).zip(out.chunks_exact(wide)) {
+            dst.write_copy_of_slice(&src[..plane]);
+        }
+        // SAFETY: c_out planes, each copied whole.
+        unsafe { assume_written(image) }
     })
 }
 

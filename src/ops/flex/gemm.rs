@@ -166,6 +166,18 @@ const SUB_BATCH_FLOATS: usize = 1 << 16;
 /// images costs a copy of their output gradients side by side, which one image does not need.
 const GRAD_MIN_K: usize = 196;
 
+/// The columns a product of `n` columns is computed with: natively `n` rounded up to a multiple
+/// of 8, which lets the `gemm` crate read a right side with unit column stride in place (for
+/// another `n` it first copies the whole right side into panels: its `do_prepack_lhs` on the
+/// transposed problem, n not a multiple of a 256-bit vector's 8 lanes), and on the model's
+/// 14 × 14 and 7 × 7 planes (196, 49 columns) that copy cost more than computing 4 or 7 more
+/// columns and dropping them (docs/benchmarks.md). In the browser `n` itself: the modules' own
+/// kernel (`wasm_gemm.rs`) reads its right side in place whatever `n`.
+#[inline(always)]
+pub(super) fn gemm_width(n: usize) -> usize {
+    if cfg!(target_arch = "wasm32") { n } else { n.next_multiple_of(8) }
+}
+
 /// A matrix product `lhs · rhs` → [m, n] row-major: `lhs` [m, k] row-major with row stride
 /// `lhs_rs`, `rhs` [k, n] given by its column and row strides.
 #[derive(Clone, Copy)]
@@ -334,12 +346,18 @@ pub(crate) fn layer_grads(
     }
     // Patches, and (for several images, or made ones) their `lhs` rows side by side.
     let in_place = matches!(lhs, Lhs::Dense(_)) && sub == 1;
-    let scratch_len = (n + if in_place { 0 } else { m }) * row_len;
+    // The input gradient's GEMMs compute `wide` columns ([`gemm_width`]) into a buffer of their
+    // own, reading wide − plane floats past the patches' last row, which stay zero.
+    let wide = gemm_width(plane);
+    let (patches_len, dx_len) =
+        (n * row_len + (wide - plane), if weight.is_some() && wide > plane { m * wide } else { 0 });
+    let scratch_len = patches_len + if in_place { 0 } else { m * row_len } + dx_len;
     let parts = map_with(dx_runs, scratch_len, |scratch, g, mut dx_g| {
         let images = g * batch / groups..(g + 1) * batch / groups;
         // The sub-batch's patches, [n, row_len], and its `lhs` images side by side, [m, row_len]
         // (one image as it lies is read there: the same layout, without the copy).
-        let (cols, lhs_g) = scratch.split_at_mut(n * row_len);
+        let (cols, rest) = scratch.split_at_mut(patches_len);
+        let (lhs_g, dx_wide) = rest.split_at_mut(rest.len() - dx_len);
         let mut dw_t = vec![0.0f32; n * m];
         let mut columns = None;
         for (j, first) in images.clone().step_by(sub).enumerate() {
@@ -378,7 +396,16 @@ pub(crate) fn layer_grads(
                     // cols[nn·row_len + i·plane + jj].
                     let dx_b = &mut dx_g[(first + i - images.start) * m * plane..][..m * plane];
                     let cols_i = &cols[i * plane..];
-                    Gemm { m, n: plane, k: n, lhs: w, lhs_rs: n, rhs: cols_i, rhs_cs: 1, rhs_rs: row_len }.write(dx_b);
+                    let product =
+                        |n| Gemm { m, n, k: c * 9, lhs: w, lhs_rs: c * 9, rhs: cols_i, rhs_cs: 1, rhs_rs: row_len };
+                    if wide == plane {
+                        product(plane).write(dx_b);
+                    } else {
+                        product(wide).run(dx_wide, false);
+                        for (dst, src) in dx_b.chunks_exact_mut(plane).zip(dx_wide.chunks_exact(wide)) {
+                            dst.write_copy_of_slice(&src[..plane]);
+                        }
+                    }
                 }
             }
         }
@@ -386,7 +413,8 @@ pub(crate) fn layer_grads(
     });
     if let Some(dx) = dx.as_mut() {
         // SAFETY: the groups' runs tile `..batch·m·plane`, and each group wrote every image of its
-        // run (`Gemm::write` writes all m·plane floats of an image).
+        // run (`Gemm::write` writes all m·plane floats of an image; the copy from the wide
+        // buffer, each of its m planes whole).
         unsafe { dx.set_len(batch * m * plane) };
     }
     let mut dw_t = vec![0.0f32; n * m];
