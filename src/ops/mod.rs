@@ -137,13 +137,16 @@ pub trait DaeKernels: burn::backend::Backend {
     /// the two, bit for bit: `x`: [batch, c_in, side, side] (side even), `weight`: [c_out, c_in,
     /// 3, 3], `bias`: \[c_out] → [batch, c_out, side / 2, side / 2]. Where the backend fuses the
     /// activation into the pooling (leaky ReLU is increasing, so the activation of a window's
-    /// maximum is the maximum of its activations), the full-size activations are never written.
+    /// maximum is the maximum of its activations), the full-size activations are never written;
+    /// here the two ops, for a backend that does not.
     fn conv3x3_leaky_pool(
         x: FloatTensor<Self>,
         weight: FloatTensor<Self>,
         bias: FloatTensor<Self>,
         slope: f32,
-    ) -> FloatTensor<Self>;
+    ) -> FloatTensor<Self> {
+        Self::max_pool2x2(Self::conv3x3_leaky(x, weight, bias, slope))
+    }
 
     /// 3×3 transposed convolution, stride 2, padding 1, output padding 1 (Keras'
     /// `Conv2DTranspose(padding="same")`). `x`: [batch, c_in, side, side], `weight`:

@@ -240,10 +240,6 @@ impl DaeKernels for Cube {
         same_conv(x, weight, bias, Some(slope))
     }
 
-    fn conv3x3_leaky_pool(x: CubeTensor, weight: CubeTensor, bias: CubeTensor, slope: f32) -> CubeTensor {
-        Self::max_pool2x2(Self::conv3x3_leaky(x, weight, bias, slope))
-    }
-
     fn up_conv3x3(x: CubeTensor, weight: CubeTensor, bias: CubeTensor) -> CubeTensor {
         let (x, weight, bias) = (contiguous_f32(x), contiguous_f32(weight), contiguous_f32(bias));
         let [batch, c_in, s, s2] = dims4(&x);

@@ -397,7 +397,7 @@ pub(crate) fn layer_grads(
                     let dx_b = &mut dx_g[(first + i - images.start) * m * plane..][..m * plane];
                     let cols_i = &cols[i * plane..];
                     let product =
-                        |n| Gemm { m, n, k: c * 9, lhs: w, lhs_rs: c * 9, rhs: cols_i, rhs_cs: 1, rhs_rs: row_len };
+                        |width| Gemm { m, n: width, k: n, lhs: w, lhs_rs: n, rhs: cols_i, rhs_cs: 1, rhs_rs: row_len };
                     if wide == plane {
                         product(plane).write(dx_b);
                     } else {
