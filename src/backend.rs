@@ -194,6 +194,27 @@ pub fn resolve(choice: BackendChoice, probe: &GpuProbe) -> Result<Placement, Dae
     }
 }
 
+/// Runs `work`, a call's worth of the model's ops, on one of the CPU kernels' threads (rayon's
+/// pool) natively; in the browser, whose modules are single-threaded, on the caller's thread.
+///
+/// Why: each CPU kernel splits its images over the pool's threads. Called from a thread outside
+/// the pool (a program's main thread), each split is a job sent through the pool's shared queue
+/// while the caller sleeps until it is done, ≈ 10–20 µs per op on the machines measured, and a
+/// train step runs some 45 such ops; from a thread of the pool, a split is a fork on that
+/// thread's own deque, which the other threads steal from (a train step ≈ 6 % faster,
+/// docs/benchmarks.md). `rayon::scope` runs its closure on a thread of the pool (sending it there
+/// when called from outside), which is all it is used for here.
+pub fn on_kernel_threads<R: Send>(work: impl FnOnce() -> R + Send) -> R {
+    #[cfg(not(target_arch = "wasm32"))]
+    {
+        rayon::scope(|_| work())
+    }
+    #[cfg(target_arch = "wasm32")]
+    {
+        work()
+    }
+}
+
 /// For the native binaries, whose global allocator is mimalloc: keep the memory freed between
 /// ops for reuse instead of handing it back to the kernel 10 ms later (mimalloc's default purge
 /// delay). A train step frees and allocates the same ≈ 60 MB of tensors every 20 ms or so; with

@@ -5,6 +5,7 @@ use burn::optim::{GradientsParams, ModuleOptimizer};
 use burn::prelude::*;
 use burn::tensor::activation::sigmoid;
 
+use crate::backend::on_kernel_threads;
 use crate::error::DaeError;
 use crate::input::{
     MAX_IMAGES, MAX_TRACE_IMAGES, MAX_TRAIN_BATCH, check_images, check_learning_rate, check_len, check_pair,
@@ -132,9 +133,14 @@ impl Trainer {
         let n = check_pair(noisy, clean)?;
         let x = images(noisy, n, &self.device);
         let y = images(clean, n, &self.device);
-        let loss = bce_with_logits(self.model.forward_logits(x), y);
-        let grads = GradientsParams::from_grads(loss.backward(), &self.model);
-        self.model = self.optim.step(self.config.learning_rate, self.model.clone(), grads);
+        let Self { model, optim, config, .. } = self;
+        let (loss, updated) = on_kernel_threads(|| {
+            let loss = bce_with_logits(model.forward_logits(x), y);
+            let grads = GradientsParams::from_grads(loss.backward(), model);
+            let updated = optim.step(config.learning_rate, model.clone(), grads);
+            (loss, updated)
+        });
+        self.model = updated;
         let loss = loss.inner().into_scalar_async::<f32>().await.map_err(backend_error("reading the loss"))?;
         // Counted once its loss came back: a step whose readback failed is not reported as done.
         self.steps += 1;
@@ -149,24 +155,27 @@ impl Trainer {
         let n = check_pair(noisy, clean)?;
         let model = self.model.valid();
         let device = self.device.clone().inner();
-        let mut total: Option<Tensor<1>> = None;
-        let mut outputs = Vec::new();
-        for start in (0..n).step_by(EVAL_CHUNK) {
-            let m = EVAL_CHUNK.min(n - start);
-            let range = start * PIXELS..(start + m) * PIXELS;
-            let logits = model.forward_logits(images(&noisy[range.clone()], m, &device));
-            // Weight each chunk's mean by its share of the images.
-            let part =
-                bce_with_logits(logits.clone(), images(&clean[range], m, &device)).mul_scalar(m as f64 / n as f64);
-            total = Some(match total {
-                Some(t) => t + part,
-                None => part,
-            });
-            outputs.push(sigmoid(logits));
-        }
+        let (total, outputs) = on_kernel_threads(|| {
+            let mut total: Option<Tensor<1>> = None;
+            let mut outputs = Vec::new();
+            for start in (0..n).step_by(EVAL_CHUNK) {
+                let m = EVAL_CHUNK.min(n - start);
+                let range = start * PIXELS..(start + m) * PIXELS;
+                let logits = model.forward_logits(images(&noisy[range.clone()], m, &device));
+                // Weight each chunk's mean by its share of the images.
+                let part =
+                    bce_with_logits(logits.clone(), images(&clean[range], m, &device)).mul_scalar(m as f64 / n as f64);
+                total = Some(match total {
+                    Some(t) => t + part,
+                    None => part,
+                });
+                outputs.push(sigmoid(logits));
+            }
+            (total.expect("n ≥ 1"), Tensor::cat(outputs, 0))
+        });
         let [loss, denoised] = burn::tensor::Transaction::default()
-            .register(total.expect("n ≥ 1"))
-            .register(Tensor::cat(outputs, 0))
+            .register(total)
+            .register(outputs)
             .execute_async()
             .await
             .map_err(backend_error("reading the evaluation"))?
@@ -207,14 +216,17 @@ impl Trainer {
         let n = check_images("noisy", noisy)?;
         let model = self.model.valid();
         let device = self.device.clone().inner();
-        let parts: Vec<Tensor<4>> = (0..n)
-            .step_by(EVAL_CHUNK)
-            .map(|start| {
-                let m = EVAL_CHUNK.min(n - start);
-                forward(&model, images(&noisy[start * PIXELS..(start + m) * PIXELS], m, &device))
-            })
-            .collect();
-        read_f32s(Tensor::cat(parts, 0), what).await
+        let out = on_kernel_threads(|| {
+            let parts: Vec<Tensor<4>> = (0..n)
+                .step_by(EVAL_CHUNK)
+                .map(|start| {
+                    let m = EVAL_CHUNK.min(n - start);
+                    forward(&model, images(&noisy[start * PIXELS..(start + m) * PIXELS], m, &device))
+                })
+                .collect();
+            Tensor::cat(parts, 0)
+        });
+        read_f32s(out, what).await
     }
 
     /// Every stage's maps of the forward pass over `images` (flat `n × 784` in [0, 1],
