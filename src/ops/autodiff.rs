@@ -81,17 +81,17 @@ impl<B: DaeGrads> Backward<B, 3> for ConvLeakyBackward {
 struct ConvLeakyPoolBackward;
 
 impl<B: DaeGrads> Backward<B, 3> for ConvLeakyPoolBackward {
-    /// The checkpointed input and weight, the map that was pooled, the output and the slope.
-    type State = (NodeId, NodeId, FloatTensor<B>, FloatTensor<B>, f32);
+    /// The checkpointed input and weight, the map that was pooled and the slope.
+    type State = (NodeId, NodeId, FloatTensor<B>, f32);
 
     fn backward(self, ops: Ops<Self::State, 3>, grads: &mut Gradients, checkpointer: &mut Checkpointer) {
         let [node_x, node_w, node_b] = ops.parents;
         let grad = grads.consume::<B>(&ops.node);
-        let (x_id, w_id, map, pooled, slope) = ops.state;
+        let (x_id, w_id, map, slope) = ops.state;
         let x = checkpointer.retrieve_node_output::<FloatTensor<B>>(x_id);
         let w = checkpointer.retrieve_node_output::<FloatTensor<B>>(w_id);
         let (x_grad, w_grad) = (node_x.is_some(), node_w.is_some());
-        let layer = B::conv3x3_leaky_pool_grads(x, w, map, pooled, grad, slope, x_grad, w_grad);
+        let layer = B::conv3x3_leaky_pool_grads(x, w, map, grad, slope, x_grad, w_grad);
         register_layer_grads::<B>(grads, [node_x, node_w, node_b].map(|n| n.map(|n| n.id)), layer);
     }
 }
@@ -219,7 +219,7 @@ impl<B: DaeGrads, C: CheckpointStrategy> DaeKernels for Autodiff<B, C> {
                     bias.into_primitive(),
                     slope,
                 );
-                prep.finish((x_id, w_id, map, pooled.clone(), slope), pooled)
+                prep.finish((x_id, w_id, map, slope), pooled)
             }
             OpsKind::UnTracked(prep) => prep.finish(B::conv3x3_leaky_pool(
                 x.into_primitive(),

@@ -225,14 +225,12 @@ pub(crate) trait DaeGrads: DaeKernels {
     }
 
     /// The gradients of [`DaeKernels::conv3x3_leaky_pool`]: `map` as
-    /// [`DaeGrads::conv3x3_leaky_pool_keep`] kept it, `pooled` the op's output, `grad` its
-    /// gradient. Here [`DaeGrads::leaky_pool_grad`] then [`DaeGrads::conv3x3_grads`].
-    #[allow(clippy::too_many_arguments)]
+    /// [`DaeGrads::conv3x3_leaky_pool_keep`] kept it, `grad` the gradient of the op's output.
+    /// Here [`DaeGrads::leaky_pool_grad`] then [`DaeGrads::conv3x3_grads`].
     fn conv3x3_leaky_pool_grads(
         x: FloatTensor<Self>,
         weight: FloatTensor<Self>,
         map: FloatTensor<Self>,
-        _pooled: FloatTensor<Self>,
         grad: FloatTensor<Self>,
         slope: f32,
         x_grad: bool,

@@ -1,7 +1,8 @@
 //! The GEMM machinery the convolutions and the transposed convolution share: [`Gemm`] (the
 //! `gemm` crate flex itself uses natively; `wasm_gemm.rs` in the browser modules),
 //! [`im2col3x3`], and a 3×3 layer's weight gradient (and a transposed convolution's input
-//! gradient) from one im2col per image ([`layer_grads`]); with the bias gradient ([`bias_grad`]).
+//! gradient) from one im2col per image ([`layer_grads`], which sums the bias gradient on the
+//! way); the bias gradient of the other layers ([`bias_grad`]).
 
 use super::pool::{Columns, unpool_plane};
 use super::{SUM_LANES, assume_written, collect_chunks};
@@ -9,45 +10,31 @@ use multiversion::multiversion;
 use std::mem::MaybeUninit;
 
 /// Gradient with respect to the bias: `db[o] = Σ_batch Σ_pixels grad[o]`, [batch, c, s, s] → \[c]
-/// (SUM_LANES partial sums over each plane, then across them: a fixed order). With `leaky`
-/// (activations of `grad`'s shape and the slope), each gradient times leaky ReLU's slope at its
-/// activation first, as [`leaky_relu_backward`](super::activation::leaky_relu_backward) (the bias
-/// gradient of sums that leaky ReLU and max-pooling followed, from the pooled gradient).
+/// (each plane's [`plane_sum`], then over the images in order: a fixed order). The layers whose
+/// weight gradient [`layer_grads`] takes get it from there, summed while each image is in cache.
 #[multiversion(targets = "simd")]
-pub(crate) fn bias_grad(grad: &[f32], batch: usize, c: usize, plane: usize, leaky: Option<(&[f32], f32)>) -> Vec<f32> {
+pub(crate) fn bias_grad(grad: &[f32], batch: usize, c: usize, plane: usize) -> Vec<f32> {
     collect_chunks(c, 1, |o, total| {
-        let mut acc = [0.0f32; SUM_LANES];
-        let mut rest = 0.0f32;
-        for b in 0..batch {
-            let at = (b * c + o) * plane;
-            let values = &grad[at..][..plane];
-            let mut blocks = values.chunks_exact(SUM_LANES);
-            match leaky {
-                None => {
-                    for block in &mut blocks {
-                        for (t, &v) in acc.iter_mut().zip(block) {
-                            *t += v;
-                        }
-                    }
-                    for &v in blocks.remainder() {
-                        rest += v;
-                    }
-                }
-                Some((activations, slope)) => {
-                    let mut signs = activations[at..][..plane].chunks_exact(SUM_LANES);
-                    for (block, acts) in (&mut blocks).zip(&mut signs) {
-                        for ((t, &v), &a) in acc.iter_mut().zip(block).zip(acts) {
-                            *t += if a > 0.0 { v } else { v * slope };
-                        }
-                    }
-                    for (&v, &a) in blocks.remainder().iter().zip(signs.remainder()) {
-                        rest += if a > 0.0 { v } else { v * slope };
-                    }
-                }
-            }
-        }
-        total.write_copy_of_slice(&[acc.iter().sum::<f32>() + rest])
+        let sum: f32 = (0..batch).map(|b| plane_sum(&grad[(b * c + o) * plane..][..plane])).sum();
+        total.write_copy_of_slice(&[sum])
     })
+}
+
+/// `Σ values`, as SUM_LANES partial sums (independent additions) added up at the end.
+#[inline(always)]
+fn plane_sum(values: &[f32]) -> f32 {
+    let mut acc = [0.0f32; SUM_LANES];
+    let mut blocks = values.chunks_exact(SUM_LANES);
+    for block in &mut blocks {
+        for (t, &v) in acc.iter_mut().zip(block) {
+            *t += v;
+        }
+    }
+    let mut rest = 0.0f32;
+    for &v in blocks.remainder() {
+        rest += v;
+    }
+    acc.iter().sum::<f32>() + rest
 }
 
 /// Writes the 3×3 patches of `src` ([c, side, side]) seen from a p × p grid with the given
@@ -295,9 +282,28 @@ pub(crate) enum Lhs<'a> {
     },
 }
 
+/// Which operand of [`layer_grads`] is the layer's output gradient, whose per-channel sums are the
+/// bias gradient.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(crate) enum BiasFrom {
+    Lhs,
+    Src,
+}
+
+/// What [`layer_grads`] returns: the weight gradient, the input gradient where asked for, and
+/// the bias gradient.
+pub(crate) struct Sums {
+    pub weight: Vec<f32>,
+    pub input: Option<Vec<f32>>,
+    pub bias: Vec<f32>,
+}
+
 /// Gradients of a 3×3 layer from one im2col per image:
-/// - `dw = Σ_batch lhs_b · cols_bᵀ` → [m, c·9], and
-/// - when `weight` ([m, c·9]) is given, `dx_b = weight · cols_b` → [batch, m, p, p],
+/// - `dw = Σ_batch lhs_b · cols_bᵀ` → [m, c·9],
+/// - when `weight` ([m, c·9]) is given, `dx_b = weight · cols_b` → [batch, m, p, p], and
+/// - the bias gradient, the sums of each channel of `lhs` or of `src` (`bias`) over the batch,
+///   taken from each image while it is in cache (a pass of its own read the gradient from
+///   memory again: docs/benchmarks.md),
 ///
 /// where `lhs` is [batch, m, p, p], `src` [batch, c, side, side], and `cols_b` is
 /// [`im2col3x3`] of `src_b` on the p × p grid with `stride`. Used as:
@@ -305,6 +311,9 @@ pub(crate) enum Lhs<'a> {
 /// - transposed convolution, stride 2, padding 1: lhs = input (m = c_in), src = output gradient
 ///   → dw [c_in, c_out, 3, 3] (output pixel 2·y + a − 1 takes input pixel y through tap a), and
 ///   dx, which reads the same patches through the same weight.
+///
+/// Every sum runs in a fixed order (images in groups of fixed bounds, the groups added in order),
+/// whatever the number of threads.
 #[allow(clippy::too_many_arguments)]
 #[multiversion(targets = "simd")]
 pub(crate) fn layer_grads(
@@ -317,8 +326,13 @@ pub(crate) fn layer_grads(
     p: usize,
     batch: usize,
     weight: Option<&[f32]>,
-) -> (Vec<f32>, Option<Vec<f32>>) {
+    bias: BiasFrom,
+) -> Sums {
     let (n, plane) = (c * 9, p * p);
+    let (bias_c, bias_plane) = match bias {
+        BiasFrom::Lhs => (m, plane),
+        BiasFrom::Src => (c, side * side),
+    };
     assert!(
         matches!(lhs, Lhs::Dense(_)) || (p.is_multiple_of(2) && weight.is_none()),
         "layer_grads: an unpooled left side needs an even side ({p}) and no input gradient"
@@ -359,24 +373,37 @@ pub(crate) fn layer_grads(
         let (cols, rest) = scratch.split_at_mut(patches_len);
         let (lhs_g, dx_wide) = rest.split_at_mut(rest.len() - dx_len);
         let mut dw_t = vec![0.0f32; n * m];
+        let mut bias_g = vec![0.0f32; bias_c];
         let mut columns = None;
         for (j, first) in images.clone().step_by(sub).enumerate() {
             let count = sub.min(images.end - first);
             for i in 0..count {
                 let b = first + i;
-                im2col3x3(&src[b * c * side * side..][..c * side * side], c, side, stride, p, cols, row_len, i * plane);
-                if in_place {
-                    continue;
+                let image = &src[b * c * side * side..][..c * side * side];
+                im2col3x3(image, c, side, stride, p, cols, row_len, i * plane);
+                if bias == BiasFrom::Src {
+                    for (t, plane) in bias_g.iter_mut().zip(image.chunks_exact(bias_plane)) {
+                        *t += plane_sum(plane);
+                    }
                 }
                 for mm in 0..m {
-                    let row = &mut lhs_g[mm * row_len + i * plane..][..plane];
                     let at = (b * m + mm) * plane;
-                    match lhs {
-                        Lhs::Dense(lhs) => row.copy_from_slice(&lhs[at..][..plane]),
-                        Lhs::Unpooled { sums, grad, slope } => {
-                            let columns = columns.get_or_insert_with(|| Columns::new(p));
-                            unpool_plane(&sums[at..][..plane], &grad[at / 4..][..plane / 4], row, p, slope, columns)
+                    let row: &[f32] = match lhs {
+                        Lhs::Dense(lhs) if in_place => &lhs[at..][..plane],
+                        Lhs::Dense(lhs) => {
+                            let row = &mut lhs_g[mm * row_len + i * plane..][..plane];
+                            row.copy_from_slice(&lhs[at..][..plane]);
+                            row
                         }
+                        Lhs::Unpooled { sums, grad, slope } => {
+                            let row = &mut lhs_g[mm * row_len + i * plane..][..plane];
+                            let columns = columns.get_or_insert_with(|| Columns::new(p));
+                            unpool_plane(&sums[at..][..plane], &grad[at / 4..][..plane / 4], row, p, slope, columns);
+                            row
+                        }
+                    };
+                    if bias == BiasFrom::Lhs {
+                        bias_g[mm] += plane_sum(row);
                     }
                 }
             }
@@ -409,7 +436,7 @@ pub(crate) fn layer_grads(
                 }
             }
         }
-        dw_t
+        (dw_t, bias_g)
     });
     if let Some(dx) = dx.as_mut() {
         // SAFETY: the groups' runs tile `..batch·m·plane`, and each group wrote every image of its
@@ -417,9 +444,12 @@ pub(crate) fn layer_grads(
         // buffer, each of its m planes whole).
         unsafe { dx.set_len(batch * m * plane) };
     }
-    let mut dw_t = vec![0.0f32; n * m];
-    for part_dw in parts {
+    let (mut dw_t, mut db) = (vec![0.0f32; n * m], vec![0.0f32; bias_c]);
+    for (part_dw, part_db) in parts {
         for (t, v) in dw_t.iter_mut().zip(&part_dw) {
+            *t += v;
+        }
+        for (t, v) in db.iter_mut().zip(&part_db) {
             *t += v;
         }
     }
@@ -431,5 +461,5 @@ pub(crate) fn layer_grads(
             dw.push(dw_t[nn * m + mm]);
         }
     }
-    (dw, dx)
+    Sums { weight: dw, input: dx, bias: db }
 }

@@ -13,7 +13,7 @@ use self::activation::leaky_relu_forward;
 use self::conv::{patch_conv_forward, thin_conv_forward, wide_conv_forward};
 use self::conv::{patch_conv_grad_x, thin_conv_grad_w, thin_conv_grad_x, wide_conv_grad_x};
 use self::conv_transpose::up_conv_forward;
-use self::gemm::{Lhs, bias_grad, layer_grads};
+use self::gemm::{BiasFrom, Lhs, bias_grad, layer_grads};
 use self::loss::{bce_logits_backward, bce_logits_forward};
 use self::pool::max_pool_backward;
 use self::pool::max_pool_forward;
@@ -257,15 +257,18 @@ impl DaeGrads for Flex {
             };
             tensor(grad_x(slice(&grad), slice(&w), batch, c_in, c_out, s), dims)
         });
-        let dw = w_grad.then(|| {
-            let dw = if c_out == 1 {
-                thin_conv_grad_w(slice(&x), slice(&grad), dims, c_out)
-            } else {
-                layer_grads(Lhs::Dense(slice(&grad)), c_out, slice(&x), c_in, s, 1, s, batch, None).0
-            };
-            tensor(dw, [c_out, c_in, 3, 3])
-        });
-        LayerGrads { x: dx, weight: dw, bias: bias_of(&grad, batch, c_out) }
+        // With more than one output channel the weight gradient's GEMMs, which sum the bias
+        // gradient on the way; `out`'s (one plane per image) its own kernel.
+        let (dw, bias) = match (w_grad, c_out) {
+            (true, 1) => (Some(thin_conv_grad_w(slice(&x), slice(&grad), dims, c_out)), bias_of(&grad, batch, c_out)),
+            (true, _) => {
+                let sums =
+                    layer_grads(Lhs::Dense(slice(&grad)), c_out, slice(&x), c_in, s, 1, s, batch, None, BiasFrom::Lhs);
+                (Some(sums.weight), sums.bias)
+            }
+            (false, _) => (None, bias_of(&grad, batch, c_out)),
+        };
+        LayerGrads { x: dx, weight: dw.map(|dw| tensor(dw, [c_out, c_in, 3, 3])), bias: tensor_1d(bias) }
     }
 
     fn up_conv3x3_grads(
@@ -279,16 +282,18 @@ impl DaeGrads for Flex {
         let dims = dims4(&x);
         let [batch, _, s, _] = dims;
         let [c_in, c_out, ..] = dims4(&w);
-        let (mut dx, mut dw) = (None, None);
-        if x_grad || w_grad {
-            // Both from one im2col of the output gradient (see `layer_grads`).
-            let weight = x_grad.then(|| slice(&w));
-            let (w_grad, x_grad) =
-                layer_grads(Lhs::Dense(slice(&x)), c_in, slice(&grad), c_out, 2 * s, 2, s, batch, weight);
-            dx = x_grad.map(|v| tensor(v, dims));
-            dw = Some(tensor(w_grad, [c_in, c_out, 3, 3]));
+        if !(x_grad || w_grad) {
+            return LayerGrads { x: None, weight: None, bias: tensor_1d(bias_of(&grad, batch, c_out)) };
         }
-        LayerGrads { x: dx, weight: dw, bias: bias_of(&grad, batch, c_out) }
+        // All three from one im2col of the output gradient (see `layer_grads`).
+        let weight = x_grad.then(|| slice(&w));
+        let sums =
+            layer_grads(Lhs::Dense(slice(&x)), c_in, slice(&grad), c_out, 2 * s, 2, s, batch, weight, BiasFrom::Src);
+        LayerGrads {
+            x: sums.input.map(|v| tensor(v, dims)),
+            weight: w_grad.then(|| tensor(sums.weight, [c_in, c_out, 3, 3])),
+            bias: tensor_1d(sums.bias),
+        }
     }
 
     fn leaky_relu_grad(x: FlexTensor, grad: FlexTensor, slope: f32) -> FlexTensor {
@@ -312,13 +317,12 @@ impl DaeGrads for Flex {
     }
 
     /// With one input channel and no input gradient asked for (`enc1`), each image's gradient of
-    /// the sums is made in the weight gradient's work buffer ([`Lhs::Unpooled`]) and the bias
-    /// gradient summed from the pooled one, instead of the full-size gradient written out.
+    /// the sums is made in the weight gradient's work buffer ([`Lhs::Unpooled`]), where the bias
+    /// gradient is summed too, instead of the full-size gradient written out.
     fn conv3x3_leaky_pool_grads(
         x: FlexTensor,
         weight: FlexTensor,
         sums: FlexTensor,
-        pooled: FlexTensor,
         grad: FlexTensor,
         slope: f32,
         x_grad: bool,
@@ -329,15 +333,15 @@ impl DaeGrads for Flex {
             let grad = Self::leaky_pool_grad(sums, grad, slope);
             return Self::conv3x3_grads(x, weight, grad, x_grad, w_grad);
         }
-        let (x, sums, pooled, grad) =
-            (contiguous_f32(&x), contiguous_f32(&sums), contiguous_f32(&pooled), contiguous_f32(&grad));
+        let (x, sums, grad) = (contiguous_f32(&x), contiguous_f32(&sums), contiguous_f32(&grad));
         let [batch, _, s, _] = dims4(&x);
-        let dw = w_grad.then(|| {
-            let lhs = Lhs::Unpooled { sums: slice(&sums), grad: slice(&grad), slope };
-            tensor(layer_grads(lhs, c_out, slice(&x), 1, s, 1, s, batch, None).0, [c_out, 1, 3, 3])
-        });
-        let bias = bias_grad(slice(&grad), batch, c_out, s * s / 4, Some((slice(&pooled), slope)));
-        LayerGrads { x: None, weight: dw, bias: FlexTensor::from_data(TensorData::new(bias, [c_out])) }
+        let lhs = Lhs::Unpooled { sums: slice(&sums), grad: slice(&grad), slope };
+        let sums = layer_grads(lhs, c_out, slice(&x), 1, s, 1, s, batch, None, BiasFrom::Lhs);
+        LayerGrads {
+            x: None,
+            weight: w_grad.then(|| tensor(sums.weight, [c_out, 1, 3, 3])),
+            bias: tensor_1d(sums.bias),
+        }
     }
 
     /// One pass: the pooling's gradient and the activation's together.
@@ -379,8 +383,14 @@ impl LossGrads for Flex {
     }
 }
 
-/// The bias gradient of a layer from its output gradient ([batch, c_out, h, w]).
-fn bias_of(grad: &FlexTensor, batch: usize, c_out: usize) -> FlexTensor {
+/// The bias gradient of a layer from its output gradient ([batch, c_out, h, w]), where no
+/// [`layer_grads`] sums it.
+fn bias_of(grad: &FlexTensor, batch: usize, c_out: usize) -> Vec<f32> {
     let [.., gh, gw] = dims4(grad);
-    FlexTensor::from_data(TensorData::new(bias_grad(slice(grad), batch, c_out, gh * gw, None), [c_out]))
+    bias_grad(slice(grad), batch, c_out, gh * gw)
+}
+
+fn tensor_1d(values: Vec<f32>) -> FlexTensor {
+    let n = values.len();
+    FlexTensor::from_data(TensorData::new(values, [n]))
 }
