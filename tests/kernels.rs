@@ -264,9 +264,18 @@ fn max_pool_kernel_matches_burns_max_pool2d_exactly() {
         for (shape, ties) in
             [([4, 32, 28, 28], false), ([2, 3, 14, 14], false), ([1, 2, 2, 2], false), ([2, 4, 6, 8], true)]
         {
-            let values = Tensor::<4>::random(shape, Distribution::Uniform(-1.0, 1.0), &device);
-            // With ties: values rounded to a coarse grid (and many zeros, as after a ReLU).
-            let values = if ties { values.mul_scalar(2.0).round().clamp_min(0.0) } else { values };
+            // Without ties: distinct values in [-1, 1) in a scrambled order (i·7919 mod n, a prime
+            // step), so that no window holds two equal maxima (random floats did, about one run
+            // in a hundred, and then which one gets the gradient is a convention). With ties:
+            // random values rounded to a coarse grid (and many zeros, as after a ReLU).
+            let n: usize = shape.iter().product();
+            let values = if ties {
+                let values = Tensor::<4>::random(shape, Distribution::Uniform(-1.0, 1.0), &device);
+                values.mul_scalar(2.0).round().clamp_min(0.0)
+            } else {
+                let distinct: Vec<f32> = (0..n).map(|i| (i * 7919 % n) as f32 / n as f32 * 2.0 - 1.0).collect();
+                Tensor::<4>::from_data(TensorData::new(distinct, shape), &device)
+            };
             let x = values.detach().require_grad();
             let ours = ops::max_pool2x2(x.clone());
             let burns = max_pool2d(x.clone(), MaxPoolOptions::new([2, 2]));

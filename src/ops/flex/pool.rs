@@ -85,11 +85,16 @@ impl Slot for MaybeUninit<f32> {
 #[multiversion(targets = "simd")]
 pub(crate) fn max_pool_backward(x: &[f32], grad: &[f32], [batch, channels, h, w]: [usize; 4], slope: f32) -> Vec<f32> {
     assert!(h % 2 == 0 && w % 2 == 0, "max_pool_backward: even sides expected, got {h} × {w}");
-    let q = h * w / 4;
-    collect_chunks(batch * channels * h * w, h * w, |p, dplane| {
-        unpool_plane(&x[p * h * w..][..h * w], &grad[p * q..][..q], dplane, w, slope, &mut Columns::new(w));
-        // SAFETY: `unpool_plane` writes every element of the plane.
-        unsafe { assume_written(dplane) }
+    let (plane, q) = (h * w, h * w / 4);
+    // An image per chunk, so that its planes share one pair of work rows.
+    collect_chunks(batch * channels * plane, channels * plane, |b, dimage| {
+        let mut columns = Columns::new(w);
+        for (i, dplane) in dimage.chunks_exact_mut(plane).enumerate() {
+            let p = b * channels + i;
+            unpool_plane(&x[p * plane..][..plane], &grad[p * q..][..q], dplane, w, slope, &mut columns);
+        }
+        // SAFETY: `unpool_plane` writes every element of each plane, and the planes tile the image.
+        unsafe { assume_written(dimage) }
     })
 }
 
