@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Benchmarks (not tests): native CPU, wasm CPU in Chromium (the three CPU builds), WebGPU in
 # Chromium, the cold load to the first denoised panel with what it downloads, and the modules'
-# sizes. Medians over BENCH_RUNS runs (default 30 native, 15 browser) and BENCH_LOADS cold loads (7).
+# sizes. Medians over BENCH_RUNS runs (default 150 native, as many as the Keras peer's, and 15
+# browser) and BENCH_LOADS cold loads (7).
 #
 # BENCH_PEERS=DIR (the peers' folder, e.g. ../shared/peers) also runs the peers in the same
 # sitting, each right after our own run of the same kind: Keras (`keras_seed.py --bench`) after
