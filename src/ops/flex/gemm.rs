@@ -62,29 +62,37 @@ pub(super) fn im2col3x3(
     // Stride 2 over an even side (the transposed convolutions): row 2y + a − 1 is row y of the
     // odd rows (a = 2) or row y − 1 of them (a = 0), or row y of the even ones (a = 1), and
     // columns alike; so each tap is one of the four phase planes, shifted by 0 or −1 in each
-    // direction: one gather per input pixel, then shifted copies.
+    // direction: one gather per input pixel, straight into the four unshifted taps' rows, then
+    // the five shifted ones copied from those.
     if stride == 2 && side == 2 * p {
-        let mut phases = vec![0.0f32; 4 * p * p];
+        // Tap t reads phase 1 at shift −1 (t = 0), phase 0 (t = 1), phase 1 (t = 2).
+        let tap = |t: usize| (usize::from(t != 1), isize::from(t == 0));
+        let at = |ci: usize, a: usize, e: usize| (ci * 9 + 3 * a + e) * row_len + offset;
         for ci in 0..c {
             let plane = &src[ci * side * side..][..side * side];
             for (y, pair) in plane.chunks_exact(2 * side).enumerate() {
                 for (py, row) in pair.chunks_exact(side).enumerate() {
+                    // Phase (py, px) is tap (py + 1, px + 1).
+                    let (even, odd) = (at(ci, py + 1, 1) + y * p, at(ci, py + 1, 2) + y * p);
                     for (x, v) in row.chunks_exact(2).enumerate() {
-                        phases[(2 * py) * p * p + y * p + x] = v[0];
-                        phases[(2 * py + 1) * p * p + y * p + x] = v[1];
+                        cols[even + x] = v[0];
+                        cols[odd + x] = v[1];
                     }
                 }
             }
-            // Tap t reads phase 1 at shift −1 (t = 0), phase 0 (t = 1), phase 1 (t = 2).
-            let tap = |t: usize| (usize::from(t != 1), isize::from(t == 0));
             for a in 0..3 {
                 let (py, dy) = tap(a);
                 let ys = usize::from(a == 0)..p;
                 for e in 0..3 {
                     let (px, dx) = tap(e);
-                    let row = &mut cols[(ci * 9 + 3 * a + e) * row_len + offset..][..p * p];
-                    let phase = &phases[(2 * py + px) * p * p..][..p * p];
-                    shifted_copy(row, phase, p, ys.clone(), -dy, -dx);
+                    if dy == 0 && dx == 0 {
+                        continue;
+                    }
+                    // The phase's row comes after this tap's (a ≤ py + 1, e ≤ px + 1, one of them
+                    // less): split there.
+                    let (from, to) = (at(ci, py + 1, px + 1), at(ci, a, e));
+                    let (head, tail) = cols.split_at_mut(from);
+                    shifted_copy(&mut head[to..][..p * p], &tail[..p * p], p, ys.clone(), -dy, -dx);
                 }
             }
         }
