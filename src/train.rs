@@ -155,7 +155,7 @@ impl Trainer {
         let n = check_pair(noisy, clean)?;
         let model = self.model.valid();
         let device = self.device.clone().inner();
-        let (total, outputs) = on_kernel_threads(|| {
+        let (total, reconstructions) = on_kernel_threads(|| {
             let mut total: Option<Tensor<1>> = None;
             let mut outputs = Vec::new();
             for start in (0..n).step_by(EVAL_CHUNK) {
@@ -175,7 +175,7 @@ impl Trainer {
         });
         let [loss, denoised] = burn::tensor::Transaction::default()
             .register(total)
-            .register(outputs)
+            .register(reconstructions)
             .execute_async()
             .await
             .map_err(backend_error("reading the evaluation"))?

@@ -300,7 +300,7 @@ pub(crate) enum BiasFrom {
 
 /// What [`layer_grads`] returns: the weight gradient, the input gradient where asked for, and
 /// the bias gradient.
-pub(crate) struct Sums {
+pub(crate) struct Grads {
     pub weight: Vec<f32>,
     pub input: Option<Vec<f32>>,
     pub bias: Vec<f32>,
@@ -335,7 +335,7 @@ pub(crate) fn layer_grads(
     batch: usize,
     weight: Option<&[f32]>,
     bias: BiasFrom,
-) -> Sums {
+) -> Grads {
     let (n, plane) = (c * 9, p * p);
     let (bias_c, bias_plane) = match bias {
         BiasFrom::Lhs => (m, plane),
@@ -469,5 +469,5 @@ pub(crate) fn layer_grads(
             dw.push(dw_t[nn * m + mm]);
         }
     }
-    Sums { weight: dw, input: dx, bias: db }
+    Grads { weight: dw, input: dx, bias: db }
 }

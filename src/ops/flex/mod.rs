@@ -262,9 +262,9 @@ impl DaeGrads for Flex {
         let (dw, bias) = match (w_grad, c_out) {
             (true, 1) => (Some(thin_conv_grad_w(slice(&x), slice(&grad), dims, c_out)), bias_of(&grad, batch, c_out)),
             (true, _) => {
-                let sums =
+                let grads =
                     layer_grads(Lhs::Dense(slice(&grad)), c_out, slice(&x), c_in, s, 1, s, batch, None, BiasFrom::Lhs);
-                (Some(sums.weight), sums.bias)
+                (Some(grads.weight), grads.bias)
             }
             (false, _) => (None, bias_of(&grad, batch, c_out)),
         };
@@ -287,12 +287,12 @@ impl DaeGrads for Flex {
         }
         // All three from one im2col of the output gradient (see `layer_grads`).
         let weight = x_grad.then(|| slice(&w));
-        let sums =
+        let grads =
             layer_grads(Lhs::Dense(slice(&x)), c_in, slice(&grad), c_out, 2 * s, 2, s, batch, weight, BiasFrom::Src);
         LayerGrads {
-            x: sums.input.map(|v| tensor(v, dims)),
-            weight: w_grad.then(|| tensor(sums.weight, [c_in, c_out, 3, 3])),
-            bias: tensor_1d(sums.bias),
+            x: grads.input.map(|v| tensor(v, dims)),
+            weight: w_grad.then(|| tensor(grads.weight, [c_in, c_out, 3, 3])),
+            bias: tensor_1d(grads.bias),
         }
     }
 
@@ -336,11 +336,11 @@ impl DaeGrads for Flex {
         let (x, sums, grad) = (contiguous_f32(&x), contiguous_f32(&sums), contiguous_f32(&grad));
         let [batch, _, s, _] = dims4(&x);
         let lhs = Lhs::Unpooled { sums: slice(&sums), grad: slice(&grad), slope };
-        let sums = layer_grads(lhs, c_out, slice(&x), 1, s, 1, s, batch, None, BiasFrom::Lhs);
+        let grads = layer_grads(lhs, c_out, slice(&x), 1, s, 1, s, batch, None, BiasFrom::Lhs);
         LayerGrads {
             x: None,
-            weight: w_grad.then(|| tensor(sums.weight, [c_out, 1, 3, 3])),
-            bias: tensor_1d(sums.bias),
+            weight: w_grad.then(|| tensor(grads.weight, [c_out, 1, 3, 3])),
+            bias: tensor_1d(grads.bias),
         }
     }
 
