@@ -143,10 +143,13 @@ fn conv_and_input(
 #[test]
 fn conv_kernels_match_burns_conv2d_in_values_and_gradients() {
     // The model's layers (thin: one channel on a side; wide: 32 → 32), plus odd and tiny sides,
-    // channel counts no tile divides evenly, a side of 8 + 4 + 1 columns (13) and a 1 → 1 layer.
+    // channel counts no tile divides evenly, a side of 8 + 4 + 1 columns (13), thin sides that
+    // end inside a block of 16 or 32 columns (37) or fill one (16), and a 1 → 1 layer.
     let layers = [
         (1, 32, 28, 4),
         (32, 1, 28, 3),
+        (4, 1, 37, 2),
+        (3, 1, 16, 2),
         (3, 1, 13, 2),
         (32, 32, 14, 3),
         (32, 32, 7, 5),

@@ -5,8 +5,9 @@
 //! [`thin_conv_grad_w`]); many to many: three GEMMs over shifted rows ([`wide_conv`]).
 
 use super::gemm::{Gemm, gemm_width, im2col3x3, shifted_copy};
-use super::{SUM_LANES, assume_written, collect_chunks, collect_chunks_with, filled_planes, zeroed};
+use super::{SUM_LANES, assume_written, collect_chunks, collect_chunks_with, f32_lanes, filled_planes, zeroed};
 use multiversion::multiversion;
+use std::mem::MaybeUninit;
 use std::ops::Range;
 
 /// `out[i][j] += Σ k[3·a + b] · input[i + a − 1][j + b − 1]` over the taps inside the
@@ -46,8 +47,50 @@ fn kernel(weight: &[f32], c_in: usize, o: usize, i: usize) -> [f32; 9] {
 /// Output rows of one block of [`thin_conv_forward`]: independent sums, so that the additions
 /// of one do not wait on the last of another.
 const THIN_ROWS: usize = 4;
-/// Columns of one block: one AVX-512 vector.
+/// Columns of one block: two AVX2 vectors, so that a block keeps 8 sums in flight.
 const THIN_COLS: usize = 16;
+
+/// Columns of one block where the CPU has AVX-512: two of its vectors (8 sums in flight, as with
+/// AVX2; one vector per row left the additions waiting on each other: docs/benchmarks.md).
+const THIN_WIDE: usize = 32;
+
+/// One block of [`thin_conv_forward`]: THIN_ROWS rows from `y0`, COLS columns from `x0`, of
+/// which the first `s - x0` at most are written.
+#[inline(always)]
+#[allow(clippy::too_many_arguments)]
+fn thin_block<const COLS: usize>(
+    padded: &[f32],
+    taps: &[f32],
+    bias: f32,
+    ps: usize,
+    y0: usize,
+    x0: usize,
+    out_plane: &mut [MaybeUninit<f32>],
+    s: usize,
+) {
+    let mut acc = [[bias; COLS]; THIN_ROWS];
+    for (i, k) in taps.chunks_exact(9).enumerate() {
+        // Plane i and what follows it: a block wider than the side reads on into the next.
+        let src = &padded[i * ps * ps..];
+        for a in 0..3 {
+            for e in 0..3 {
+                let kv = k[3 * a + e];
+                for (r, sums) in acc.iter_mut().enumerate() {
+                    let from: &[f32; COLS] = src[(y0 + r + a) * ps + x0 + e..][..COLS].try_into().expect("a block");
+                    for (t, &v) in sums.iter_mut().zip(from) {
+                        *t += kv * v;
+                    }
+                }
+            }
+        }
+    }
+    let width = COLS.min(s - x0);
+    for (r, sums) in acc.iter().enumerate() {
+        for (d, &v) in out_plane[(y0 + r) * s + x0..][..width].iter_mut().zip(sums) {
+            d.write(v);
+        }
+    }
+}
 
 /// Where the blocks of `len` start along a side of `s` ≥ `len`: every `len`, and the last one
 /// flush with the end (it overlaps the one before; those outputs are computed twice, alike).
@@ -57,9 +100,10 @@ fn block_starts(s: usize, len: usize) -> impl Iterator<Item = usize> {
 
 /// Forward pass: [batch, c_in, s, s] → [batch, c_out, s, s].
 ///
-/// Natively, per output block of THIN_ROWS × THIN_COLS, the sums stay in registers over every
-/// input channel and tap, reading the image from a copy with a zero border (so that every tap is
-/// a plain load). In the browser, and for sides narrower than a block, whole shifted planes are
+/// Natively, per output block of THIN_ROWS × THIN_COLS (THIN_WIDE columns with AVX-512, a row's
+/// last block written only as far as the side), the sums are accumulated over every input
+/// channel and tap before they are written, reading the image from a copy with a zero border (so
+/// that every tap is a plain load). In the browser, and for sides narrower than a block, whole shifted planes are
 /// added instead ([`correlate3x3_add`]): there the border copy's row copies are one
 /// `memory.copy` call each, and the blocked version measured slower (docs/benchmarks.md).
 #[multiversion(targets = "simd")]
@@ -79,8 +123,10 @@ pub(super) fn thin_conv_forward(x: &[f32], weight: &[f32], bias: &[f32], dims: [
         });
     }
     // The padded copy, [c_in, s + 2, s + 2]: its border is never written, so it stays zero.
+    // Then THIN_WIDE floats, read past the last row by a block wider than the side.
     let ps = s + 2;
-    collect_chunks_with(batch * c_out * plane, c_out * plane, c_in * ps * ps, |padded, b, image| {
+    let wide = f32_lanes() == 16;
+    collect_chunks_with(batch * c_out * plane, c_out * plane, c_in * ps * ps + THIN_WIDE, |padded, b, image| {
         for (i, src) in x[b * c_in * plane..][..c_in * plane].chunks_exact(plane).enumerate() {
             for (y, row) in src.chunks_exact(s).enumerate() {
                 padded[(i * ps + y + 1) * ps + 1..][..s].copy_from_slice(row);
@@ -89,26 +135,13 @@ pub(super) fn thin_conv_forward(x: &[f32], weight: &[f32], bias: &[f32], dims: [
         for (o, out_plane) in image.chunks_exact_mut(plane).enumerate() {
             let taps = &weight[o * c_in * 9..][..c_in * 9];
             for y0 in block_starts(s, THIN_ROWS) {
-                for x0 in block_starts(s, THIN_COLS) {
-                    let mut acc = [[bias[o]; THIN_COLS]; THIN_ROWS];
-                    for (k, src) in taps.chunks_exact(9).zip(padded.chunks_exact(ps * ps)) {
-                        for a in 0..3 {
-                            for e in 0..3 {
-                                let kv = k[3 * a + e];
-                                for (r, sums) in acc.iter_mut().enumerate() {
-                                    let from: &[f32; THIN_COLS] =
-                                        src[(y0 + r + a) * ps + x0 + e..][..THIN_COLS].try_into().expect("a block");
-                                    for (t, &v) in sums.iter_mut().zip(from) {
-                                        *t += kv * v;
-                                    }
-                                }
-                            }
-                        }
+                if wide {
+                    for x0 in (0..s).step_by(THIN_WIDE) {
+                        thin_block::<THIN_WIDE>(padded, taps, bias[o], ps, y0, x0, out_plane, s);
                     }
-                    for (r, sums) in acc.iter().enumerate() {
-                        for (d, &v) in out_plane[(y0 + r) * s + x0..][..THIN_COLS].iter_mut().zip(sums) {
-                            d.write(v);
-                        }
+                } else {
+                    for x0 in block_starts(s, THIN_COLS) {
+                        thin_block::<THIN_COLS>(padded, taps, bias[o], ps, y0, x0, out_plane, s);
                     }
                 }
             }

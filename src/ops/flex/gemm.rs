@@ -5,7 +5,7 @@
 //! way); the bias gradient of the other layers ([`bias_grad`]).
 
 use super::pool::{Columns, unpool_plane};
-use super::{SUM_LANES, assume_written, collect_chunks};
+use super::{SUM_LANES, assume_written, collect_chunks, f32_lanes};
 use multiversion::multiversion;
 use std::mem::MaybeUninit;
 
@@ -162,27 +162,15 @@ const SUB_BATCH_FLOATS: usize = 1 << 16;
 const GRAD_MIN_K: usize = 196;
 
 /// The columns a product of `n` columns is computed with: natively `n` rounded up to a multiple
-/// of the `gemm` crate's vector lanes ([`gemm_lanes`]), which lets it read a right side with unit
-/// column stride in place (for another `n` it first copies the whole right side into panels: its
-/// `do_prepack_lhs` on the transposed problem, m % lanes ≠ 0), and on the model's 14 × 14 and
-/// 7 × 7 planes (196, 49 columns) that copy cost more than computing the extra columns and
-/// dropping them, up to 15 of 64 with AVX-512 (docs/benchmarks.md). In the browser `n` itself:
-/// the modules' own kernel (`wasm_gemm.rs`) reads its right side in place whatever `n`.
+/// of the lanes the `gemm` crate's micro-kernels run on ([`f32_lanes`]), which lets it read a
+/// right side with unit column stride in place (for another `n` it first copies the whole right
+/// side into panels: its `do_prepack_lhs` on the transposed problem, m % lanes ≠ 0), and on the
+/// model's 14 × 14 and 7 × 7 planes (196, 49 columns) that copy cost more than computing the extra
+/// columns and dropping them, up to 15 of 64 with AVX-512 (docs/benchmarks.md). In the browser
+/// `n` itself: the modules' own kernel (`wasm_gemm.rs`) reads its right side in place whatever `n`.
 #[inline(always)]
 pub(super) fn gemm_width(n: usize) -> usize {
-    if cfg!(target_arch = "wasm32") { n } else { n.next_multiple_of(gemm_lanes()) }
-}
-
-/// The f32 lanes of the vectors the `gemm` crate's micro-kernels run on: 16 where it picks its
-/// AVX-512 kernels (the CPU has AVX-512F, checked at run time as the crate checks it), else 8
-/// (AVX2's 256 bits; a multiple of the 4 lanes of SSE and NEON).
-#[inline(always)]
-fn gemm_lanes() -> usize {
-    #[cfg(target_arch = "x86_64")]
-    if std::arch::is_x86_feature_detected!("avx512f") {
-        return 16;
-    }
-    8
+    if cfg!(target_arch = "wasm32") { n } else { n.next_multiple_of(f32_lanes()) }
 }
 
 /// A matrix product `lhs · rhs` → [m, n] row-major: `lhs` [m, k] row-major with row stride

@@ -39,6 +39,19 @@ mod wasm_gemm;
 /// not wait on each other.
 const SUM_LANES: usize = 16;
 
+/// The f32 lanes of the widest vectors the CPU kernels run on: 16 where the CPU has AVX-512F
+/// (checked at run time, as the `gemm` crate checks it to pick its AVX-512 micro-kernels, and as
+/// the kernels' x86-64-v4 versions are picked), else 8 (AVX2's 256 bits; a multiple of the 4 lanes
+/// of SSE, NEON and wasm's SIMD128).
+#[inline(always)]
+fn f32_lanes() -> usize {
+    #[cfg(target_arch = "x86_64")]
+    if std::arch::is_x86_feature_detected!("avx512f") {
+        return 16;
+    }
+    8
+}
+
 fn contiguous_f32(t: &FlexTensor) -> FlexTensor {
     assert_eq!(t.dtype(), DType::F32, "the model's CPU kernels are written for f32 tensors");
     t.to_contiguous()
