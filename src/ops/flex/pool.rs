@@ -4,7 +4,7 @@
 //! activation before the pooling, in one pass: an increasing function, so the maximum of the
 //! activations is the activation of the maximum, bit for bit).
 
-use super::{assume_written, collect_chunks};
+use super::{assume_written, collect_chunks, collect_chunks_with};
 use multiversion::multiversion;
 use std::mem::MaybeUninit;
 
@@ -33,27 +33,27 @@ fn leaky_bits(v: f32, g: f32, slope: f32) -> u32 {
 
 /// Each window's maximum, through a leaky ReLU of `slope` (1: the maximum itself): per column the
 /// larger of the top and bottom element over whole rows (contiguous, so it vectorises), then the
-/// larger of each column pair. [`max_pool_backward`] makes the same two comparisons to find the
-/// element this value came from.
+/// larger of each column pair, in one loop over the whole image (its rows of windows are too short
+/// for a vector of pairs: 14 windows at 28 × 28, 16 to a 512-bit vector). [`max_pool_backward`]
+/// makes the same two comparisons to find the element this value came from.
 #[multiversion(targets = "simd")]
 pub(super) fn max_pool_forward(x: &[f32], [batch, channels, h, w]: [usize; 4], slope: f32) -> Vec<f32> {
     assert!(h % 2 == 0 && w % 2 == 0, "max_pool_forward: even sides expected, got {h} × {w}");
-    let (oh, ow) = (h / 2, w / 2);
-    collect_chunks(batch * channels * oh * ow, channels * oh * ow, |b, pooled| {
-        let mut column = vec![0.0f32; w];
-        for (rows, out_row) in
-            x[b * channels * h * w..][..channels * h * w].chunks_exact(2 * w).zip(pooled.chunks_exact_mut(ow))
-        {
+    let n = channels * (h / 2) * (w / 2);
+    // The work buffer: the image's column maxima, a row of `w` per pair of rows (2n floats).
+    collect_chunks_with(batch * n, n, 2 * n, |column, b, pooled| {
+        let image = &x[b * channels * h * w..][..channels * h * w];
+        for (rows, larger) in image.chunks_exact(2 * w).zip(column.chunks_exact_mut(w)) {
             let (top, bottom) = rows.split_at(w);
-            for ((m, &t), &u) in column.iter_mut().zip(top).zip(bottom) {
+            for ((m, &t), &u) in larger.iter_mut().zip(top).zip(bottom) {
                 *m = pick(t, u).0;
             }
-            for (o, pair) in out_row.iter_mut().zip(column.chunks_exact(2)) {
-                o.write(leaky(pick(pair[0], pair[1]).0, slope));
-            }
         }
-        // SAFETY: `channels · oh` rows of `ow` outputs, each row paired with two of the input's
-        // (h = 2·oh, w = 2·ow, both even, asserted above), each output written.
+        // w is even, so no pair straddles two rows.
+        for (o, pair) in pooled.iter_mut().zip(column.chunks_exact(2)) {
+            o.write(leaky(pick(pair[0], pair[1]).0, slope));
+        }
+        // SAFETY: `column` holds channels · h / 2 rows of w = 2n floats, n pairs: one per output.
         unsafe { assume_written(pooled) }
     })
 }
