@@ -223,6 +223,10 @@ fn bad_inputs_are_refused_and_leave_weights_and_optimizer_untouched() {
     big[5] = 1.5;
     let mut negative = clean.clone();
     negative[0] = -0.01;
+    // Two bad values far into the batch: the first is the one named.
+    let mut later = noisy.clone();
+    later[40_000] = f32::NAN;
+    later[3_000] = f32::NEG_INFINITY;
     let cases: Vec<(&str, Vec<f32>, Vec<f32>, &str)> = vec![
         ("wrong length", noisy[..50_000].to_vec(), clean[..50_000].to_vec(), "got 50000 floats (63 × 784 + 608)"),
         ("n = 0", vec![], vec![], "got 0 floats"),
@@ -230,6 +234,7 @@ fn bad_inputs_are_refused_and_leave_weights_and_optimizer_untouched() {
         ("infinity", noisy.clone(), inf, "got inf (not finite) at index 800 (image 1, pixel 16)"),
         ("above 1", big, clean.clone(), "expected values in [0, 1], got 1.5"),
         ("below 0", noisy.clone(), negative, "got -0.01 (outside [0, 1]) at index 0"),
+        ("later", later, clean.clone(), "got -inf (not finite) at index 3000 (image 3, pixel 648)"),
         (
             "mismatched",
             noisy.clone(),
