@@ -55,12 +55,12 @@ pub fn check_images(name: &str, values: &[f32]) -> Result<usize, DaeError> {
     // Block by block without branching (it vectorises; a search that stops at the first bad
     // value ran one element at a time, on every train step's 100,352 floats), then that value
     // looked for in the first block that has one.
-    let bad_block =
-        values.chunks(BLOCK).position(|block| !block.iter().fold(true, |ok, v| ok & (0.0..=1.0).contains(v)));
-    let bad = bad_block.and_then(|b| {
-        let start = b * BLOCK;
-        values[start..].iter().enumerate().find(|(_, v)| !(0.0..=1.0).contains(*v)).map(|(i, v)| (start + i, v))
-    });
+    let ok = |v: &f32| (0.0..=1.0).contains(v);
+    let bad = values
+        .chunks(BLOCK)
+        .enumerate()
+        .find(|(_, block)| !block.iter().fold(true, |all, v| all & ok(v)))
+        .and_then(|(b, block)| block.iter().position(|v| !ok(v)).map(|i| (b * BLOCK + i, block[i])));
     if let Some((i, v)) = bad {
         let what = if v.is_finite() { "outside [0, 1]" } else { "not finite" };
         return Err(DaeError::Input(format!(

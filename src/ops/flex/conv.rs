@@ -92,7 +92,7 @@ fn thin_block<const COLS: usize>(
     }
 }
 
-/// Where the blocks of `len` start along a side of `s` ≥ `len`: every `len`, and the last one
+/// Where the blocks of `len` rows start along a side of `s` ≥ `len`: every `len`, and the last one
 /// flush with the end (it overlaps the one before; those outputs are computed twice, alike).
 fn block_starts(s: usize, len: usize) -> impl Iterator<Item = usize> {
     (0..s / len).map(move |i| i * len).chain((!s.is_multiple_of(len)).then_some(s - len))
@@ -103,8 +103,8 @@ fn block_starts(s: usize, len: usize) -> impl Iterator<Item = usize> {
 /// Natively, per output block of THIN_ROWS × THIN_COLS (THIN_WIDE columns with AVX-512, a row's
 /// last block written only as far as the side), the sums are accumulated over every input
 /// channel and tap before they are written, reading the image from a copy with a zero border (so
-/// that every tap is a plain load). In the browser, and for sides narrower than a block, whole shifted planes are
-/// added instead ([`correlate3x3_add`]): there the border copy's row copies are one
+/// that every tap is a plain load). In the browser, and for sides narrower than a block, whole
+/// shifted planes are added instead ([`correlate3x3_add`]): there the border copy's row copies are one
 /// `memory.copy` call each, and the blocked version measured slower (docs/benchmarks.md).
 #[multiversion(targets = "simd")]
 pub(super) fn thin_conv_forward(x: &[f32], weight: &[f32], bias: &[f32], dims: [usize; 4], c_out: usize) -> Vec<f32> {
@@ -123,7 +123,7 @@ pub(super) fn thin_conv_forward(x: &[f32], weight: &[f32], bias: &[f32], dims: [
         });
     }
     // The padded copy, [c_in, s + 2, s + 2]: its border is never written, so it stays zero.
-    // Then THIN_WIDE floats, read past the last row by a block wider than the side.
+    // Then THIN_WIDE floats, read past the last row by a row's last block.
     let ps = s + 2;
     let wide = f32_lanes() == 16;
     collect_chunks_with(batch * c_out * plane, c_out * plane, c_in * ps * ps + THIN_WIDE, |padded, b, image| {
@@ -135,19 +135,21 @@ pub(super) fn thin_conv_forward(x: &[f32], weight: &[f32], bias: &[f32], dims: [
         for (o, out_plane) in image.chunks_exact_mut(plane).enumerate() {
             let taps = &weight[o * c_in * 9..][..c_in * 9];
             for y0 in block_starts(s, THIN_ROWS) {
+                // A row's last block reads past the side and is written only as far as it.
                 if wide {
                     for x0 in (0..s).step_by(THIN_WIDE) {
                         thin_block::<THIN_WIDE>(padded, taps, bias[o], ps, y0, x0, out_plane, s);
                     }
                 } else {
-                    for x0 in block_starts(s, THIN_COLS) {
+                    for x0 in (0..s).step_by(THIN_COLS) {
                         thin_block::<THIN_COLS>(padded, taps, bias[o], ps, y0, x0, out_plane, s);
                     }
                 }
             }
         }
-        // SAFETY: the blocks cover every row and column of every plane (`block_starts` reaches
-        // the end of a side of at least one block), and each block wrote its outputs.
+        // SAFETY: the blocks cover every row (`block_starts` reaches the end of a side of at least
+        // one block) and every column (blocks every COLS from 0, each written up to the side) of
+        // every plane, and each block wrote its outputs.
         unsafe { assume_written(image) }
     })
 }
