@@ -6,6 +6,8 @@ use burn::prelude::Device;
 use serde::Deserialize;
 
 use crate::error::DaeError;
+#[cfg(not(target_arch = "wasm32"))]
+use std::sync::atomic::{AtomicBool, Ordering};
 
 /// The CPU backend, in one place: burn's pure-Rust `flex` backend (measured ≈ 20× faster than
 /// `ndarray` on this model's train step; see `docs/benchmarks.md`).
@@ -195,19 +197,48 @@ pub fn resolve(choice: BackendChoice, probe: &GpuProbe) -> Result<Placement, Dae
 }
 
 /// Runs `work`, a call's worth of the model's ops, on one of the CPU kernels' threads (rayon's
-/// pool) natively; in the browser, whose modules are single-threaded, on the caller's thread.
+/// pool) natively, with the pool's other threads kept looking for work until it returns; in the
+/// browser, whose modules are single-threaded, on the caller's thread.
 ///
-/// Why: each CPU kernel splits its images over the pool's threads. Called from a thread outside
-/// the pool (a program's main thread), each split is a job sent through the pool's shared queue
-/// while the caller sleeps until it is done and is woken again, once per op, some 45 times a
-/// train step; from a thread of the pool, a split is a fork on that thread's own deque, which the
-/// other threads steal from (what that saves: docs/benchmarks.md). `rayon::scope` runs its
-/// closure on a thread of the pool (sending it there when called from outside), which is all it
-/// is used for here.
+/// Why on the pool: each CPU kernel splits its images over the pool's threads. Called from a
+/// thread outside the pool (a program's main thread), each split is a job sent through the pool's
+/// shared queue while the caller sleeps until it is done and is woken again, once per op, some 45
+/// times a train step; from a thread of the pool, a split is a fork on that thread's own deque,
+/// which the other threads steal from. `rayon::scope` runs its closure on a thread of the pool
+/// (sending it there when called from outside).
+///
+/// Why kept looking: between two ops (the autodiff graph's bookkeeping, a single-threaded step)
+/// a thread that finds no work for a few dozen microseconds goes to sleep, and the next op's
+/// split has to wake it through the kernel; a train step did that some 20 times, each wake-up
+/// late by tens of microseconds while the op waited for its other half (docs/benchmarks.md). So,
+/// as OpenMP runtimes keep their threads spinning for a while after a parallel region, each other
+/// thread of the pool runs a job that takes the pool's work ([`rayon::yield_now`]) until `work`
+/// is done. Only for the length of the call: the threads sleep again between calls.
 pub fn on_kernel_threads<R: Send>(work: impl FnOnce() -> R + Send) -> R {
     #[cfg(not(target_arch = "wasm32"))]
     {
-        rayon::scope(|_| work())
+        let done = AtomicBool::new(false);
+        let done = &done;
+        rayon::scope(|s| {
+            let owner = rayon::current_thread_index();
+            for _ in 1..rayon::current_num_threads() {
+                s.spawn(move |_| {
+                    // Taken by the thread running `work` (from its own deque, while it waits in a
+                    // fork): spinning there would stop `work` under it, so nothing to do.
+                    if rayon::current_thread_index() == owner {
+                        return;
+                    }
+                    while !done.load(Ordering::Acquire) {
+                        if rayon::yield_now() != Some(rayon::Yield::Executed) {
+                            std::hint::spin_loop();
+                        }
+                    }
+                });
+            }
+            let result = work();
+            done.store(true, Ordering::Release);
+            result
+        })
     }
     #[cfg(target_arch = "wasm32")]
     {
@@ -287,5 +318,35 @@ mod tests {
         let err = BackendChoice::parse("gpu").unwrap_err();
         assert_eq!(err.to_string(), "invalid input: backend: expected \"auto\", \"webgpu\" or \"cpu\", got \"gpu\"");
         assert_eq!(GpuInfo::new(&[], false).label(), "a GPU that gave no name");
+    }
+
+    /// `on_kernel_threads` gives back what its work returns, and returns (its threads stop
+    /// looking for work) from outside the pool, from inside it, nested, with forks in the work,
+    /// when the work's own thread takes one of the jobs that keep the others busy, and in pools of one and of three threads; a hang fails after a minute instead of hanging.
+    #[cfg(not(target_arch = "wasm32"))]
+    #[test]
+    fn kernel_threads_return_the_work_and_let_go() {
+        let forks = || {
+            let (a, b) = rayon::join(|| (0..1000u64).sum::<u64>(), || on_kernel_threads(|| 7u64));
+            a + b
+        };
+        let (sender, receiver) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            // `yield_local` first: the work's thread likely runs a job from its own deque (one
+            // of those keeping the other threads busy) before another thread takes it.
+            let yields = || {
+                rayon::yield_local();
+                forks()
+            };
+            let mut got = vec![on_kernel_threads(forks), on_kernel_threads(|| on_kernel_threads(forks))];
+            got.push(on_kernel_threads(yields));
+            for threads in [1, 3] {
+                let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().unwrap();
+                got.push(pool.install(|| on_kernel_threads(yields)));
+            }
+            sender.send(got).unwrap();
+        });
+        let got = receiver.recv_timeout(std::time::Duration::from_secs(60)).expect("on_kernel_threads returned");
+        assert_eq!(got, vec![499_507; 5]);
     }
 }
