@@ -217,6 +217,15 @@ pub fn resolve(choice: BackendChoice, probe: &GpuProbe) -> Result<Placement, Dae
 pub fn on_kernel_threads<R: Send>(work: impl FnOnce() -> R + Send) -> R {
     #[cfg(not(target_arch = "wasm32"))]
     {
+        /// Tells the looking jobs to stop when dropped: after `work` returns, and as a panic in
+        /// it unwinds, without which the scope would wait on them for ever instead of passing
+        /// the panic on.
+        struct Done<'a>(&'a AtomicBool);
+        impl Drop for Done<'_> {
+            fn drop(&mut self) {
+                self.0.store(true, Ordering::Release);
+            }
+        }
         let done = AtomicBool::new(false);
         let done = &done;
         rayon::scope(|s| {
@@ -235,9 +244,8 @@ pub fn on_kernel_threads<R: Send>(work: impl FnOnce() -> R + Send) -> R {
                     }
                 });
             }
-            let result = work();
-            done.store(true, Ordering::Release);
-            result
+            let _stop = Done(done);
+            work()
         })
     }
     #[cfg(target_arch = "wasm32")]
@@ -322,7 +330,9 @@ mod tests {
 
     /// `on_kernel_threads` gives back what its work returns, and returns (its threads stop
     /// looking for work) from outside the pool, from inside it, nested, with forks in the work,
-    /// when the work's own thread takes one of the jobs that keep the others busy, and in pools of one and of three threads; a hang fails after a minute instead of hanging.
+    /// when the work's own thread takes one of the jobs that keep the others busy, and in pools
+    /// of one and of three threads; a panic in the work reaches the caller. A hang fails after a
+    /// minute instead of hanging.
     #[cfg(not(target_arch = "wasm32"))]
     #[test]
     fn kernel_threads_return_the_work_and_let_go() {
@@ -344,9 +354,12 @@ mod tests {
                 let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().unwrap();
                 got.push(pool.install(|| on_kernel_threads(yields)));
             }
-            sender.send(got).unwrap();
+            let panicked = std::panic::catch_unwind(|| on_kernel_threads(|| panic!("a kernel's assert")));
+            sender.send((got, panicked.is_err())).unwrap();
         });
-        let got = receiver.recv_timeout(std::time::Duration::from_secs(60)).expect("on_kernel_threads returned");
+        let (got, panicked) =
+            receiver.recv_timeout(std::time::Duration::from_secs(60)).expect("on_kernel_threads returned");
         assert_eq!(got, vec![499_507; 5]);
+        assert!(panicked, "the work's panic reached the caller");
     }
 }
