@@ -153,6 +153,27 @@ fn collect_chunks_with(
     out
 }
 
+/// `dst.copy_from_slice(src)` for a row of a plane, inline: 8 to 32 floats as two fixed-size
+/// copies of 8 or 16 floats, the second ending at the row's end (where the two overlap they
+/// write the same values); other lengths through `copy_from_slice`. With a length known only at
+/// run time `copy_from_slice` is a call of `memcpy`, and for the padded copies' rows of 28 floats
+/// (some 115,000 a train step) the calls cost more than the copies (docs/benchmarks.md).
+#[inline(always)]
+fn copy_row(dst: &mut [f32], src: &[f32]) {
+    #[inline(always)]
+    fn two<const W: usize>(dst: &mut [f32], src: &[f32]) {
+        let n = src.len();
+        dst[..W].copy_from_slice(&src[..W]);
+        dst[n - W..].copy_from_slice(&src[n - W..]);
+    }
+    assert_eq!(dst.len(), src.len(), "copy_row: rows of one length");
+    match src.len() {
+        16..=32 => two::<16>(dst, src),
+        8..16 => two::<8>(dst, src),
+        _ => dst.copy_from_slice(src),
+    }
+}
+
 /// `c` as the floats it now holds.
 ///
 /// # Safety
