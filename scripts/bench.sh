@@ -10,12 +10,30 @@
 # and WebGPU with --quick: 3 steps, as its SwiftShader steps take seconds) after ours; then it
 # prints our time over theirs. The peers run from a copy in ~/.cache/mnist-dae/peers, set up
 # there once as their README says (npm ci; a venv with requirements.txt: TensorFlow, ≈ 600 MB).
+#
+# BENCH_ISA=avx2 runs the native benches (ours and Keras) as on an AVX2 + FMA CPU: AVX-512 hidden
+# from both (scripts/avx2-only.sh), to time the AVX2 versions side by side on an AVX-512 machine.
+# BENCH_ONLY=native leaves out the browser.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-bash scripts/setup.sh --browser
-bash scripts/build.sh >/dev/null
 
 out=$(mktemp -d)
+as_isa=()
+case "${BENCH_ISA:-}" in
+  '') ;;
+  avx2) as_isa=(bash "$PWD/scripts/avx2-only.sh") ;;
+  *) echo "BENCH_ISA: expected avx2 or nothing, got ${BENCH_ISA}" >&2; exit 2 ;;
+esac
+case "${BENCH_ONLY:-}" in
+  '' | native) ;;
+  *) echo "BENCH_ONLY: expected native or nothing, got ${BENCH_ONLY}" >&2; exit 2 ;;
+esac
+if [[ "${BENCH_ONLY:-}" == native ]]; then
+  bash scripts/setup.sh
+else
+  bash scripts/setup.sh --browser
+  bash scripts/build.sh >/dev/null
+fi
 peers=
 if [[ -n "${BENCH_PEERS:-}" ]]; then
   peers=$HOME/.cache/mnist-dae/peers
@@ -26,23 +44,26 @@ if [[ -n "${BENCH_PEERS:-}" ]]; then
 fi
 
 echo "== native (cargo bench --bench native) ==" >&2
-cargo bench --bench native 2>&1 >>"$out/ours" | grep -v '^\s*\(Compiling\|Finished\|Running\)' >&2 || true
+# The runner applies to the bench binary only, not to cargo and the compiler.
+${as_isa:+env CARGO_TARGET_X86_64_UNKNOWN_LINUX_GNU_RUNNER="$PWD/scripts/avx2-only.sh"} cargo bench --bench native 2>&1 >>"$out/ours" | grep -v '^\s*\(Compiling\|Finished\|Running\)' >&2 || true
 if [[ -n "$peers" ]]; then
   echo "== Keras (peer) ==" >&2
-  (cd "$peers" && .venv/bin/python keras_seed.py --bench --json "$out/keras.json" 2>&1 | tee "$out/keras.log" \
+  (cd "$peers" && "${as_isa[@]}" .venv/bin/python keras_seed.py --bench --json "$out/keras.json" 2>&1 | tee "$out/keras.log" \
     | grep -E '^(TF|train |infer )' >&2)
   # TensorFlow turns its oneDNN kernels on by default only on CPUs with AVX-512 VNNI or BF16,
   # AVX-VNNI or AMX (`DefaultOneDnnPolicy`, tensorflow/core/util/port.cc), and runs Eigen's
   # elsewhere; the Keras a user of an AVX2-only CPU can have with one variable is the oneDNN one.
   if ! grep -q 'oneDNN custom operations are on' "$out/keras.log"; then
     echo "== Keras (peer) with TF_ENABLE_ONEDNN_OPTS=1 (oneDNN is off by default on this CPU) ==" >&2
-    (cd "$peers" && TF_ENABLE_ONEDNN_OPTS=1 .venv/bin/python keras_seed.py --bench --json "$out/keras-onednn.json" 2>&1 \
+    (cd "$peers" && TF_ENABLE_ONEDNN_OPTS=1 "${as_isa[@]}" .venv/bin/python keras_seed.py --bench --json "$out/keras-onednn.json" 2>&1 \
       | grep -E '^(train |infer )' >&2)
   fi
 fi
-echo "== headless Chromium ==" >&2
-node bench/browser.mjs >>"$out/ours"
-if [[ -n "$peers" ]]; then
+if [[ "${BENCH_ONLY:-}" != native ]]; then
+  echo "== headless Chromium ==" >&2
+  node bench/browser.mjs >>"$out/ours"
+fi
+if [[ -n "$peers" && "${BENCH_ONLY:-}" != native ]]; then
   echo "== TensorFlow.js (peer), the same Chromium ==" >&2
   (cd "$peers" && node tfjs/bench.mjs --only chromium:wasm-simd --json "$out/tfjs-wasm.json" >/dev/null \
     && node tfjs/bench.mjs --quick --only chromium:webgpu --json "$out/tfjs-webgpu.json" >/dev/null)
@@ -50,7 +71,7 @@ fi
 
 flags=$(grep -m1 '^flags' /proc/cpuinfo | tr ' ' '\n' | grep -E '^(avx2|fma|avx512(f|bw|vl|dq|_vnni|_bf16|_fp16))$' | sort | tr '\n' ' ' || true)
 echo
-echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //') (flags: ${flags% }), $(free -g | awk '/Mem/{print $2}') GiB; $(date -u +%F)"
+echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //') (flags: ${flags% }), $(free -g | awk '/Mem/{print $2}') GiB; $(date -u +%F)${BENCH_ISA:+; native runs with AVX-512, AVX-VNNI and AMX hidden (BENCH_ISA=$BENCH_ISA)}"
 echo
 echo "| target | train_step, batch 64 (median ms) | denoise, batch 256 (median ms) | runs |"
 echo "|---|---|---|---|"
@@ -100,10 +121,12 @@ if [[ -n "$peers" ]]; then
     row("Chromium WebGPU train step b64", m("chromium-webgpu", "train_step_64_ms"), gpu?.train?.median, "TF.js WebGPU (3 steps)", "≤ 0.15×");
   ' "$out"
 fi
-echo
-echo "| file | raw | gzip -9 |"
-echo "|---|---|---|"
-for f in www/pkg-cpu/mnist_dae_bg.wasm www/pkg-cpu-relaxed/mnist_dae_bg.wasm www/pkg-cpu/mnist_dae.js www/pkg/mnist_dae_bg.wasm www/pkg/mnist_dae.js; do
-  echo "| $f | $(( $(stat -c %s "$f") / 1024 )) KiB | $(( $(gzip -9 -c "$f" | wc -c) / 1024 )) KiB |"
-done
+if [[ "${BENCH_ONLY:-}" != native ]]; then
+  echo
+  echo "| file | raw | gzip -9 |"
+  echo "|---|---|---|"
+  for f in www/pkg-cpu/mnist_dae_bg.wasm www/pkg-cpu-relaxed/mnist_dae_bg.wasm www/pkg-cpu/mnist_dae.js www/pkg/mnist_dae_bg.wasm www/pkg/mnist_dae.js; do
+    echo "| $f | $(( $(stat -c %s "$f") / 1024 )) KiB | $(( $(gzip -9 -c "$f" | wc -c) / 1024 )) KiB |"
+  done
+fi
 rm -rf "$out"

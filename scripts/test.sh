@@ -20,6 +20,17 @@ npx eslint .
 echo "== native: engine, session and trainer (cargo test --release, CPU backend) =="
 cargo test --release
 
+# The kernels pick their AVX-512 versions where the CPU has it, so on such a machine the run above
+# tested none of the AVX2 ones (what AVX2-only CPUs run): run the suite again with AVX-512 hidden.
+echo "== native again as on an AVX2 CPU: the kernels' AVX2 versions (scripts/avx2-only.sh) =="
+if ! grep -qw avx512f /proc/cpuinfo; then
+  echo "this CPU has no AVX-512: the run above ran the kernels' AVX2 (or narrower) versions"
+elif ! grep -qw cpuid_fault /proc/cpuinfo; then
+  echo "skipped: this CPU cannot fault CPUID (no cpuid_fault in /proc/cpuinfo), so AVX-512 cannot be hidden"
+else
+  CARGO_TARGET_X86_64_UNKNOWN_LINUX_GNU_RUNNER="$PWD/scripts/avx2-only.sh" cargo test --release
+fi
+
 echo "== Node 20: the built package on the CPU =="
 node --test --test-reporter=spec tests/node/
 
