@@ -70,6 +70,13 @@ fn thin_block<const COLS: usize>(
     out_plane: &mut [MaybeUninit<f32>],
     s: usize,
 ) {
+    let planes = taps.len() / 9;
+    // The last load: plane `planes − 1`, row y0 + THIN_ROWS + 1, columns from x0 + 2.
+    assert!(
+        planes > 0 && ((planes - 1) * ps + y0 + THIN_ROWS + 1) * ps + x0 + 2 + COLS <= padded.len(),
+        "thin_block: {planes} planes of rows of {ps} in {} floats, block at ({y0}, {x0})",
+        padded.len()
+    );
     let mut acc = [[bias; COLS]; THIN_ROWS];
     for (i, k) in taps.chunks_exact(9).enumerate() {
         // Plane i and what follows it: a block wider than the side reads on into the next.
@@ -78,9 +85,13 @@ fn thin_block<const COLS: usize>(
             for e in 0..3 {
                 let kv = k[3 * a + e];
                 for (r, sums) in acc.iter_mut().enumerate() {
-                    let from: &[f32; COLS] = src[(y0 + r + a) * ps + x0 + e..][..COLS].try_into().expect("a block");
-                    for (t, &v) in sums.iter_mut().zip(from) {
-                        *t += kv * v;
+                    let at = (y0 + r + a) * ps + x0 + e;
+                    for (l, t) in sums.iter_mut().enumerate() {
+                        // SAFETY: `src` starts at plane i < planes, and at + l ≤ (y0 + THIN_ROWS
+                        // + 1)·ps + x0 + 2 + COLS − 1 (r < THIN_ROWS, a, e ≤ 2, l < COLS): inside
+                        // `padded` by the assert. Checked, the bounds checks kept the AVX2
+                        // version's sums in memory (docs/benchmarks.md).
+                        *t += kv * unsafe { *src.get_unchecked(at + l) };
                     }
                 }
             }

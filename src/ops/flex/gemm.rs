@@ -405,7 +405,7 @@ pub(crate) fn layer_grads(
                         }
                         Lhs::Unpooled { sums, grad, slope } => {
                             let row = &mut lhs_g[mm * row_len + i * plane..][..plane];
-                            let columns = columns.get_or_insert_with(|| Columns::new(p));
+                            let columns = columns.get_or_insert_with(|| Columns::new(plane));
                             unpool_plane(&sums[at..][..plane], &grad[at / 4..][..plane / 4], row, p, slope, columns);
                             row
                         }

@@ -4,7 +4,7 @@
 //! activation before the pooling, in one pass: an increasing function, so the maximum of the
 //! activations is the activation of the maximum, bit for bit).
 
-use super::{assume_written, collect_chunks, collect_chunks_with};
+use super::{assume_written, collect_chunks, collect_chunks_with, copy_row};
 use multiversion::multiversion;
 use std::mem::MaybeUninit;
 
@@ -59,21 +59,24 @@ pub(super) fn max_pool_forward(x: &[f32], [batch, channels, h, w]: [usize; 4], s
 }
 
 /// An element of an output buffer: a float, or one not written yet.
-pub(super) trait Slot {
-    fn put(&mut self, v: f32);
+pub(super) trait Slot: Sized {
+    /// `dst := src`, slices of one length.
+    fn put_row(dst: &mut [Self], src: &[f32]);
 }
 
 impl Slot for f32 {
     #[inline(always)]
-    fn put(&mut self, v: f32) {
-        *self = v;
+    fn put_row(dst: &mut [f32], src: &[f32]) {
+        copy_row(dst, src);
     }
 }
 
 impl Slot for MaybeUninit<f32> {
     #[inline(always)]
-    fn put(&mut self, v: f32) {
-        self.write(v);
+    fn put_row(dst: &mut [MaybeUninit<f32>], src: &[f32]) {
+        for (d, &v) in dst.iter_mut().zip(src) {
+            d.write(v);
+        }
     }
 }
 
@@ -88,7 +91,7 @@ pub(crate) fn max_pool_backward(x: &[f32], grad: &[f32], [batch, channels, h, w]
     let (plane, q) = (h * w, h * w / 4);
     // An image per chunk, so that its planes share one pair of work rows.
     collect_chunks(batch * channels * plane, channels * plane, |b, dimage| {
-        let mut columns = Columns::new(w);
+        let mut columns = Columns::new(plane);
         for (i, dplane) in dimage.chunks_exact_mut(plane).enumerate() {
             let p = b * channels + i;
             unpool_plane(&x[p * plane..][..plane], &grad[p * q..][..q], dplane, w, slope, &mut columns);
@@ -98,16 +101,20 @@ pub(crate) fn max_pool_backward(x: &[f32], grad: &[f32], [batch, channels, h, w]
     })
 }
 
-/// Per column of a row pair: the larger value, and all ones where it is the bottom one
-/// ([`unpool_plane`]'s work buffers, one row long).
+/// [`unpool_plane`]'s work buffers, for a plane of a given size: per column of each row pair,
+/// the larger value and all ones where it is the bottom one; then the gradients for the top and
+/// the bottom row of each pair (each [h / 2, w]).
 pub(super) struct Columns {
     larger: Vec<f32>,
     bottom_wins: Vec<u32>,
+    top: Vec<f32>,
+    bottom: Vec<f32>,
 }
 
 impl Columns {
-    pub(super) fn new(w: usize) -> Self {
-        Columns { larger: vec![0.0; w], bottom_wins: vec![0; w] }
+    pub(super) fn new(plane: usize) -> Self {
+        let n = plane / 2;
+        Columns { larger: vec![0.0; n], bottom_wins: vec![0; n], top: vec![0.0; n], bottom: vec![0.0; n] }
     }
 }
 
@@ -119,7 +126,9 @@ impl Columns {
 /// engine made of the float selects) the mispredictions made this pass one of the costliest of a
 /// browser train step (docs/benchmarks.md). The first comparison runs over whole rows, which
 /// vectorises; one loop over the windows that did both (stride-2 loads and stores) was 6× slower
-/// natively, scalar with branches.
+/// natively, scalar with branches. The windows run as one loop over the whole plane, as in
+/// [`max_pool_forward`] (a row of them, 7 or 14, is shorter than a vector of pairs: per row the
+/// loop stayed scalar), into work rows copied to the plane's rows after.
 #[inline(always)]
 pub(super) fn unpool_plane<S: Slot>(
     x: &[f32],
@@ -134,30 +143,49 @@ pub(super) fn unpool_plane<S: Slot>(
             && x.len().is_multiple_of(2 * w)
             && dplane.len() == x.len()
             && g.len() == x.len() / 4
-            && columns.larger.len() == w,
+            && columns.larger.len() == x.len() / 2,
         "unpool_plane: a plane of {} with rows of {w}, its gradient of {}, out {}",
         x.len(),
         g.len(),
         dplane.len()
     );
-    let Columns { larger, bottom_wins } = columns;
-    for ((rows, drows), g_row) in x.chunks_exact(2 * w).zip(dplane.chunks_exact_mut(2 * w)).zip(g.chunks_exact(w / 2)) {
-        let (top, bottom) = rows.split_at(w);
-        for (((m, b), &t), &u) in larger.iter_mut().zip(bottom_wins.iter_mut()).zip(top).zip(bottom) {
+    let Columns { larger, bottom_wins, top, bottom } = columns;
+    let work = larger.chunks_exact_mut(w).zip(bottom_wins.chunks_exact_mut(w));
+    for (rows, (larger, bottom_wins)) in x.chunks_exact(2 * w).zip(work) {
+        let (t_row, u_row) = rows.split_at(w);
+        for (((m, b), &t), &u) in larger.iter_mut().zip(bottom_wins.iter_mut()).zip(t_row).zip(u_row) {
             let (value, lower) = pick(t, u);
             *m = value;
             *b = u32::from(lower).wrapping_neg();
         }
-        let (dtop, dbottom) = drows.split_at_mut(w);
-        let pairs = larger.chunks_exact(2).zip(bottom_wins.chunks_exact(2));
-        let dpairs = dtop.chunks_exact_mut(2).zip(dbottom.chunks_exact_mut(2));
-        for (((m, b), (dt, db)), &gv) in pairs.zip(dpairs).zip(g_row) {
-            let right = u32::from(m[1] > m[0]).wrapping_neg();
-            let g_bits = leaky_bits(pick(m[0], m[1]).0, gv, slope);
-            for (j, won) in [(0, !right), (1, right)] {
-                dt[j].put(f32::from_bits(g_bits & won & !b[j]));
-                db[j].put(f32::from_bits(g_bits & won & b[j]));
-            }
-        }
+    }
+    // w is even, so no window straddles two rows: window q is columns 2q, 2q + 1 of the work rows.
+    windows_backward(larger, bottom_wins, g, top, bottom, slope);
+    for ((drows, t_row), u_row) in dplane.chunks_exact_mut(2 * w).zip(top.chunks_exact(w)).zip(bottom.chunks_exact(w)) {
+        let (dt, du) = drows.split_at_mut(w);
+        S::put_row(dt, t_row);
+        S::put_row(du, u_row);
+    }
+}
+
+/// The windows of [`unpool_plane`], in one loop over its work rows: window q (gradient `g[q]`) is
+/// columns 2q and 2q + 1 of `larger` and `bottom_wins`, and its gradients go to the same columns
+/// of `top` and `bottom`. A function of its own, on slices: inlined, its buffers were the fields
+/// of one `Columns`, which LLVM could not tell apart, and it left the loop scalar; indexed, not as
+/// chunks of two zipped, for the same reason.
+#[inline(always)]
+fn windows_backward(larger: &[f32], bottom_wins: &[u32], g: &[f32], top: &mut [f32], bottom: &mut [f32], slope: f32) {
+    let n = g.len();
+    let (larger, bottom_wins) = (&larger[..2 * n], &bottom_wins[..2 * n]);
+    let (top, bottom) = (&mut top[..2 * n], &mut bottom[..2 * n]);
+    for q in 0..n {
+        let (m0, m1) = (larger[2 * q], larger[2 * q + 1]);
+        let right = u32::from(m1 > m0).wrapping_neg();
+        let g_bits = leaky_bits(pick(m0, m1).0, g[q], slope);
+        let (left_bits, right_bits) = (g_bits & !right, g_bits & right);
+        top[2 * q] = f32::from_bits(left_bits & !bottom_wins[2 * q]);
+        top[2 * q + 1] = f32::from_bits(right_bits & !bottom_wins[2 * q + 1]);
+        bottom[2 * q] = f32::from_bits(left_bits & bottom_wins[2 * q]);
+        bottom[2 * q + 1] = f32::from_bits(right_bits & bottom_wins[2 * q + 1]);
     }
 }
