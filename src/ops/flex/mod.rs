@@ -153,24 +153,45 @@ fn collect_chunks_with(
     out
 }
 
-/// `dst.copy_from_slice(src)` for a row of a plane, inline: 8 to 32 floats as two fixed-size
-/// copies of 8 or 16 floats, the second ending at the row's end (where the two overlap they
-/// write the same values); other lengths through `copy_from_slice`. With a length known only at
-/// run time `copy_from_slice` is a call of `memcpy`, and for the padded copies' rows of 28 floats
-/// (some 115,000 a train step) the calls cost more than the copies (docs/benchmarks.md).
-#[inline(always)]
-fn copy_row(dst: &mut [f32], src: &[f32]) {
+/// An element of an output buffer: a float, or one not written yet.
+pub(super) trait Slot: Sized {
+    /// `dst := src`, slices of one length.
+    fn copy(dst: &mut [Self], src: &[f32]);
+}
+
+impl Slot for f32 {
     #[inline(always)]
-    fn two<const W: usize>(dst: &mut [f32], src: &[f32]) {
+    fn copy(dst: &mut [f32], src: &[f32]) {
+        dst.copy_from_slice(src);
+    }
+}
+
+impl Slot for MaybeUninit<f32> {
+    #[inline(always)]
+    fn copy(dst: &mut [MaybeUninit<f32>], src: &[f32]) {
+        dst.write_copy_of_slice(src);
+    }
+}
+
+/// `dst := src` for a row of a plane, inline: 4 to 32 floats as two fixed-size copies of 4, 8
+/// or 16 floats, the second ending at the row's end (where the two overlap they write the same
+/// values); other lengths through `copy_from_slice`. With a length known only at run time
+/// `copy_from_slice` is a call of `memcpy`, and for the padded copies' rows of 28 floats (some
+/// 115,000 a train step) the calls cost more than the copies (docs/benchmarks.md).
+#[inline(always)]
+fn copy_row<S: Slot>(dst: &mut [S], src: &[f32]) {
+    #[inline(always)]
+    fn two<const W: usize, S: Slot>(dst: &mut [S], src: &[f32]) {
         let n = src.len();
-        dst[..W].copy_from_slice(&src[..W]);
-        dst[n - W..].copy_from_slice(&src[n - W..]);
+        S::copy(&mut dst[..W], &src[..W]);
+        S::copy(&mut dst[n - W..], &src[n - W..]);
     }
     assert_eq!(dst.len(), src.len(), "copy_row: rows of one length");
     match src.len() {
-        16..=32 => two::<16>(dst, src),
-        8..16 => two::<8>(dst, src),
-        _ => dst.copy_from_slice(src),
+        16..=32 => two::<16, S>(dst, src),
+        8..16 => two::<8, S>(dst, src),
+        4..8 => two::<4, S>(dst, src),
+        _ => S::copy(dst, src),
     }
 }
 

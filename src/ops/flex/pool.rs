@@ -4,9 +4,8 @@
 //! activation before the pooling, in one pass: an increasing function, so the maximum of the
 //! activations is the activation of the maximum, bit for bit).
 
-use super::{assume_written, collect_chunks, collect_chunks_with, copy_row};
+use super::{Slot, assume_written, collect_chunks, collect_chunks_with, copy_row};
 use multiversion::multiversion;
-use std::mem::MaybeUninit;
 
 /// The larger of two values and whether it is the second (`>`: ties and NaNs keep the first).
 #[inline]
@@ -56,28 +55,6 @@ pub(super) fn max_pool_forward(x: &[f32], [batch, channels, h, w]: [usize; 4], s
         // SAFETY: `column` holds channels · h / 2 rows of w = 2n floats, n pairs: one per output.
         unsafe { assume_written(pooled) }
     })
-}
-
-/// An element of an output buffer: a float, or one not written yet.
-pub(super) trait Slot: Sized {
-    /// `dst := src`, slices of one length.
-    fn put_row(dst: &mut [Self], src: &[f32]);
-}
-
-impl Slot for f32 {
-    #[inline(always)]
-    fn put_row(dst: &mut [f32], src: &[f32]) {
-        copy_row(dst, src);
-    }
-}
-
-impl Slot for MaybeUninit<f32> {
-    #[inline(always)]
-    fn put_row(dst: &mut [MaybeUninit<f32>], src: &[f32]) {
-        for (d, &v) in dst.iter_mut().zip(src) {
-            d.write(v);
-        }
-    }
 }
 
 /// Each output gradient goes to the input element the forward pass took its maximum from (the
@@ -163,8 +140,8 @@ pub(super) fn unpool_plane<S: Slot>(
     windows_backward(larger, bottom_wins, g, top, bottom, slope);
     for ((drows, t_row), u_row) in dplane.chunks_exact_mut(2 * w).zip(top.chunks_exact(w)).zip(bottom.chunks_exact(w)) {
         let (dt, du) = drows.split_at_mut(w);
-        S::put_row(dt, t_row);
-        S::put_row(du, u_row);
+        copy_row(dt, t_row);
+        copy_row(du, u_row);
     }
 }
 
