@@ -1,10 +1,12 @@
 //! 3×3 convolutions, stride 1, zero padding 1: the forward pass and the input gradient of each
-//! shape, and the weight gradient with one output channel (the others are
+//! shape, and the weight gradient with one output channel ([`thin_conv_grad_w`]) or one input
+//! channel and pooling after it ([`unpooled_grads_w`]; the others are
 //! [`layer_grads`](super::gemm::layer_grads)'s). One input channel: GEMMs over the 3×3 patches
 //! ([`patch_conv`]); one output channel: sums of shifted planes ([`correlate3x3_add`],
 //! [`thin_conv_grad_w`]); many to many: three GEMMs over shifted rows ([`wide_conv`]).
 
-use super::gemm::{Gemm, gemm_width, im2col3x3, shifted_copy};
+use super::gemm::{Gemm, gemm_width, im2col3x3, plane_sum, shifted_copy};
+use super::pool::{Columns, unpool_plane};
 use super::{
     SUM_LANES, assume_written, collect_chunks, collect_chunks_with, copy_row, f32_lanes, filled_planes, zeroed,
 };
@@ -338,6 +340,71 @@ pub(crate) fn thin_conv_grad_w(x: &[f32], grad: &[f32], dims: [usize; 4], c_out:
         }
         taps.write_copy_of_slice(&out)
     })
+}
+
+/// Weight and bias gradients of a 1 → c_out convolution that a leaky ReLU of `slope` and 2 × 2
+/// max-pooling followed (`enc1`), from its input x [batch, 1, s, s], its sums [batch, c_out, s, s]
+/// and the pooled output's gradient [batch, c_out, s / 2, s / 2] → (dw [c_out, 1, 3, 3],
+/// db \[c_out]); `None` where the side is narrower than a block of [`plane_taps`] or in the
+/// browser (there [`layer_grads`](super::gemm::layer_grads)' GEMM).
+///
+/// Per output channel, over the images in order: the sums' gradient made one plane at a time in a
+/// work buffer ([`unpool_plane`]), its sum added to the bias gradient, and its nine taps' products
+/// with the zero-bordered image taken as [`thin_conv_grad_w`] takes them. As a GEMM
+/// ([9, s²] patches · [s², c_out] per image) the nine rows and the long inner dimension left most
+/// of `gemm`'s tiles empty and its packing of the gradient cost more than the products
+/// (docs/benchmarks.md).
+#[multiversion(targets = "simd")]
+pub(crate) fn unpooled_grads_w(
+    x: &[f32],
+    sums: &[f32],
+    grad: &[f32],
+    slope: f32,
+    [batch, c_in, s, _]: [usize; 4],
+    c_out: usize,
+) -> Option<(Vec<f32>, Vec<f32>)> {
+    if cfg!(target_arch = "wasm32") || s < GRAD_COLS || c_in != 1 || !s.is_multiple_of(2) {
+        return None;
+    }
+    let (plane, ps) = (s * s, s + 2);
+    let (wide, narrow) = (s / GRAD_COLS * GRAD_COLS, s / 4 * 4);
+    // Every image with a zero border one wide, [batch, s + 2, s + 2].
+    let padded = collect_chunks(batch * ps * ps, ps * ps, |b, image| {
+        let image = zeroed(image);
+        for (y, row) in x[b * plane..][..plane].chunks_exact(s).enumerate() {
+            copy_row(&mut image[(y + 1) * ps + 1..][..s], row);
+        }
+        image
+    });
+    // Per output channel its nine taps, then its bias gradient.
+    let per_channel = collect_chunks_with(c_out * 10, 10, plane, |g, o, out| {
+        let mut columns = Columns::new(plane);
+        let mut sums8 = [[0.0f32; GRAD_COLS]; 9];
+        let mut sums4 = [[0.0f32; 4]; 9];
+        let mut sums1 = [[0.0f32; 1]; 9];
+        let mut bias = 0.0f32;
+        for b in 0..batch {
+            let at = (b * c_out + o) * plane;
+            unpool_plane(&sums[at..][..plane], &grad[at / 4..][..plane / 4], g, s, slope, &mut columns);
+            bias += plane_sum(g);
+            let image = &padded[b * ps * ps..][..ps * ps];
+            plane_taps(&mut sums8, image, ps, g, s, 0..wide);
+            plane_taps(&mut sums4, image, ps, g, s, wide..narrow);
+            plane_taps(&mut sums1, image, ps, g, s, narrow..s);
+        }
+        let mut taps = [0.0f32; 10];
+        for (t, v) in taps[..9].iter_mut().enumerate() {
+            *v = sums8[t].iter().sum::<f32>() + sums4[t].iter().sum::<f32>() + sums1[t][0];
+        }
+        taps[9] = bias;
+        out.write_copy_of_slice(&taps)
+    });
+    let (mut dw, mut db) = (Vec::with_capacity(c_out * 9), Vec::with_capacity(c_out));
+    for channel in per_channel.chunks_exact(10) {
+        dw.extend_from_slice(&channel[..9]);
+        db.push(channel[9]);
+    }
+    Some((dw, db))
 }
 
 /// [`thin_conv_grad_w`] by whole planes: per (o, i) pair, image and tap, one dot product over the whole plane: the gradient against

@@ -22,7 +22,7 @@ pub(crate) fn bias_grad(grad: &[f32], batch: usize, c: usize, plane: usize) -> V
 
 /// `Σ values`, as SUM_LANES partial sums (independent additions) added up at the end.
 #[inline(always)]
-fn plane_sum(values: &[f32]) -> f32 {
+pub(super) fn plane_sum(values: &[f32]) -> f32 {
     let mut acc = [0.0f32; SUM_LANES];
     let mut blocks = values.chunks_exact(SUM_LANES);
     for block in &mut blocks {

@@ -11,7 +11,7 @@ use std::mem::MaybeUninit;
 use self::activation::leaky_relu_backward;
 use self::activation::leaky_relu_forward;
 use self::conv::{patch_conv_forward, thin_conv_forward, wide_conv_forward};
-use self::conv::{patch_conv_grad_x, thin_conv_grad_w, thin_conv_grad_x, wide_conv_grad_x};
+use self::conv::{patch_conv_grad_x, thin_conv_grad_w, thin_conv_grad_x, unpooled_grads_w, wide_conv_grad_x};
 use self::conv_transpose::up_conv_forward;
 use self::gemm::{BiasFrom, Lhs, bias_grad, layer_grads};
 use self::loss::{bce_logits_backward, bce_logits_forward};
@@ -372,8 +372,9 @@ impl DaeGrads for Flex {
     }
 
     /// With one input channel and no input gradient asked for (`enc1`), each image's gradient of
-    /// the sums is made in the weight gradient's work buffer ([`Lhs::Unpooled`]), where the bias
-    /// gradient is summed too, instead of the full-size gradient written out.
+    /// the sums is made in the weight gradient's work buffer, a plane at a time
+    /// ([`unpooled_grads_w`]; in the browser an image at a time, [`Lhs::Unpooled`]), where the
+    /// bias gradient is summed too, instead of the full-size gradient written out.
     fn conv3x3_leaky_pool_grads(
         x: FlexTensor,
         weight: FlexTensor,
@@ -389,7 +390,11 @@ impl DaeGrads for Flex {
             return Self::conv3x3_grads(x, weight, grad, x_grad, w_grad);
         }
         let (x, sums, grad) = (contiguous_f32(&x), contiguous_f32(&sums), contiguous_f32(&grad));
-        let [batch, _, s, _] = dims4(&x);
+        let dims = dims4(&x);
+        let [batch, _, s, _] = dims;
+        if let Some((dw, db)) = unpooled_grads_w(slice(&x), slice(&sums), slice(&grad), slope, dims, c_out) {
+            return LayerGrads { x: None, weight: w_grad.then(|| tensor(dw, [c_out, 1, 3, 3])), bias: tensor_1d(db) };
+        }
         let lhs = Lhs::Unpooled { sums: slice(&sums), grad: slice(&grad), slope };
         let grads = layer_grads(lhs, c_out, slice(&x), 1, s, 1, s, batch, None, BiasFrom::Lhs);
         LayerGrads {
