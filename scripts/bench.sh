@@ -115,11 +115,13 @@ if [[ -n "$peers" ]]; then
     if (onednn) row("the same", m("native-cpu", "train_step_64_ms"), onednn.train_ms_per_step?.median, "Keras (oneDNN on)", "≤ 0.7×");
     row("native denoise b256", m("native-cpu", "denoise_256_ms"), keras?.infer_ms_per_batch?.median, kname, "");
     if (onednn) row("the same", m("native-cpu", "denoise_256_ms"), onednn.infer_ms_per_batch?.median, "Keras (oneDNN on)", "");
-    row("Chromium CPU train step b64, relaxed-SIMD module", m("chromium-cpu-relaxed", "train_step_64_ms"), wasm?.train?.median, "TF.js wasm-SIMD", "≤ 0.15×");
-    row("Chromium CPU train step b64, plain SIMD module", m("chromium-cpu", "train_step_64_ms"), wasm?.train?.median, "TF.js wasm-SIMD", "");
-    row("Chromium CPU denoise b256, relaxed-SIMD module", m("chromium-cpu-relaxed", "denoise_256_ms"), wasm?.infer?.median, "TF.js wasm-SIMD", "");
-    row("Chromium WebGPU train step b64", m("chromium-webgpu", "train_step_64_ms"), gpu?.train?.median, "TF.js WebGPU (3 steps)", "≤ 0.15×");
-  ' "$out"
+    if (process.argv[2] !== "native") {
+      row("Chromium CPU train step b64, relaxed-SIMD module", m("chromium-cpu-relaxed", "train_step_64_ms"), wasm?.train?.median, "TF.js wasm-SIMD", "≤ 0.15×");
+      row("Chromium CPU train step b64, plain SIMD module", m("chromium-cpu", "train_step_64_ms"), wasm?.train?.median, "TF.js wasm-SIMD", "");
+      row("Chromium CPU denoise b256, relaxed-SIMD module", m("chromium-cpu-relaxed", "denoise_256_ms"), wasm?.infer?.median, "TF.js wasm-SIMD", "");
+      row("Chromium WebGPU train step b64", m("chromium-webgpu", "train_step_64_ms"), gpu?.train?.median, "TF.js WebGPU (3 steps)", "≤ 0.15×");
+    }
+  ' "$out" "${BENCH_ONLY:-}"
 fi
 if [[ "${BENCH_ONLY:-}" != native ]]; then
   echo
