@@ -3,8 +3,9 @@
 // `multiversion` kernels, the `gemm` crate, oneDNN under Keras, glibc is told by its tunables)
 // runs its AVX2 versions on an AVX-512 machine. The CPU must support CPUID faulting (Linux ≥ 4.12,
 // `cpuid_fault` in /proc/cpuinfo): `arch_prctl(ARCH_SET_CPUID, 0)` makes every CPUID instruction
-// of the thread, and of the threads and children it starts, raise SIGSEGV; the handler runs it
-// with faulting off, clears the bits and steps over the instruction. CPUID runs only while
+// of the thread, and of the threads and processes it forks, raise SIGSEGV (a program it executes
+// loads this library again through LD_PRELOAD); the handler runs it with faulting off, clears the
+// bits and steps over the instruction. CPUID runs only while
 // features are detected (each library caches what it finds), so timings are unaffected.
 #define _GNU_SOURCE
 #include <asm/prctl.h>
