@@ -18,10 +18,11 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 out=$(mktemp -d)
+# The command the native runs go through: nothing, or the one hiding AVX-512.
 as_isa=()
 case "${BENCH_ISA:-}" in
   '') ;;
-  avx2) as_isa=(bash "$PWD/scripts/avx2-only.sh") ;;
+  avx2) as_isa=("$PWD/scripts/avx2-only.sh") ;;
   *) echo "BENCH_ISA: expected avx2 or nothing, got ${BENCH_ISA}" >&2; exit 2 ;;
 esac
 case "${BENCH_ONLY:-}" in
@@ -45,7 +46,7 @@ fi
 
 echo "== native (cargo bench --bench native) ==" >&2
 # The runner applies to the bench binary only, not to cargo and the compiler.
-${as_isa:+env CARGO_TARGET_X86_64_UNKNOWN_LINUX_GNU_RUNNER="$PWD/scripts/avx2-only.sh"} cargo bench --bench native 2>&1 >>"$out/ours" | grep -v '^\s*\(Compiling\|Finished\|Running\)' >&2 || true
+${as_isa:+env CARGO_TARGET_X86_64_UNKNOWN_LINUX_GNU_RUNNER="${as_isa[0]}"} cargo bench --bench native 2>&1 >>"$out/ours" | grep -v '^\s*\(Compiling\|Finished\|Running\)' >&2 || true
 if [[ -n "$peers" ]]; then
   echo "== Keras (peer) ==" >&2
   (cd "$peers" && "${as_isa[@]}" .venv/bin/python keras_seed.py --bench --json "$out/keras.json" 2>&1 | tee "$out/keras.log" \

@@ -301,6 +301,36 @@ fn plane_taps<const L: usize>(
     *sums = acc;
 }
 
+/// The nine taps' sums of [`plane_taps`] over planes of side `s`, kept side by side over blocks
+/// of GRAD_COLS columns, then 4, then 1, and added up at the end.
+struct TapSums {
+    s: usize,
+    by8: [[f32; GRAD_COLS]; 9],
+    by4: [[f32; 4]; 9],
+    by1: [[f32; 1]; 9],
+}
+
+impl TapSums {
+    fn new(s: usize) -> Self {
+        TapSums { s, by8: [[0.0; GRAD_COLS]; 9], by4: [[0.0; 4]; 9], by1: [[0.0; 1]; 9] }
+    }
+
+    /// Adds the products of one plane's gradient `g` (s × s) with the inputs each tap reads from
+    /// `padded` (the input plane with a zero border, rows of s + 2).
+    #[inline(always)]
+    fn add(&mut self, padded: &[f32], g: &[f32]) {
+        let s = self.s;
+        let (wide, narrow) = (s / GRAD_COLS * GRAD_COLS, s / 4 * 4);
+        plane_taps(&mut self.by8, padded, s + 2, g, s, 0..wide);
+        plane_taps(&mut self.by4, padded, s + 2, g, s, wide..narrow);
+        plane_taps(&mut self.by1, padded, s + 2, g, s, narrow..s);
+    }
+
+    fn total(&self) -> [f32; 9] {
+        std::array::from_fn(|t| self.by8[t].iter().sum::<f32>() + self.by4[t].iter().sum::<f32>() + self.by1[t][0])
+    }
+}
+
 /// Gradient with respect to the weight: [c_out, c_in, 3, 3].
 /// `dw[o][i][a][e] = Σ_batch Σ_(y, x) grad[o][y][x] · input[i][y + a − 1][x + e − 1]`.
 ///
@@ -317,28 +347,18 @@ pub(crate) fn thin_conv_grad_w(x: &[f32], grad: &[f32], dims: [usize; 4], c_out:
         return grad_w_by_planes(x, grad, dims, c_out);
     }
     let (plane, ps) = (s * s, s + 2);
-    let (wide, narrow) = (s / GRAD_COLS * GRAD_COLS, s / 4 * 4);
     // The padded plane, (s + 2)²: its border is never written, so it stays zero.
     collect_chunks_with(c_out * c_in * 9, 9, ps * ps, |padded, pair, taps| {
         let (o, i) = (pair / c_in, pair % c_in);
-        let mut sums8 = [[0.0f32; GRAD_COLS]; 9];
-        let mut sums4 = [[0.0f32; 4]; 9];
-        let mut sums1 = [[0.0f32; 1]; 9];
+        let mut sums = TapSums::new(s);
         for b in 0..batch {
             let src = &x[(b * c_in + i) * plane..][..plane];
             for (y, row) in src.chunks_exact(s).enumerate() {
                 copy_row(&mut padded[(y + 1) * ps + 1..][..s], row);
             }
-            let g = &grad[(b * c_out + o) * plane..][..plane];
-            plane_taps(&mut sums8, padded, ps, g, s, 0..wide);
-            plane_taps(&mut sums4, padded, ps, g, s, wide..narrow);
-            plane_taps(&mut sums1, padded, ps, g, s, narrow..s);
+            sums.add(padded, &grad[(b * c_out + o) * plane..][..plane]);
         }
-        let mut out = [0.0f32; 9];
-        for (t, v) in out.iter_mut().enumerate() {
-            *v = sums8[t].iter().sum::<f32>() + sums4[t].iter().sum::<f32>() + sums1[t][0];
-        }
-        taps.write_copy_of_slice(&out)
+        taps.write_copy_of_slice(&sums.total())
     })
 }
 
@@ -367,7 +387,6 @@ pub(crate) fn unpooled_grads_w(
         return None;
     }
     let (plane, ps) = (s * s, s + 2);
-    let (wide, narrow) = (s / GRAD_COLS * GRAD_COLS, s / 4 * 4);
     // Every image with a zero border one wide, [batch, s + 2, s + 2].
     let padded = collect_chunks(batch * ps * ps, ps * ps, |b, image| {
         let image = zeroed(image);
@@ -379,25 +398,18 @@ pub(crate) fn unpooled_grads_w(
     // Per output channel its nine taps, then its bias gradient.
     let per_channel = collect_chunks_with(c_out * 10, 10, plane, |g, o, out| {
         let mut columns = Columns::new(plane);
-        let mut sums8 = [[0.0f32; GRAD_COLS]; 9];
-        let mut sums4 = [[0.0f32; 4]; 9];
-        let mut sums1 = [[0.0f32; 1]; 9];
+        let mut taps = TapSums::new(s);
         let mut bias = 0.0f32;
         for b in 0..batch {
             let at = (b * c_out + o) * plane;
             unpool_plane(&sums[at..][..plane], &grad[at / 4..][..plane / 4], g, s, slope, &mut columns);
             bias += plane_sum(g);
-            let image = &padded[b * ps * ps..][..ps * ps];
-            plane_taps(&mut sums8, image, ps, g, s, 0..wide);
-            plane_taps(&mut sums4, image, ps, g, s, wide..narrow);
-            plane_taps(&mut sums1, image, ps, g, s, narrow..s);
+            taps.add(&padded[b * ps * ps..][..ps * ps], g);
         }
-        let mut taps = [0.0f32; 10];
-        for (t, v) in taps[..9].iter_mut().enumerate() {
-            *v = sums8[t].iter().sum::<f32>() + sums4[t].iter().sum::<f32>() + sums1[t][0];
-        }
-        taps[9] = bias;
-        out.write_copy_of_slice(&taps)
+        let mut channel = [0.0f32; 10];
+        channel[..9].copy_from_slice(&taps.total());
+        channel[9] = bias;
+        out.write_copy_of_slice(&channel)
     });
     let (mut dw, mut db) = (Vec::with_capacity(c_out * 9), Vec::with_capacity(c_out));
     for channel in per_channel.chunks_exact(10) {
