@@ -247,7 +247,7 @@ impl Dae {
 
     /// The decoder: `[batch, 32, 7, 7]` latent maps → `[batch, 1, 28, 28]` logits.
     pub fn decode(&self, latent: Tensor<4>) -> Tensor<4> {
-        self.decode_tapped(latent, &mut |_| {})
+        self.decode_tapped(latent, None)
     }
 
     /// [`Dae::encode`], handing each of its [`stages`]' maps to `tap` where there is one, in order.
@@ -256,15 +256,18 @@ impl Dae {
         self.conv_act_pool(&self.enc2, x, &mut tap) // [batch, 32, 14, 14] → 7 × 7
     }
 
-    /// [`Dae::decode`], handing each of its [`stages`]' maps to `tap`, in order.
-    fn decode_tapped(&self, latent: Tensor<4>, tap: &mut impl FnMut(&Tensor<4>)) -> Tensor<4> {
+    /// [`Dae::decode`], handing each of its [`stages`]' maps to `tap` where there is one, in
+    /// order. `up2` and `out` are one op ([`ops::up_conv3x3_out`]), which never holds `up2`'s
+    /// maps: a tap gets them from `up2` on its own, and the logits are the same either way.
+    fn decode_tapped(&self, latent: Tensor<4>, mut tap: Option<&mut dyn FnMut(&Tensor<4>)>) -> Tensor<4> {
         let x = self.conv_act(&self.dec1, latent); // [batch, 32, 7, 7]
-        tap(&x);
-        let x = ops::up_conv3x3(&self.up1, x); // [batch, 32, 14, 14]
-        tap(&x);
-        let x = ops::up_conv3x3(&self.up2, x); // [batch, 32, 28, 28]
-        tap(&x);
-        ops::conv3x3(&self.out, x) // [batch, 1, 28, 28]
+        let x_up = ops::up_conv3x3(&self.up1, x.clone()); // [batch, 32, 14, 14]
+        if let Some(tap) = tap.as_mut() {
+            tap(&x);
+            tap(&x_up);
+            tap(&ops::up_conv3x3(&self.up2, x_up.clone())); // [batch, 32, 28, 28]
+        }
+        ops::up_conv3x3_out(&self.up2, &self.out, x_up) // [batch, 1, 28, 28]
     }
 
     /// Every stage's maps of one forward pass, in [`stages`] order: `[batch, 1, 28, 28]` images
@@ -274,7 +277,7 @@ impl Dae {
         let mut maps = Vec::with_capacity(8);
         let mut keep = |x: &Tensor<4>| maps.push(x.clone());
         let latent = self.encode_tapped(images, Some(&mut keep));
-        let logits = self.decode_tapped(latent, &mut keep);
+        let logits = self.decode_tapped(latent, Some(&mut keep));
         maps.push(sigmoid(logits));
         stages(self.enc1.weight.dims()[0]).into_iter().zip(maps).collect()
     }

@@ -261,6 +261,65 @@ fn conv_transpose_kernels_match_burns_conv_transpose2d_in_values_and_gradients()
 }
 
 #[test]
+fn up_conv_out_op_matches_burns_conv_transpose2d_then_conv2d_in_values_and_gradients() {
+    use burn::nn::conv::ConvTranspose2dConfig;
+    on_devices(|name, device| {
+        let device = device.autodiff();
+        // (c, m, side, batch): up2 → out of the model, over batches the CPU's gradients split into
+        // groups of one image and uneven ones (2, 2, 2, 3); the 7 → 14 shape; small odd ones, a
+        // 1 × 1 and a 2 × 2 input (every pair of taps partly or wholly outside the planes), and a
+        // 4 × 4 one, whose 16 columns are whole vectors (read in place, as in the browser).
+        let layers = [
+            (32, 32, 14, 3),
+            (32, 32, 14, 9),
+            (32, 32, 7, 2),
+            (3, 5, 5, 2),
+            (2, 3, 1, 2),
+            (4, 2, 2, 1),
+            (6, 4, 4, 2),
+            (12, 9, 10, 2),
+        ];
+        for (c, m, side, batch) in layers {
+            let mut up = ConvTranspose2dConfig::new([c, m], [3, 3])
+                .with_stride([2, 2])
+                .with_padding([1, 1])
+                .with_padding_out([1, 1])
+                .init(&device);
+            let up_bias = Tensor::<1>::random([m], Distribution::Uniform(-1.0, 1.0), &device);
+            up.bias = Some(burn::module::Param::from_tensor(up_bias));
+            let (out, _) = conv_and_input((m, 1, 2 * side, 1), (-1.0, 1.0), &device);
+            let x =
+                Tensor::<4>::random([batch, c, side, side], Distribution::Uniform(-1.0, 1.0), &device).require_grad();
+            let ours = ops::up_conv3x3_out(&up, &out, x.clone());
+            let burns = out.forward(up.forward(x.clone()));
+            let case = format!("{name}: {c} → {m} at {side} → {}, then → 1, batch {batch}", 2 * side);
+            assert_eq!(ours.dims(), [batch, 1, 2 * side, 2 * side], "{case}");
+            assert!(rel_diff(&ours, &burns) < 1e-5, "forward {case}: {}", rel_diff(&ours, &burns));
+            let weights = Tensor::<4>::random(ours.dims(), Distribution::Uniform(0.5, 1.5), &device);
+            let (go, gb) = ((ours * weights.clone()).sum().backward(), (burns * weights).sum().backward());
+            let as4 = |t: Tensor<1>| {
+                let n = t.dims()[0];
+                t.reshape([1, 1, 1, n])
+            };
+            let grads = |g: &burn::tensor::Gradients| {
+                [
+                    x.grad(g).unwrap(),
+                    up.weight.val().grad(g).unwrap(),
+                    as4(up.bias.as_ref().unwrap().val().grad(g).unwrap()),
+                    out.weight.val().grad(g).unwrap(),
+                    as4(out.bias.as_ref().unwrap().val().grad(g).unwrap()),
+                ]
+            };
+            for ((o, b), what) in
+                grads(&go).iter().zip(&grads(&gb)).zip(["dx", "d up weight", "d up bias", "d out weight", "d out bias"])
+            {
+                assert!(rel_diff(o, b) < 1e-5, "{what} {case}: {}", rel_diff(o, b));
+            }
+        }
+    });
+}
+
+#[test]
 fn max_pool_kernel_matches_burns_max_pool2d_exactly() {
     on_devices(|name, device| {
         let device = device.autodiff();

@@ -10,7 +10,9 @@ use burn::backend::tensor::FloatTensor;
 
 use burn::backend::AutodiffBackend;
 
-use super::{AdamStep, DaeGrads, DaeKernels, LayerGrads, LossGrads, LossKernels};
+use super::{
+    AdamStep, DaeGrads, DaeKernels, HeadGrads, HeadKernels, HeadLayerGrads, LayerGrads, LossGrads, LossKernels,
+};
 
 /// The backward pass of a 3×3 layer node: a convolution ([`DaeKernels::conv3x3`]) or a
 /// transposed one ([`DaeKernels::up_conv3x3`]).
@@ -159,6 +161,65 @@ impl<B: LossGrads, C: CheckpointStrategy> LossKernels for Autodiff<B, C> {
                 prep.finish((kept, targets), loss)
             }
             OpsKind::UnTracked(prep) => prep.finish(B::bce_logits(logits.into_primitive(), targets)),
+        }
+    }
+}
+
+/// The backward pass of [`HeadKernels::up_conv_out`]: [`HeadGrads::up_conv_out_grads`].
+#[derive(Debug)]
+struct HeadBackward;
+
+impl<B: HeadGrads> Backward<B, 5> for HeadBackward {
+    /// The checkpointed input, the transposed convolution's weight and bias (its map, which
+    /// `out`'s weight gradient reads, is made of them), and `out`'s weight.
+    type State = [NodeId; 4];
+
+    fn backward(self, ops: Ops<Self::State, 5>, grads: &mut Gradients, checkpointer: &mut Checkpointer) {
+        let grad = grads.consume::<B>(&ops.node);
+        let [x, up_weight, up_bias, out_weight] =
+            ops.state.map(|id| checkpointer.retrieve_node_output::<FloatTensor<B>>(id));
+        let [node_x, nodes @ ..] = ops.parents.map(|n| n.map(|n| n.id));
+        let HeadLayerGrads { x: dx, up_weight, up_bias, out_weight, out_bias } =
+            B::up_conv_out_grads(x, up_weight, up_bias, out_weight, grad, node_x.is_some());
+        if let (Some(node), Some(dx)) = (node_x, dx) {
+            grads.register::<B>(node, dx);
+        }
+        for (node, g) in nodes.into_iter().zip([up_weight, up_bias, out_weight, out_bias]) {
+            if let Some(node) = node {
+                grads.register::<B>(node, g);
+            }
+        }
+    }
+}
+
+impl<B: HeadGrads, C: CheckpointStrategy> HeadKernels for Autodiff<B, C> {
+    fn up_conv_out(
+        x: FloatTensor<Self>,
+        up_weight: FloatTensor<Self>,
+        up_bias: FloatTensor<Self>,
+        out_weight: FloatTensor<Self>,
+        out_bias: FloatTensor<Self>,
+    ) -> FloatTensor<Self> {
+        let parents = [x.node(), up_weight.node(), up_bias.node(), out_weight.node(), out_bias.node()];
+        match HeadBackward.prepare::<C>(parents).compute_bound().stateful() {
+            OpsKind::Tracked(mut prep) => {
+                let state = [&x, &up_weight, &up_bias, &out_weight].map(|t| prep.checkpoint(t));
+                let out = B::up_conv_out(
+                    x.into_primitive(),
+                    up_weight.into_primitive(),
+                    up_bias.into_primitive(),
+                    out_weight.into_primitive(),
+                    out_bias.into_primitive(),
+                );
+                prep.finish(state, out)
+            }
+            OpsKind::UnTracked(prep) => prep.finish(B::up_conv_out(
+                x.into_primitive(),
+                up_weight.into_primitive(),
+                up_bias.into_primitive(),
+                out_weight.into_primitive(),
+                out_bias.into_primitive(),
+            )),
         }
     }
 }

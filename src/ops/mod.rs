@@ -35,6 +35,12 @@
 //!   is applied to each window's maximum as it is pooled, and its gradient taken in the pooling's
 //!   backward pass, so the full-size activations are never written; with one input channel
 //!   (`enc1`) the full-size gradient is not either ([`conv3x3_leaky_pool`]).
+//! - **`up2` and `out` as one linear map** on the CPU ([`HeadKernels`], `flex/head.rs`): nothing
+//!   lies between the transposed convolution and the one-channel convolution after it, so the two
+//!   compose into 36 weights per input channel (one per pair of their taps that reaches the
+//!   output differently), applied to `up2`'s 14 × 14 input: a ninth of the two layers'
+//!   multiply-adds in each pass, and `up2`'s 28 × 28 × 32 maps are never written (they were
+//!   2 × 6.4 MB a step at batch 64).
 //! - **the loss** natively ([`LossKernels`]): burn's ops for it were a dozen single-threaded
 //!   passes, ≈ 5 % of a two-thread step.
 //!
@@ -55,8 +61,9 @@
 //! fixed order, so results do not depend on the number of threads; on a GPU each sum's order is
 //! fixed by its kernel.
 //!
-//! Layout: this module holds the extension traits ([`DaeKernels`], [`LossKernels`]) and the
-//! backward passes backends give them (`DaeGrads`, `LossGrads`), the functions the model calls
+//! Layout: this module holds the extension traits ([`DaeKernels`], [`HeadKernels`],
+//! [`LossKernels`]) and the backward passes backends give them (`DaeGrads`, `HeadGrads`,
+//! `LossGrads`), the functions the model calls
 //! (each picks the kernel where there is one and burn's op elsewhere) and the composed leaky ReLU
 //! ([`leaky`]); `flex/` the CPU kernels on plain slices, one file per op family, and their
 //! `impl`s for `Flex`; `cube/` the same for `Cube`; `autodiff.rs` the backward nodes and the
@@ -243,6 +250,44 @@ pub(crate) trait DaeGrads: DaeKernels {
 /// The training loss as one op on the native CPU backend, where its composed form
 /// ([`crate::metrics::bce_with_logits`] elsewhere) is a dozen single-threaded passes
 /// (`flex/loss.rs`). Only flex has it: [`bce_logits`] is called for tensors there.
+/// The decoder's last two layers as one op on the CPU: a transposed convolution ([`up_conv3x3`])
+/// into a convolution with one output channel ([`conv3x3`]), with nothing between them, compose
+/// into one linear map of the transposed convolution's input (`flex/head.rs`).
+#[backend_extension(Flex, Autodiff)]
+pub trait HeadKernels: burn::backend::Backend {
+    /// `conv3x3(up_conv3x3(x, up_weight, up_bias), out_weight, out_bias)`: x [batch, c, s, s],
+    /// `up_weight` [c, m, 3, 3], `up_bias` \[m\], `out_weight` [1, m, 3, 3], `out_bias` \[1\] →
+    /// [batch, 1, 2s, 2s].
+    fn up_conv_out(
+        x: FloatTensor<Self>,
+        up_weight: FloatTensor<Self>,
+        up_bias: FloatTensor<Self>,
+        out_weight: FloatTensor<Self>,
+        out_bias: FloatTensor<Self>,
+    ) -> FloatTensor<Self>;
+}
+
+/// The gradients of [`HeadKernels::up_conv_out`]'s input (where asked for) and parameters.
+pub(crate) struct HeadLayerGrads<B: burn::backend::Backend> {
+    pub x: Option<FloatTensor<B>>,
+    pub up_weight: FloatTensor<B>,
+    pub up_bias: FloatTensor<B>,
+    pub out_weight: FloatTensor<B>,
+    pub out_bias: FloatTensor<B>,
+}
+
+/// [`HeadKernels::up_conv_out`]'s backward pass, for its autodiff node.
+pub(crate) trait HeadGrads: HeadKernels {
+    fn up_conv_out_grads(
+        x: FloatTensor<Self>,
+        up_weight: FloatTensor<Self>,
+        up_bias: FloatTensor<Self>,
+        out_weight: FloatTensor<Self>,
+        grad: FloatTensor<Self>,
+        x_grad: bool,
+    ) -> HeadLayerGrads<Self>;
+}
+
 #[backend_extension(Flex, Autodiff)]
 pub trait LossKernels: burn::backend::Backend {
     /// Mean sigmoid cross-entropy of `logits` against `targets` (one shape, any rank) → \[1]:
@@ -362,18 +407,40 @@ pub fn conv3x3_leaky_pool(layer: &Conv2d, x: Tensor<4>, slope: f64) -> Tensor<4>
     }
 }
 
-/// `layer` applied to `x` ([batch, c_in, side, side] → [batch, c_out, 2·side, 2·side]): this
-/// module's autodiff node on flex when the layer is 3×3, stride 2, padding 1, output padding 1
-/// with a bias, burn's `ConvTranspose2d` otherwise.
-pub fn up_conv3x3(layer: &ConvTranspose2d, x: Tensor<4>) -> Tensor<4> {
-    let fits = layer.kernel_size == [3, 3]
+/// Whether `layer` is what [`DaeKernels::up_conv3x3`] computes (its bias aside).
+fn is_up_conv3x3(layer: &ConvTranspose2d) -> bool {
+    layer.kernel_size == [3, 3]
         && layer.stride == [2, 2]
         && layer.padding == [1, 1]
         && layer.padding_out == [1, 1]
         && layer.dilation == [1, 1]
-        && layer.groups == 1;
+        && layer.groups == 1
+}
+
+/// `out` applied to `up` applied to `x` ([batch, c, side, side] → [batch, c_out, 2·side,
+/// 2·side]): on the CPU one node ([`HeadKernels::up_conv_out`]) where `up` is what
+/// [`up_conv3x3`] computes and `out` what [`conv3x3`] computes with one output channel, both
+/// with a bias; the two layers one by one otherwise. The same values to float rounding.
+pub fn up_conv3x3_out(up: &ConvTranspose2d, out: &Conv2d, x: Tensor<4>) -> Tensor<4> {
+    let fits = is_up_conv3x3(up) && is_conv3x3(out) && out.weight.dims()[0] == 1;
+    match (&up.bias, &out.bias) {
+        (Some(up_bias), Some(out_bias)) if fits && on_flex(&x) => Tensor::from_dispatch(Dispatch::up_conv_out(
+            x.into_dispatch(),
+            up.weight.val().into_dispatch(),
+            up_bias.val().into_dispatch(),
+            out.weight.val().into_dispatch(),
+            out_bias.val().into_dispatch(),
+        )),
+        _ => conv3x3(out, up_conv3x3(up, x)),
+    }
+}
+
+/// `layer` applied to `x` ([batch, c_in, side, side] → [batch, c_out, 2·side, 2·side]): this
+/// module's autodiff node on flex when the layer is 3×3, stride 2, padding 1, output padding 1
+/// with a bias, burn's `ConvTranspose2d` otherwise.
+pub fn up_conv3x3(layer: &ConvTranspose2d, x: Tensor<4>) -> Tensor<4> {
     match &layer.bias {
-        Some(bias) if fits && has_kernels(&x) => Tensor::from_dispatch(Dispatch::up_conv3x3(
+        Some(bias) if is_up_conv3x3(layer) && has_kernels(&x) => Tensor::from_dispatch(Dispatch::up_conv3x3(
             x.into_dispatch(),
             layer.weight.val().into_dispatch(),
             bias.val().into_dispatch(),

@@ -160,7 +160,7 @@ pub(super) fn shifted_copy(dst: &mut [f32], src: &[f32], s: usize, ys: std::ops:
 /// Batch groups the weight gradient is split into: a fixed count, so that the sum's order (and
 /// the result) does not depend on how many threads run them; each group is one GEMM with a
 /// long inner dimension (16 images × 196 pixels in the model) rather than one small GEMM per image.
-const GRAD_GROUPS: usize = 4;
+pub(super) const GRAD_GROUPS: usize = 4;
 
 /// Floats of im2col patches per GEMM of a weight gradient (256 KiB): within the L2 cache of the
 /// CPUs this runs on (512 KiB per core or more since Zen 2 and Skylake-SP), with room for the
@@ -268,7 +268,7 @@ impl Gemm<'_> {
 /// Runs `f(scratch, index, item)` for each of `items`, on rayon's threads natively, in order in
 /// the browser; `scratch` is a work buffer of `len` floats per thread, zeroed once and passed from
 /// item to item as the last one left it (see [`super::collect_chunks_with`]).
-fn map_with<I: Send, T: Send>(
+pub(super) fn map_with<I: Send, T: Send>(
     items: Vec<I>,
     len: usize,
     f: impl Fn(&mut [f32], usize, I) -> T + Sync + Send,

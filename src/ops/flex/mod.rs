@@ -14,10 +14,13 @@ use self::conv::{patch_conv_forward, thin_conv_forward, wide_conv_forward};
 use self::conv::{patch_conv_grad_x, thin_conv_grad_w, thin_conv_grad_x, unpooled_grads_w, wide_conv_grad_x};
 use self::conv_transpose::up_conv_forward;
 use self::gemm::{BiasFrom, Lhs, bias_grad, layer_grads};
+use self::head::{up_conv_out_backward, up_conv_out_forward};
 use self::loss::{bce_logits_backward, bce_logits_forward};
 use self::pool::max_pool_backward;
 use self::pool::max_pool_forward;
-use super::{AdamStep, DaeGrads, DaeKernels, LayerGrads, LossGrads, LossKernels};
+use super::{
+    AdamStep, DaeGrads, DaeKernels, HeadGrads, HeadKernels, HeadLayerGrads, LayerGrads, LossGrads, LossKernels,
+};
 
 // The kernels carry `#[multiversion(targets = "simd")]` (see `super`). A closure written inside
 // one inherits its target features, so a library function it is handed to (`map(..).collect()`,
@@ -28,6 +31,7 @@ mod adam;
 mod conv;
 mod conv_transpose;
 mod gemm;
+mod head;
 mod loss;
 mod pool;
 // Natively only for its tests (`lanes` stands in for wasm's `v128` there).
@@ -416,6 +420,58 @@ impl DaeGrads for Flex {
         let dims = dims4(&x);
         tensor(max_pool_backward(slice(&x), slice(&grad), dims, 1.0), dims)
     }
+}
+
+impl HeadKernels for Flex {
+    fn up_conv_out(
+        x: FlexTensor,
+        up_weight: FlexTensor,
+        up_bias: FlexTensor,
+        out_weight: FlexTensor,
+        out_bias: FlexTensor,
+    ) -> FlexTensor {
+        let [x, w_up, b_up, w_out, b_out] = [&x, &up_weight, &up_bias, &out_weight, &out_bias].map(contiguous_f32);
+        let (dims, m) = head_dims(&x, &w_up, &w_out);
+        let b_out = slice(&b_out)[0];
+        let out = up_conv_out_forward(slice(&x), [slice(&w_up), slice(&b_up), slice(&w_out)], b_out, dims, m);
+        tensor(out, [dims[0], 1, 2 * dims[2], 2 * dims[3]])
+    }
+}
+
+impl HeadGrads for Flex {
+    fn up_conv_out_grads(
+        x: FlexTensor,
+        up_weight: FlexTensor,
+        up_bias: FlexTensor,
+        out_weight: FlexTensor,
+        grad: FlexTensor,
+        x_grad: bool,
+    ) -> HeadLayerGrads<Self> {
+        let [x, w_up, b_up, w_out, grad] = [&x, &up_weight, &up_bias, &out_weight, &grad].map(contiguous_f32);
+        let (dims, m) = head_dims(&x, &w_up, &w_out);
+        let params = [slice(&w_up), slice(&b_up), slice(&w_out)];
+        let g = up_conv_out_backward(slice(&x), params, slice(&grad), dims, m, x_grad);
+        HeadLayerGrads {
+            x: g.x.map(|dx| tensor(dx, dims)),
+            up_weight: tensor(g.w_up, [dims[1], m, 3, 3]),
+            up_bias: tensor_1d(g.b_up),
+            out_weight: tensor(g.w_out, [1, m, 3, 3]),
+            out_bias: tensor_1d(vec![g.b_out]),
+        }
+    }
+}
+
+/// The input's dims and the transposed convolution's output channels of an `up_conv_out`, whose
+/// shapes are checked.
+fn head_dims(x: &FlexTensor, w_up: &FlexTensor, w_out: &FlexTensor) -> ([usize; 4], usize) {
+    let dims = dims4(x);
+    let ([c, m, kh, kw], w_out_dims) = (dims4(w_up), dims4(w_out));
+    assert!(
+        c == dims[1] && [kh, kw] == [3, 3] && dims[2] == dims[3] && w_out_dims == [1, m, 3, 3],
+        "up_conv_out: x {dims:?}, up weight {:?}, out weight {w_out_dims:?}",
+        [c, m, kh, kw]
+    );
+    (dims, m)
 }
 
 impl LossKernels for Flex {
