@@ -247,12 +247,10 @@ pub(crate) trait DaeGrads: DaeKernels {
     }
 }
 
-/// The training loss as one op on the native CPU backend, where its composed form
-/// ([`crate::metrics::bce_with_logits`] elsewhere) is a dozen single-threaded passes
-/// (`flex/loss.rs`). Only flex has it: [`bce_logits`] is called for tensors there.
 /// The decoder's last two layers as one op on the CPU: a transposed convolution ([`up_conv3x3`])
 /// into a convolution with one output channel ([`conv3x3`]), with nothing between them, compose
-/// into one linear map of the transposed convolution's input (`flex/head.rs`).
+/// into one linear map of the transposed convolution's input (`flex/head.rs`). Only flex has it:
+/// [`up_conv3x3_out`] calls it for tensors there.
 #[backend_extension(Flex, Autodiff)]
 pub trait HeadKernels: burn::backend::Backend {
     /// `conv3x3(up_conv3x3(x, up_weight, up_bias), out_weight, out_bias)`: x [batch, c, s, s],
@@ -288,6 +286,9 @@ pub(crate) trait HeadGrads: HeadKernels {
     ) -> HeadLayerGrads<Self>;
 }
 
+/// The training loss as one op on the native CPU backend, where its composed form
+/// ([`crate::metrics::bce_with_logits`] elsewhere) is a dozen single-threaded passes
+/// (`flex/loss.rs`). Only flex has it: [`bce_logits`] is called for tensors there.
 #[backend_extension(Flex, Autodiff)]
 pub trait LossKernels: burn::backend::Backend {
     /// Mean sigmoid cross-entropy of `logits` against `targets` (one shape, any rank) → \[1]:
@@ -417,8 +418,8 @@ fn is_up_conv3x3(layer: &ConvTranspose2d) -> bool {
         && layer.groups == 1
 }
 
-/// `out` applied to `up` applied to `x` ([batch, c, side, side] → [batch, c_out, 2·side,
-/// 2·side]): on the CPU one node ([`HeadKernels::up_conv_out`]) where `up` is what
+/// `out` applied to `up` applied to `x` ([batch, c, side, side] → [batch, out's channels,
+/// 2·side, 2·side]): on the CPU one node ([`HeadKernels::up_conv_out`]) where `up` is what
 /// [`up_conv3x3`] computes and `out` what [`conv3x3`] computes with one output channel, both
 /// with a bias; the two layers one by one otherwise. The same values to float rounding.
 pub fn up_conv3x3_out(up: &ConvTranspose2d, out: &Conv2d, x: Tensor<4>) -> Tensor<4> {
