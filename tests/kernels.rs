@@ -140,6 +140,24 @@ fn conv_and_input(
     (layer, x)
 }
 
+/// A 3×3 transposed convolution, stride 2, padding 1, output padding 1 (the model's `up1` and
+/// `up2`), c_in → c_out, with a bias drawn from [−1, 1], and a tracked input for it.
+fn up_conv_and_input(
+    (c_in, c_out, side, batch): (usize, usize, usize, usize),
+    device: &Device,
+) -> (burn::nn::conv::ConvTranspose2d, Tensor<4>) {
+    use burn::nn::conv::ConvTranspose2dConfig;
+    let mut layer = ConvTranspose2dConfig::new([c_in, c_out], [3, 3])
+        .with_stride([2, 2])
+        .with_padding([1, 1])
+        .with_padding_out([1, 1])
+        .init(device);
+    let bias = Tensor::<1>::random([c_out], Distribution::Uniform(-1.0, 1.0), device);
+    layer.bias = Some(burn::module::Param::from_tensor(bias));
+    let x = Tensor::<4>::random([batch, c_in, side, side], Distribution::Uniform(-1.0, 1.0), device).require_grad();
+    (layer, x)
+}
+
 #[test]
 fn conv_kernels_match_burns_conv2d_in_values_and_gradients() {
     // The model's layers (thin: one channel on a side; wide: 32 → 32), plus odd and tiny sides,
@@ -235,22 +253,13 @@ fn conv_leaky_pool_kernel_is_the_ops_one_by_one_and_matches_burns_in_values_and_
 
 #[test]
 fn conv_transpose_kernels_match_burns_conv_transpose2d_in_values_and_gradients() {
-    use burn::nn::conv::ConvTranspose2dConfig;
     on_devices(|name, device| {
         let device = device.autodiff();
         // up1 and up2 of the model, up1 over a batch the CPU's gradients split into uneven groups
         // of several images (2, 2, 2, 3), small odd ones, and a 1 × 1 input.
         let layers = [(32, 32, 7, 4), (32, 32, 7, 9), (32, 32, 14, 3), (3, 5, 5, 2), (2, 3, 1, 2), (12, 9, 10, 2)];
         for (c_in, c_out, side, batch) in layers {
-            let mut layer = ConvTranspose2dConfig::new([c_in, c_out], [3, 3])
-                .with_stride([2, 2])
-                .with_padding([1, 1])
-                .with_padding_out([1, 1])
-                .init(&device);
-            let bias = Tensor::<1>::random([c_out], Distribution::Uniform(-1.0, 1.0), &device);
-            layer.bias = Some(burn::module::Param::from_tensor(bias));
-            let x = Tensor::<4>::random([batch, c_in, side, side], Distribution::Uniform(-1.0, 1.0), &device)
-                .require_grad();
+            let (layer, x) = up_conv_and_input((c_in, c_out, side, batch), &device);
             let ours = ops::up_conv3x3(&layer, x.clone());
             let burns = layer.forward(x.clone());
             let case = format!("{name}: {c_in} → {c_out} at {side} → {}, batch {batch}", 2 * side);
@@ -262,7 +271,6 @@ fn conv_transpose_kernels_match_burns_conv_transpose2d_in_values_and_gradients()
 
 #[test]
 fn up_conv_out_op_matches_burns_conv_transpose2d_then_conv2d_in_values_and_gradients() {
-    use burn::nn::conv::ConvTranspose2dConfig;
     on_devices(|name, device| {
         let device = device.autodiff();
         // (c, m, side, batch): up2 → out of the model, over batches the CPU's gradients split into
@@ -280,16 +288,8 @@ fn up_conv_out_op_matches_burns_conv_transpose2d_then_conv2d_in_values_and_gradi
             (12, 9, 10, 2),
         ];
         for (c, m, side, batch) in layers {
-            let mut up = ConvTranspose2dConfig::new([c, m], [3, 3])
-                .with_stride([2, 2])
-                .with_padding([1, 1])
-                .with_padding_out([1, 1])
-                .init(&device);
-            let up_bias = Tensor::<1>::random([m], Distribution::Uniform(-1.0, 1.0), &device);
-            up.bias = Some(burn::module::Param::from_tensor(up_bias));
+            let (up, x) = up_conv_and_input((c, m, side, batch), &device);
             let (out, _) = conv_and_input((m, 1, 2 * side, 1), (-1.0, 1.0), &device);
-            let x =
-                Tensor::<4>::random([batch, c, side, side], Distribution::Uniform(-1.0, 1.0), &device).require_grad();
             let ours = ops::up_conv3x3_out(&up, &out, x.clone());
             let burns = out.forward(up.forward(x.clone()));
             let case = format!("{name}: {c} → {m} at {side} → {}, then → 1, batch {batch}", 2 * side);

@@ -219,6 +219,29 @@ impl Gemm<'_> {
         unsafe { assume_written(dst) }
     }
 
+    /// `dst := lhs · rhs` cropped to the first `width` of each row's n columns ([m, width]),
+    /// into `dst`, not written yet, given back as floats: a product computed [`gemm_width`]
+    /// columns wide, straight into `dst` where n = width, else into `scratch` (m·n floats) and its
+    /// rows' first `width` floats copied.
+    pub fn write_cropped<'d>(
+        self,
+        dst: &'d mut [MaybeUninit<f32>],
+        width: usize,
+        scratch: &mut [f32],
+    ) -> &'d mut [f32] {
+        if self.n == width {
+            return self.write(dst);
+        }
+        let (m, n) = (self.m, self.n);
+        self.run(scratch, false);
+        let dst = &mut dst[..m * width];
+        for (to, from) in dst.chunks_exact_mut(width).zip(scratch[..m * n].chunks_exact(n)) {
+            to.write_copy_of_slice(&from[..width]);
+        }
+        // SAFETY: the m rows of `width` floats tile `dst`, each copied whole.
+        unsafe { assume_written(dst) }
+    }
+
     /// `dst := (accumulate ? dst : 0) + lhs · rhs`, [m, n] row-major at `dst`.
     ///
     /// # Safety
@@ -283,6 +306,28 @@ pub(super) fn map_with<I: Send, T: Send>(
         let mut scratch = vec![0.0f32; len];
         items.into_iter().enumerate().map(|(g, item)| f(&mut scratch, g, item)).collect()
     }
+}
+
+/// The spare capacity of `out` for `batch` images of `image` floats, split into `groups` runs
+/// of whole images, group g's being images `g·batch/groups..(g + 1)·batch/groups` (as the weight
+/// gradients' groups take them), to be written by that group; `groups` `None`s without `out`.
+pub(super) fn group_runs(
+    out: Option<&mut Vec<f32>>,
+    batch: usize,
+    image: usize,
+    groups: usize,
+) -> Vec<Option<&mut [MaybeUninit<f32>]>> {
+    let mut runs: Vec<Option<&mut [MaybeUninit<f32>]>> = (0..groups).map(|_| None).collect();
+    if let Some(out) = out {
+        let mut rest = &mut out.spare_capacity_mut()[..batch * image];
+        for (g, run) in runs.iter_mut().enumerate() {
+            let images = (g + 1) * batch / groups - g * batch / groups;
+            let (head, tail) = std::mem::take(&mut rest).split_at_mut(images * image);
+            *run = Some(head);
+            rest = tail;
+        }
+    }
+    runs
 }
 
 /// The left side of [`layer_grads`]: [batch, m, p, p] as it lies, or made an image at a time.
@@ -367,16 +412,7 @@ pub(crate) fn layer_grads(
     let row_len = sub * plane;
     // dx, [batch, m, p, p], written in place: group g's images are one run of it, handed to it.
     let mut dx = weight.map(|_| Vec::<f32>::with_capacity(batch * m * plane));
-    let mut dx_runs: Vec<Option<&mut [MaybeUninit<f32>]>> = (0..groups).map(|_| None).collect();
-    if let Some(dx) = dx.as_mut() {
-        let mut rest = &mut dx.spare_capacity_mut()[..batch * m * plane];
-        for (g, run) in dx_runs.iter_mut().enumerate() {
-            let images = (g + 1) * batch / groups - g * batch / groups;
-            let (head, tail) = std::mem::take(&mut rest).split_at_mut(images * m * plane);
-            *run = Some(head);
-            rest = tail;
-        }
-    }
+    let dx_runs = group_runs(dx.as_mut(), batch, m * plane, groups);
     // Patches, and (for several images, or made ones) their `lhs` rows side by side.
     let in_place = matches!(lhs, Lhs::Dense(_)) && sub == 1;
     // The input gradient's GEMMs compute `wide` columns ([`gemm_width`]) into a buffer of their
@@ -442,16 +478,8 @@ pub(crate) fn layer_grads(
                     // cols[nn·row_len + i·plane + jj].
                     let dx_b = &mut dx_g[(first + i - images.start) * m * plane..][..m * plane];
                     let cols_i = &cols[i * plane..];
-                    let product =
-                        |width| Gemm { m, n: width, k: n, lhs: w, lhs_rs: n, rhs: cols_i, rhs_cs: 1, rhs_rs: row_len };
-                    if wide == plane {
-                        product(plane).write(dx_b);
-                    } else {
-                        product(wide).run(dx_wide, false);
-                        for (dst, src) in dx_b.chunks_exact_mut(plane).zip(dx_wide.chunks_exact(wide)) {
-                            dst.write_copy_of_slice(&src[..plane]);
-                        }
-                    }
+                    Gemm { m, n: wide, k: n, lhs: w, lhs_rs: n, rhs: cols_i, rhs_cs: 1, rhs_rs: row_len }
+                        .write_cropped(dx_b, plane, dx_wide);
                 }
             }
         }
@@ -459,8 +487,7 @@ pub(crate) fn layer_grads(
     });
     if let Some(dx) = dx.as_mut() {
         // SAFETY: the groups' runs tile `..batch·m·plane`, and each group wrote every image of its
-        // run (`Gemm::write` writes all m·plane floats of an image; the copy from the wide
-        // buffer, each of its m planes whole).
+        // run (`Gemm::write_cropped` writes all m·plane floats of an image).
         unsafe { dx.set_len(batch * m * plane) };
     }
     let (mut dw_t, mut db) = (vec![0.0f32; n * m], vec![0.0f32; bias_c]);

@@ -22,10 +22,9 @@
 //!
 //! [`HeadKernels::up_conv_out`]: crate::ops::HeadKernels::up_conv_out
 
-use super::gemm::{GRAD_GROUPS, Gemm, gemm_width, map_with};
+use super::gemm::{GRAD_GROUPS, Gemm, gemm_width, group_runs, map_with};
 use super::{assume_written, collect_chunks_with};
 use multiversion::multiversion;
-use std::mem::MaybeUninit;
 
 /// Pairs of taps per dimension: `up2`'s a and `out`'s t, j = 3·a + t.
 const PAIRS: usize = 9;
@@ -74,25 +73,35 @@ impl Runs {
         self.runs.len() * self.runs.len()
     }
 
-    /// The row of the pairs of taps j_y, j_x.
-    fn row(&self, jy: usize, jx: usize) -> usize {
-        self.of[jy] * self.runs.len() + self.of[jx]
+    /// The row of each pair of taps (a, t) of the plane: `up2`'s tap a and `out`'s tap t, each
+    /// 3·row + column of its 3 × 3 kernel.
+    fn row_of(&self) -> [[usize; 9]; 9] {
+        let n = self.runs.len();
+        std::array::from_fn(|a| {
+            std::array::from_fn(|t| self.of[3 * (a / 3) + t / 3] * n + self.of[3 * (a % 3) + t % 3])
+        })
     }
 }
 
 /// The composed weights `v[i][row]`, [c, rows] row-major, from `w_up` [c, m, 3, 3] and `w_out`
-/// [1, m, 3, 3]: each pair of pairs of taps added into its row.
+/// [1, m, 3, 3]: per input channel the 9 × 9 products of the two kernels' taps summed over the
+/// m channels between them (fixed-size loops, which vectorise), then added into their rows.
 fn composed(w_up: &[f32], w_out: &[f32], c: usize, m: usize, taps: &Runs) -> Vec<f32> {
-    let rows = taps.rows();
+    let (rows, row_of) = (taps.rows(), taps.row_of());
     let mut v = vec![0.0f32; c * rows];
     for i in 0..c {
+        let mut pairs = [[0.0f32; 9]; 9];
         for o in 0..m {
             let (up, out) = (&w_up[(i * m + o) * 9..][..9], &w_out[o * 9..][..9]);
-            for jy in 0..PAIRS {
-                for jx in 0..PAIRS {
-                    let (a, t) = (3 * (jy / 3) + jx / 3, 3 * (jy % 3) + jx % 3);
-                    v[i * rows + taps.row(jy, jx)] += up[a] * out[t];
+            for (products, &u) in pairs.iter_mut().zip(up) {
+                for (p, &w) in products.iter_mut().zip(out) {
+                    *p += u * w;
                 }
+            }
+        }
+        for (products, rows_a) in pairs.iter().zip(&row_of) {
+            for (&p, &row) in products.iter().zip(rows_a) {
+                v[i * rows + row] += p;
             }
         }
     }
@@ -216,16 +225,7 @@ pub(super) fn up_conv_out_backward(
     let groups = batch.clamp(1, GRAD_GROUPS);
     // dx, [batch, c, s, s], written in place: group g's images are one run of it.
     let mut dx = x_grad.then(|| Vec::<f32>::with_capacity(batch * c * plane));
-    let mut runs: Vec<Option<&mut [MaybeUninit<f32>]>> = (0..groups).map(|_| None).collect();
-    if let Some(dx) = dx.as_mut() {
-        let mut rest = &mut dx.spare_capacity_mut()[..batch * c * plane];
-        for (g, run) in runs.iter_mut().enumerate() {
-            let images = (g + 1) * batch / groups - g * batch / groups;
-            let (head, tail) = std::mem::take(&mut rest).split_at_mut(images * c * plane);
-            *run = Some(head);
-            rest = tail;
-        }
-    }
+    let runs = group_runs(dx.as_mut(), batch, c * plane, groups);
     // Work buffers: the four phase planes of an image's gradient; its shifted rows d, [rows,
     // wide], whose entries outside every row's runs stay zero (the same ones for every image);
     // the input gradient's `wide` columns.
@@ -274,15 +274,8 @@ pub(super) fn up_conv_out_backward(
                 .run(&mut pair_sums, n > 0);
             if let Some(run) = run.as_mut() {
                 let dx_b = &mut run[n * c * plane..][..c * plane];
-                let product = |n| Gemm { m: c, n, k: rows, lhs: &v, lhs_rs: rows, rhs: d, rhs_cs: 1, rhs_rs: wide };
-                if wide == plane {
-                    product(plane).write(dx_b);
-                } else {
-                    product(wide).run(dx_wide, false);
-                    for (to, from) in dx_b.chunks_exact_mut(plane).zip(dx_wide.chunks_exact(wide)) {
-                        to.write_copy_of_slice(&from[..plane]);
-                    }
-                }
+                Gemm { m: c, n: wide, k: rows, lhs: &v, lhs_rs: rows, rhs: d, rhs_cs: 1, rhs_rs: wide }
+                    .write_cropped(dx_b, plane, dx_wide);
             }
         }
         (pair_sums, sums)
@@ -301,17 +294,25 @@ pub(super) fn up_conv_out_backward(
             *t += v;
         }
     }
+    // Per input channel, each pair of taps' sum (its row's), then through the other layer's
+    // weights: `up2`'s weight gradient Σ_t w_out · sum, `out`'s Σ_a w_up · sum.
+    let row_of = taps.row_of();
     let mut w_up_grad = vec![0.0f32; c * m * 9];
     let mut w_out_grad = vec![0.0f32; m * 9];
     for i in 0..c {
+        let mut sums_i = [[0.0f32; 9]; 9];
+        for (sums_a, rows_a) in sums_i.iter_mut().zip(&row_of) {
+            for (sum, &row) in sums_a.iter_mut().zip(rows_a) {
+                *sum = pair_sums[row * c + i];
+            }
+        }
         for o in 0..m {
             let (up, out) = (&w_up[(i * m + o) * 9..][..9], &w_out[o * 9..][..9]);
-            for jy in 0..PAIRS {
-                for jx in 0..PAIRS {
-                    let (a, t) = (3 * (jy / 3) + jx / 3, 3 * (jy % 3) + jx % 3);
-                    let sum = pair_sums[taps.row(jy, jx) * c + i];
-                    w_up_grad[(i * m + o) * 9 + a] += out[t] * sum;
-                    w_out_grad[o * 9 + t] += up[a] * sum;
+            let (up_grad, out_grad) = (&mut w_up_grad[(i * m + o) * 9..][..9], &mut w_out_grad[o * 9..][..9]);
+            for ((g, &u), sums_a) in up_grad.iter_mut().zip(up).zip(&sums_i) {
+                for ((&w, &sum), og) in out.iter().zip(sums_a).zip(out_grad.iter_mut()) {
+                    *g += w * sum;
+                    *og += u * sum;
                 }
             }
         }
