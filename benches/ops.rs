@@ -33,6 +33,11 @@ fn up_layer() -> ConvTranspose2d {
         .init(&cpu_device())
 }
 
+/// [`up_layer`] with the weight and bias under test.
+fn up_layer_with(weight: Tensor<4>, bias: Option<Tensor<1>>) -> ConvTranspose2d {
+    ConvTranspose2d { weight: Param::from_tensor(weight), bias: bias.map(Param::from_tensor), ..up_layer() }
+}
+
 // As in the trainer binary: see Cargo.toml's note on mimalloc.
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
@@ -172,20 +177,10 @@ impl Op {
                     Then::LeakyPool => ops::conv3x3_leaky_pool(&conv, x, 0.1),
                 }
             }
-            Op::ConvT { .. } => {
-                let up = ConvTranspose2d {
-                    weight: Param::from_tensor(w.unwrap()),
-                    bias: b.map(Param::from_tensor),
-                    ..up_layer()
-                };
-                ops::up_conv3x3(&up, x)
-            }
+            Op::ConvT { .. } => ops::up_conv3x3(&up_layer_with(w.unwrap(), b), x),
             Op::UpOut { .. } => {
-                let up = ConvTranspose2d {
-                    weight: Param::from_tensor(w.unwrap()),
-                    bias: b.map(Param::from_tensor),
-                    ..up_layer()
-                };
+                let up = up_layer_with(w.unwrap(), b);
+                // On the input's device: off the CPU the op runs the two layers one by one.
                 let out = Conv2dConfig::new([32, 1], [3, 3])
                     .with_padding(PaddingConfig2d::Explicit(1, 1, 1, 1))
                     .init(&x.device());
